@@ -1,0 +1,43 @@
+#pragma once
+// Time source injected wherever freshness or recency is decided (tag TTLs,
+// LRU), so tests can move time without sleeping.
+#include <atomic>
+#include <chrono>
+
+namespace regcache::core {
+
+class clock {
+ public:
+  using time_point = std::chrono::system_clock::time_point;
+  virtual ~clock() = default;
+  virtual time_point now() const noexcept = 0;
+
+  // The process-wide wall clock.
+  static const clock& system();
+};
+
+// A clock that only moves when told to; safe to read from any thread.
+class manual_clock final : public clock {
+ public:
+  explicit manual_clock(time_point start = time_point{std::chrono::seconds{1'700'000'000}})
+      : now_(start.time_since_epoch().count()) {}
+  time_point now() const noexcept override {
+    return time_point{time_point::duration{now_.load()}};
+  }
+  void advance(std::chrono::nanoseconds by) noexcept {
+    now_ += std::chrono::duration_cast<time_point::duration>(by).count();
+  }
+
+ private:
+  std::atomic<time_point::rep> now_;
+};
+
+// Milliseconds since the Unix epoch: the unit stored on disk.
+inline std::int64_t to_unix_ms(clock::time_point t) noexcept {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+inline clock::time_point from_unix_ms(std::int64_t ms) noexcept {
+  return clock::time_point{std::chrono::milliseconds{ms}};
+}
+
+}  // namespace regcache::core
