@@ -1,0 +1,46 @@
+# The two commands a newcomer needs (README.md): `make run` and `make test`.
+RELEASE_DIR := build/release
+TEST_DIR    := build/test
+JOBS        ?= $(shell nproc)
+CMAKE_GEN   := -G Ninja
+
+.PHONY: run build test unit integration fuzz demo bench clean
+
+run: build
+	mkdir -p data
+	$(RELEASE_DIR)/regcache serve --config conf/regcache.yaml
+
+build:
+	scripts/install-deps.sh build
+	cmake -S . -B $(RELEASE_DIR) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Release -DREGCACHE_TESTS=OFF
+	cmake --build $(RELEASE_DIR) -j $(JOBS)
+
+$(TEST_DIR)/build.ninja:
+	cmake -S . -B $(TEST_DIR) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DREGCACHE_TESTS=ON
+
+test:
+	scripts/install-deps.sh test
+	cmake -S . -B $(TEST_DIR) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DREGCACHE_TESTS=ON
+	cmake --build $(TEST_DIR) -j $(JOBS)
+	ctest --test-dir $(TEST_DIR) --output-on-failure --timeout 900
+
+# Subsets while developing.
+unit: $(TEST_DIR)/build.ninja
+	cmake --build $(TEST_DIR) -j $(JOBS)
+	ctest --test-dir $(TEST_DIR) --output-on-failure -L unit
+integration: $(TEST_DIR)/build.ninja
+	cmake --build $(TEST_DIR) -j $(JOBS)
+	ctest --test-dir $(TEST_DIR) --output-on-failure -L integration
+fuzz:
+	tests/fuzz/run-smoke.sh
+
+demo: build
+	scripts/install-deps.sh test
+	python3 scripts/demo.py $(RELEASE_DIR)/regcache
+
+bench: build
+	scripts/install-deps.sh bench
+	python3 bench/bench.py --regcache $(RELEASE_DIR)/regcache
+
+clean:
+	rm -rf build build-fuzz

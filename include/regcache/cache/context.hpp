@@ -1,0 +1,42 @@
+#pragma once
+// What every part of the pull-through layer shares: the store, the index,
+// the metrics, the clock, and where blocking disk work (fsync) runs.
+#include "regcache/core/clock.hpp"
+#include "regcache/metrics/registry.hpp"
+#include "regcache/store/blob_store.hpp"
+#include "regcache/store/index.hpp"
+
+#include <boost/asio/any_io_executor.hpp>
+
+#include <memory>
+
+namespace regcache::cache {
+
+// Hot-path counters, looked up once.
+struct cache_metrics {
+  explicit cache_metrics(metrics::registry& r);
+  metrics::registry& registry;
+  metrics::counter& hits;
+  metrics::counter& misses;
+  metrics::counter& stale;
+  metrics::counter& bytes_from_cache;
+  metrics::counter& bytes_from_upstream;
+  metrics::counter& upstream_bytes;
+  metrics::counter& digest_mismatches;
+  metrics::gauge& fills_in_flight;
+  metrics::gauge& cached_bytes;
+  metrics::counter& upstream_requests(unsigned status);
+};
+
+struct context {
+  std::shared_ptr<store::blob_store> blobs;
+  store::index* index = nullptr;
+  cache_metrics* metrics = nullptr;
+  const core::clock* clock = &core::clock::system();
+  // Executor for work that may block a thread for a while (fsync, rename).
+  boost::asio::any_io_executor blocking;
+  // Executor on which fills run, detached from any client connection.
+  boost::asio::any_io_executor io;
+};
+
+}  // namespace regcache::cache

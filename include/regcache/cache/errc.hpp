@@ -1,0 +1,28 @@
+#pragma once
+// Errors of the pull-through layer. registry::wire_error() is the one place
+// that turns them into OCI error responses.
+#include "regcache/core/result.hpp"
+
+#include <type_traits>
+
+namespace regcache::cache {
+
+enum class errc {
+  manifest_unknown = 1,   // the upstream says the tag or digest does not exist
+  blob_unknown,           // the upstream says the blob does not exist in that repository
+  not_acceptable,         // the cached manifest's media type is not in the client's Accept
+  upstream_unreachable,   // connect/TLS/timeout failure talking to the upstream
+  upstream_failed,        // the upstream answered with an unexpected status (5xx, 401, ...)
+  upstream_rate_limited,  // the upstream answered 429
+  upstream_invalid,       // the upstream's answer was malformed (bad digest header, bad JSON)
+  digest_mismatch,        // upstream bytes did not hash to the requested digest
+  storage_failed,         // local disk or index failure
+};
+
+const boost::system::error_category& cache_category() noexcept;
+inline error_code make_error_code(errc e) noexcept { return {static_cast<int>(e), cache_category()}; }
+
+}  // namespace regcache::cache
+
+template <>
+struct boost::system::is_error_code_enum<regcache::cache::errc> : std::true_type {};

@@ -1,0 +1,113 @@
+#pragma once
+// Single flight for blob downloads: however many clients ask for the same
+// missing digest at once, exactly one upstream GET runs, and every client
+// reads the growing temp file it writes.
+//
+// A fill (one download of one digest) moves through these phases:
+//
+//   starting ──upstream 200 + headers──▶ streaming ──sha256 ok, fsync, rename, index row──▶ committed
+//      │                                     │
+//      └──── upstream error / 404 ───────────┴──── broken transfer / digest mismatch ──────▶ failed
+//
+// Only the fill's own coroutine (run by the coordinator on the io executor,
+// detached from every client) moves it forward. Readers only observe it.
+// In the coordinator's table an entry for a digest is
+//
+//   absent ──join()──▶ filling ──committed or failed──▶ absent
+//
+// and the index row is written before the entry is removed, so a lookup
+// always finds either the fill or the committed blob. (Eviction, which moves
+// committed content to "evicting", belongs to the cache lifecycle work.)
+//
+// While streaming, readers may read up to servable bytes: everything written
+// except the last byte, which is released only once the digest verified, so
+// no client ever receives a complete but wrong blob.
+//
+// Thread-safety: every member may be called from any thread.
+#include "regcache/cache/context.hpp"
+#include "regcache/cache/upstream_source.hpp"
+#include "regcache/core/digest.hpp"
+#include "regcache/store/file_handle.hpp"
+
+#include <boost/asio/awaitable.hpp>
+
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace boost::asio {
+class steady_timer;
+}
+
+namespace regcache::cache {
+
+class fill {
+ public:
+  enum class phase { starting, streaming, committed, failed };
+  struct snapshot {
+    phase state = phase::starting;
+    std::optional<std::uint64_t> size;  // from the upstream's Content-Length
+    std::uint64_t written = 0;
+    std::uint64_t servable = 0;
+    error_code error;
+  };
+
+  explicit fill(core::digest d) : digest_(std::move(d)) {}
+  const core::digest& digest() const noexcept { return digest_; }
+  snapshot observe() const;
+  // The temp file (valid after commit and after failure); set once streaming.
+  std::shared_ptr<store::file_handle> file() const;
+
+  // Resolve once the fill left `starting`.
+  boost::asio::awaitable<snapshot> wait_started();
+  // Resolve once more than `offset` bytes are servable, or the fill ended.
+  boost::asio::awaitable<snapshot> wait_servable_beyond(std::uint64_t offset);
+
+  // Driven by the fill's coroutine only.
+  void start_streaming(std::optional<std::uint64_t> size, std::shared_ptr<store::file_handle> file);
+  void advance(std::uint64_t bytes);
+  void complete();
+  void fail(error_code ec);
+
+ private:
+  snapshot snapshot_locked() const;
+  void notify_locked();
+  boost::asio::awaitable<snapshot> wait_change(std::uint64_t seen_version);
+
+  const core::digest digest_;
+  mutable std::mutex mutex_;
+  phase state_ = phase::starting;
+  std::optional<std::uint64_t> size_;
+  std::uint64_t written_ = 0;
+  error_code error_;
+  std::uint64_t version_ = 0;
+  std::shared_ptr<store::file_handle> file_;
+  std::vector<std::shared_ptr<boost::asio::steady_timer>> waiters_;
+};
+
+class fill_coordinator {
+ public:
+  explicit fill_coordinator(context ctx) : ctx_(std::move(ctx)) {}
+
+  // The fill for `digest`, started from `source`/`repository` if none runs.
+  std::shared_ptr<fill> join(const core::digest& digest, std::shared_ptr<const upstream_source> source,
+                             std::string repository);
+  std::size_t in_flight() const;
+
+ private:
+  boost::asio::awaitable<void> run(std::shared_ptr<fill> f, std::shared_ptr<const upstream_source> source,
+                                   std::string repository);
+  boost::asio::awaitable<error_code> download(std::shared_ptr<fill> f,
+                                              std::shared_ptr<const upstream_source> source,
+                                              std::string repository);
+  void finish(const std::shared_ptr<fill>& f);
+
+  context ctx_;
+  mutable std::mutex mutex_;
+  std::unordered_map<core::digest, std::shared_ptr<fill>> fills_;
+};
+
+}  // namespace regcache::cache

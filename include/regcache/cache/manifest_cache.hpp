@@ -1,0 +1,58 @@
+#pragma once
+// Manifests pulled through: tags resolve to digests (cached for the
+// upstream's tag_ttl, then revalidated with a HEAD, served stale when the
+// upstream cannot be reached), digests resolve to the exact bytes the
+// upstream sent (kept in the index, never re-serialized).
+//
+// When a manifest is stored for a repository, the repository is recorded
+// (links) as holding the manifest and everything it references: the
+// upstream accepted that manifest in that repository, so it holds them.
+//
+// Thread-safety: all members may be called from any thread.
+#include "regcache/cache/context.hpp"
+#include "regcache/cache/upstream_source.hpp"
+#include "regcache/core/digest.hpp"
+
+#include <boost/asio/awaitable.hpp>
+
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace regcache::cache {
+
+struct manifest_result {
+  core::digest digest;
+  std::string media_type;
+  std::uint64_t size = 0;
+  // Null only when the caller did not need the body and the cache did not have it.
+  std::shared_ptr<const std::string> bytes;
+  const char* outcome = "hit";  // "hit" | "miss" | "stale"
+};
+
+class manifest_cache {
+ public:
+  explicit manifest_cache(context ctx) : ctx_(std::move(ctx)) {}
+
+  boost::asio::awaitable<result<manifest_result>> by_tag(std::shared_ptr<const upstream_source> source,
+                                                         std::string repository, std::string tag, bool need_body);
+  boost::asio::awaitable<result<manifest_result>> by_digest(std::shared_ptr<const upstream_source> source,
+                                                            std::string repository, core::digest digest,
+                                                            bool need_body);
+
+ private:
+  std::optional<manifest_result> lookup(const core::digest& digest);
+  // GET the manifest from the upstream by tag or digest, verify and store it.
+  boost::asio::awaitable<result<manifest_result>> fetch(std::shared_ptr<const upstream_source> source,
+                                                        std::string repository, std::string reference,
+                                                        std::optional<core::digest> expected);
+  void remember_links(const upstream_source& source, const std::string& repository, const core::digest& digest,
+                      const std::string& media_type, const std::string& bytes);
+  boost::asio::awaitable<result<manifest_result>> revalidate(std::shared_ptr<const upstream_source> source,
+                                                             std::string repository, std::string tag,
+                                                             bool need_body);
+
+  context ctx_;
+};
+
+}  // namespace regcache::cache

@@ -1,0 +1,97 @@
+#pragma once
+// One HTTP request and its response, as seen by a handler.
+//
+// The server parses the request head and hands the handler an exchange; the
+// handler answers through it, either at once (send) or streamed (send_head,
+// then write / send_file, then finish). The exchange knows whether the
+// request was a HEAD and then never puts body bytes on the wire, so handlers
+// write the same code for GET and HEAD.
+//
+// Thread affinity: an exchange belongs to its connection's coroutine; call it
+// only from there. It never outlives that coroutine.
+#include "regcache/core/result.hpp"
+
+#include <boost/asio/awaitable.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace regcache::http {
+
+enum class method { get, head, post, put, patch, delete_, options, other };
+
+using header_fields = std::vector<std::pair<std::string, std::string>>;
+
+struct response_head {
+  unsigned status = 200;
+  header_fields fields;
+  // Known length → Content-Length; none → chunked transfer coding.
+  std::optional<std::uint64_t> content_length;
+};
+
+class connection;
+
+class exchange {
+ public:
+  exchange(connection& conn, std::string request_id);
+
+  http::method method() const noexcept;
+  std::string_view method_name() const noexcept;
+  std::string_view target() const noexcept;
+  // First value of a request header (case-insensitive name).
+  std::optional<std::string_view> header(std::string_view name) const;
+  // Every value of a request header, in order.
+  std::vector<std::string_view> headers(std::string_view name) const;
+  bool request_has_body() const noexcept;
+  const std::string& request_id() const noexcept { return request_id_; }
+
+  // A whole response with an in-memory body (Content-Length is set from it).
+  boost::asio::awaitable<error_code> send(response_head head, std::string body);
+  // The response head of a streamed body.
+  boost::asio::awaitable<error_code> send_head(response_head head);
+  boost::asio::awaitable<error_code> write(std::span<const std::byte> bytes);
+  boost::asio::awaitable<error_code> write(std::string_view bytes);
+  // Body bytes straight from a file: sendfile(2), no copy through user space.
+  boost::asio::awaitable<error_code> send_file(int fd, std::uint64_t offset, std::uint64_t length);
+  // Ends a streamed body (the last chunk of a chunked body).
+  boost::asio::awaitable<error_code> finish();
+  // Cuts the connection without completing the response: the client sees a
+  // truncated body, never a complete wrong one.
+  void abort() noexcept;
+
+  // What the access log and request metrics report for this exchange; both
+  // must be string literals (they are kept as views).
+  void annotate(std::string_view route, std::string_view cache_outcome) noexcept;
+
+  // State read by the server after the handler returns.
+  bool head_sent() const noexcept { return head_sent_; }
+  bool complete() const noexcept { return complete_; }
+  bool aborted() const noexcept { return aborted_; }
+  unsigned status() const noexcept { return status_; }
+  std::uint64_t body_bytes() const noexcept { return body_bytes_; }
+  std::string_view route() const noexcept { return route_; }
+  std::string_view cache_outcome() const noexcept { return cache_outcome_; }
+
+ private:
+  boost::asio::awaitable<error_code> write_raw(std::string_view bytes);
+
+  connection& conn_;
+  std::string request_id_;
+  bool head_sent_ = false;
+  bool complete_ = false;
+  bool aborted_ = false;
+  bool chunked_ = false;
+  unsigned status_ = 0;
+  std::optional<std::uint64_t> declared_length_;
+  std::uint64_t body_bytes_ = 0;
+  std::string_view route_ = "other";
+  std::string_view cache_outcome_ = "-";
+};
+
+}  // namespace regcache::http

@@ -1,0 +1,71 @@
+#pragma once
+// HTTP/1.1 server: accepts connections, parses request heads within limits
+// and timeouts, runs one coroutine per connection, and calls the handler for
+// each request. It knows nothing about OCI or the cache (DESIGN.md §2).
+//
+//   acceptor ──▶ connection coroutine (on its own strand)
+//                  loop: read head (idle timeout, header limit)
+//                        handler(exchange)      ← registry::handler
+//                        access log line + request metrics
+//                        keep-alive? next : close
+//
+// Graceful shutdown: drain() stops accepting, closes idle keep-alive
+// connections and lets in-flight responses finish; wait_drained() resolves
+// when every connection has ended or the grace period passed.
+#include "regcache/core/result.hpp"
+#include "regcache/http/exchange.hpp"
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace regcache::metrics {
+class registry;
+}
+
+namespace regcache::http {
+
+struct server_options {
+  std::string address = "0.0.0.0";
+  std::uint16_t port = 5000;
+  std::size_t max_header_bytes = 16 * 1024;
+  std::chrono::milliseconds idle_timeout{60'000};
+  std::chrono::milliseconds read_timeout{30'000};
+  std::chrono::milliseconds write_timeout{300'000};
+  std::size_t max_connections = 4096;
+  bool access_log = true;
+};
+
+using handler = std::function<boost::asio::awaitable<void>(exchange&)>;
+
+class server {
+ public:
+  server(boost::asio::any_io_executor executor, server_options options, handler h,
+         metrics::registry& metrics);
+  ~server();
+  server(const server&) = delete;
+  server& operator=(const server&) = delete;
+
+  // Binds and listens; the bound port is readable afterwards (port 0 → a free one).
+  [[nodiscard]] error_code listen();
+  std::uint16_t port() const noexcept;
+  // Starts the accept loop.
+  void start();
+  // Stops accepting and asks every connection to end after its current response.
+  void drain();
+  bool draining() const noexcept;
+  // Resolves when all connections ended or `grace` passed; returns how many were still open.
+  boost::asio::awaitable<std::size_t> wait_drained(std::chrono::milliseconds grace);
+  std::size_t open_connections() const noexcept;
+
+ private:
+  struct state;
+  std::shared_ptr<state> state_;
+};
+
+}  // namespace regcache::http

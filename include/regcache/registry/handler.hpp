@@ -1,0 +1,53 @@
+#pragma once
+// The OCI pull API (distribution-spec v1.1) on top of the pull-through
+// caches: parses the route, picks the upstream, and answers manifests, blobs
+// (with Range, also while a blob is still downloading), tag lists and
+// referrers; refuses every write. Also /metrics, /healthz and /readyz.
+//
+// Thread-safety: one handler serves all connections on all threads.
+#include "regcache/cache/blob_cache.hpp"
+#include "regcache/cache/discovery.hpp"
+#include "regcache/cache/manifest_cache.hpp"
+#include "regcache/http/exchange.hpp"
+#include "regcache/metrics/registry.hpp"
+#include "regcache/oci/reference.hpp"
+#include "regcache/registry/router.hpp"
+
+#include <boost/asio/awaitable.hpp>
+
+#include <atomic>
+#include <functional>
+#include <string>
+
+namespace regcache::registry {
+
+struct handler_options {
+  bool metrics_enabled = true;
+  std::string metrics_path = "/metrics";
+};
+
+class handler {
+ public:
+  handler(handler_options options, router r, cache::manifest_cache& manifests, cache::blob_cache& blobs,
+          cache::discovery& discovery, cache::cache_metrics& metrics, std::function<bool()> ready);
+
+  boost::asio::awaitable<void> operator()(http::exchange& ex);
+
+ private:
+  boost::asio::awaitable<void> serve(http::exchange& ex);
+  boost::asio::awaitable<void> serve_manifest(http::exchange& ex, routed r, oci::reference reference);
+  boost::asio::awaitable<void> serve_blob(http::exchange& ex, routed r, core::digest digest);
+  boost::asio::awaitable<void> serve_blob_head(http::exchange& ex, routed r, core::digest digest);
+  boost::asio::awaitable<void> serve_tags(http::exchange& ex, routed r, std::string path_name);
+  boost::asio::awaitable<void> serve_referrers(http::exchange& ex, routed r, core::digest digest);
+
+  handler_options options_;
+  router router_;
+  cache::manifest_cache& manifests_;
+  cache::blob_cache& blobs_;
+  cache::discovery& discovery_;
+  cache::cache_metrics& metrics_;
+  std::function<bool()> ready_;
+};
+
+}  // namespace regcache::registry

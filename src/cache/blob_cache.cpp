@@ -1,0 +1,96 @@
+#include "regcache/cache/blob_cache.hpp"
+
+#include "regcache/cache/errc.hpp"
+#include "regcache/oci/media_type.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace regcache::cache {
+namespace asio = boost::asio;
+
+error_code upstream_status_error(unsigned status, errc not_found) {
+  if (status == 404) return not_found;
+  if (status == 429) return errc::upstream_rate_limited;
+  return errc::upstream_failed;
+}
+
+asio::awaitable<result<upstream_head>> head_upstream(const upstream_source& source, cache_metrics& metrics,
+                                                     std::string target, bool want_manifest) {
+  upstream::request req;
+  req.verb = upstream::method::head;
+  req.target = std::move(target);
+  if (want_manifest) req.headers.emplace_back("Accept", std::string(oci::manifest_accept_header()));
+  auto sent = co_await source.client->send(std::move(req));
+  if (!sent) co_return errc::upstream_unreachable;
+  metrics.upstream_requests(sent->status()).inc();
+  upstream_head head;
+  head.status = sent->status();
+  head.content_length = sent->content_length();
+  if (auto d = sent->header("Docker-Content-Digest")) head.digest_header = std::string(*d);
+  if (auto t = sent->header("Content-Type")) head.content_type = std::string(oci::strip_parameters(*t));
+  co_return head;
+}
+
+std::optional<committed_blob> blob_cache::lookup(const core::digest& digest) {
+  auto record = ctx_.index->get_blob(digest);
+  if (!record || !*record) return std::nullopt;
+  auto file = ctx_.blobs->open_blob(digest);
+  if (!file) {
+    // The index said yes but the file is gone (removed behind our back):
+    // drop the row so the next request refetches.
+    spdlog::warn("index row without file digest={}: dropping it", digest.str());
+    ignore_error(ctx_.index->remove_blob(digest), "the blob is refetched either way");
+    return std::nullopt;
+  }
+  return committed_blob{std::move(*file), (*record)->size};
+}
+
+asio::awaitable<result<std::optional<std::uint64_t>>> blob_cache::check_link(
+    std::shared_ptr<const upstream_source> source, std::string repository, core::digest digest) {
+  auto linked = ctx_.index->has_link(source->name, repository, digest);
+  if (linked && *linked) co_return std::optional<std::uint64_t>{};
+  auto head = co_await head_upstream(*source, *ctx_.metrics, "/v2/" + repository + "/blobs/" + digest.str(), false);
+  if (!head) co_return head.error();
+  if (head->status != 200) co_return upstream_status_error(head->status, errc::blob_unknown);
+  ignore_error(ctx_.index->put_link(source->name, repository, digest, core::to_unix_ms(ctx_.clock->now())),
+               "without the row the next request asks the upstream again");
+  co_return head->content_length;
+}
+
+asio::awaitable<result<opened_blob>> blob_cache::open(std::shared_ptr<const upstream_source> source,
+                                                      std::string repository, core::digest digest) {
+  if (auto hit = lookup(digest)) {
+    auto linked = co_await check_link(source, repository, digest);
+    if (!linked) co_return linked.error();
+    ctx_.index->record_access(digest, core::to_unix_ms(ctx_.clock->now()));
+    ctx_.metrics->hits.inc();
+    co_return opened_blob{std::move(*hit), "hit"};
+  }
+  ctx_.metrics->misses.inc();
+  auto f = fills_.join(digest, source, repository);
+  co_return opened_blob{std::move(f), "miss"};
+}
+
+asio::awaitable<result<blob_stat>> blob_cache::stat(std::shared_ptr<const upstream_source> source,
+                                                    std::string repository, core::digest digest) {
+  if (auto hit = lookup(digest)) {
+    auto linked = co_await check_link(source, repository, digest);
+    if (!linked) co_return linked.error();
+    ctx_.metrics->hits.inc();
+    co_return blob_stat{hit->size, true};
+  }
+  ctx_.metrics->misses.inc();
+  auto linked = co_await check_link(source, repository, digest);
+  if (!linked) co_return linked.error();
+  if (!*linked) {
+    // Linked earlier but not cached (evicted or still filling): ask upstream for the size.
+    auto head = co_await head_upstream(*source, *ctx_.metrics, "/v2/" + repository + "/blobs/" + digest.str(), false);
+    if (!head) co_return head.error();
+    if (head->status != 200) co_return upstream_status_error(head->status, errc::blob_unknown);
+    linked = head->content_length;
+  }
+  if (!*linked) co_return errc::upstream_invalid;
+  co_return blob_stat{**linked, false};
+}
+
+}  // namespace regcache::cache

@@ -1,0 +1,30 @@
+#include "regcache/cache/context.hpp"
+
+#include <string>
+
+namespace regcache::cache {
+
+cache_metrics::cache_metrics(metrics::registry& r)
+    : registry(r),
+      hits(r.get_counter("regcache_cache_requests_total", "Manifest and blob lookups by cache outcome",
+                         {{"outcome", "hit"}})),
+      misses(r.get_counter("regcache_cache_requests_total", "Manifest and blob lookups by cache outcome",
+                           {{"outcome", "miss"}})),
+      stale(r.get_counter("regcache_cache_requests_total", "Manifest and blob lookups by cache outcome",
+                          {{"outcome", "stale"}})),
+      bytes_from_cache(r.get_counter("regcache_served_bytes_total", "Body bytes sent to clients, by source",
+                                     {{"source", "cache"}})),
+      bytes_from_upstream(r.get_counter("regcache_served_bytes_total", "Body bytes sent to clients, by source",
+                                        {{"source", "upstream"}})),
+      upstream_bytes(r.get_counter("regcache_upstream_bytes_total", "Blob bytes downloaded from upstreams")),
+      digest_mismatches(r.get_counter("regcache_digest_mismatches_total",
+                                      "Upstream transfers whose bytes did not match the digest (nothing cached)")),
+      fills_in_flight(r.get_gauge("regcache_fills_in_flight", "Blob downloads from upstreams in progress")),
+      cached_bytes(r.get_gauge("regcache_cached_bytes", "Bytes of committed blobs in the cache")) {}
+
+metrics::counter& cache_metrics::upstream_requests(unsigned status) {
+  return registry.get_counter("regcache_upstream_requests_total", "Requests sent to upstream registries, by status",
+                              {{"status", std::to_string(status)}});
+}
+
+}  // namespace regcache::cache

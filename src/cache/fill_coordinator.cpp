@@ -1,0 +1,252 @@
+#include "regcache/cache/fill_coordinator.hpp"
+
+#include "regcache/cache/blob_cache.hpp"
+#include "regcache/cache/errc.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <spdlog/spdlog.h>
+
+#include <array>
+
+namespace regcache::cache {
+namespace asio = boost::asio;
+
+namespace {
+
+// A waiter wakes at the latest after this, re-checks and waits again: a
+// safety net, the normal wake-up is the notification.
+constexpr std::chrono::milliseconds waiter_recheck{500};
+constexpr std::size_t fill_buffer_bytes = 256 * 1024;
+
+void wake(const std::shared_ptr<asio::steady_timer>& timer) { timer->cancel(); }
+
+}  // namespace
+
+// ---- fill ------------------------------------------------------------------
+
+fill::snapshot fill::snapshot_locked() const {
+  snapshot s;
+  s.state = state_;
+  s.size = size_;
+  s.written = written_;
+  s.error = error_;
+  if (state_ == phase::committed) s.servable = written_;
+  else if (state_ == phase::streaming && written_ > 0) s.servable = written_ - 1;  // last byte held back
+  return s;
+}
+
+fill::snapshot fill::observe() const {
+  std::lock_guard lock(mutex_);
+  return snapshot_locked();
+}
+
+std::shared_ptr<store::file_handle> fill::file() const {
+  std::lock_guard lock(mutex_);
+  return file_;
+}
+
+void fill::notify_locked() {
+  ++version_;
+  // Each waiter's timer lives on the waiter's own executor (its connection's
+  // strand); the cancel is posted there so it cannot race the waiter.
+  for (auto& timer : waiters_) asio::post(timer->get_executor(), std::bind(wake, timer));
+  waiters_.clear();
+}
+
+void fill::start_streaming(std::optional<std::uint64_t> size, std::shared_ptr<store::file_handle> file) {
+  std::lock_guard lock(mutex_);
+  size_ = size;
+  file_ = std::move(file);
+  state_ = phase::streaming;
+  notify_locked();
+}
+
+void fill::advance(std::uint64_t bytes) {
+  std::lock_guard lock(mutex_);
+  written_ += bytes;
+  notify_locked();
+}
+
+void fill::complete() {
+  std::lock_guard lock(mutex_);
+  state_ = phase::committed;
+  size_ = written_;
+  notify_locked();
+}
+
+void fill::fail(error_code ec) {
+  std::lock_guard lock(mutex_);
+  state_ = phase::failed;
+  error_ = ec;
+  notify_locked();
+}
+
+asio::awaitable<fill::snapshot> fill::wait_change(std::uint64_t seen_version) {
+  auto timer = std::make_shared<asio::steady_timer>(co_await asio::this_coro::executor);
+  timer->expires_after(waiter_recheck);
+  {
+    std::lock_guard lock(mutex_);
+    if (version_ != seen_version) co_return snapshot_locked();
+    waiters_.push_back(timer);
+  }
+  auto [ec] = co_await timer->async_wait(asio::as_tuple(asio::use_awaitable));
+  ignore_error(ec, "a cancelled wait is the wake-up signal");
+  co_return observe();
+}
+
+asio::awaitable<fill::snapshot> fill::wait_started() {
+  for (;;) {
+    std::uint64_t version = 0;
+    {
+      std::lock_guard lock(mutex_);
+      if (state_ != phase::starting) co_return snapshot_locked();
+      version = version_;
+    }
+    co_await wait_change(version);
+  }
+}
+
+asio::awaitable<fill::snapshot> fill::wait_servable_beyond(std::uint64_t offset) {
+  for (;;) {
+    std::uint64_t version = 0;
+    {
+      std::lock_guard lock(mutex_);
+      auto s = snapshot_locked();
+      if (s.servable > offset || state_ == phase::committed || state_ == phase::failed) co_return s;
+      version = version_;
+    }
+    co_await wait_change(version);
+  }
+}
+
+// ---- coordinator -----------------------------------------------------------
+
+std::shared_ptr<fill> fill_coordinator::join(const core::digest& digest,
+                                             std::shared_ptr<const upstream_source> source, std::string repository) {
+  std::shared_ptr<fill> f;
+  {
+    std::lock_guard lock(mutex_);
+    auto& slot = fills_[digest];
+    if (slot) return slot;
+    slot = f = std::make_shared<fill>(digest);
+  }
+  ctx_.metrics->fills_in_flight.add(1);
+  asio::co_spawn(ctx_.io, run(f, std::move(source), std::move(repository)), asio::detached);
+  return f;
+}
+
+std::size_t fill_coordinator::in_flight() const {
+  std::lock_guard lock(mutex_);
+  return fills_.size();
+}
+
+void fill_coordinator::finish(const std::shared_ptr<fill>& f) {
+  std::lock_guard lock(mutex_);
+  fills_.erase(f->digest());
+  ctx_.metrics->fills_in_flight.add(-1);
+}
+
+asio::awaitable<void> fill_coordinator::run(std::shared_ptr<fill> f, std::shared_ptr<const upstream_source> source,
+                                            std::string repository) {
+  error_code ec;
+  try {
+    ec = co_await download(f, source, repository);
+  } catch (const std::exception& e) {
+    spdlog::error("fill digest={} ended by exception: {}", f->digest().str(), e.what());
+    ec = errc::storage_failed;
+  }
+  if (ec) {
+    if (ec == errc::digest_mismatch) ctx_.metrics->digest_mismatches.inc();
+    spdlog::warn("fill failed upstream={} repository={} digest={}: {}", source->name, repository,
+                 f->digest().str(), ec.message());
+    f->fail(ec);
+  } else {
+    f->complete();
+  }
+  finish(f);
+}
+
+namespace {
+
+// Runs on the blocking executor: hashing is already done, this is the fsync
+// and rename, which may stall a thread for a while on a busy disk.
+asio::awaitable<result<std::filesystem::path>> commit_on(asio::any_io_executor blocking,
+                                                         asio::any_io_executor back, store::blob_writer* writer) {
+  co_await asio::post(blocking, asio::use_awaitable);
+  auto committed = writer->commit();
+  co_await asio::post(back, asio::use_awaitable);
+  co_return committed;
+}
+
+}  // namespace
+
+asio::awaitable<error_code> fill_coordinator::download(std::shared_ptr<fill> f,
+                                                       std::shared_ptr<const upstream_source> source,
+                                                       std::string repository) {
+  const auto& digest = f->digest();
+  upstream::request req;
+  req.verb = upstream::method::get;
+  req.target = "/v2/" + repository + "/blobs/" + digest.str();
+  auto sent = co_await source->client->send(std::move(req));
+  if (!sent) co_return errc::upstream_unreachable;
+  auto response = std::move(*sent);
+  ctx_.metrics->upstream_requests(response.status()).inc();
+  if (response.status() != 200) co_return upstream_status_error(response.status(), errc::blob_unknown);
+
+  const auto size = response.content_length();
+  auto writer = ctx_.blobs->create_writer(digest, size);
+  if (!writer) {
+    spdlog::error("cannot create temp file for digest={}: {}", digest.str(), writer.error().message());
+    co_return errc::storage_failed;
+  }
+  f->start_streaming(size, writer->reader());
+
+  std::vector<std::byte> buffer(fill_buffer_bytes);
+  for (;;) {
+    auto n = co_await response.read_some(buffer);
+    if (!n) {
+      spdlog::warn("upstream transfer broke digest={} after {} bytes: {}", digest.str(), writer->size(),
+                   n.error().message());
+      co_return errc::upstream_unreachable;
+    }
+    if (*n == 0) break;
+    if (auto ec = writer->append(std::span<const std::byte>(buffer.data(), *n))) {
+      spdlog::error("writing digest={} failed: {}", digest.str(), ec.message());
+      co_return errc::storage_failed;
+    }
+    ctx_.metrics->upstream_bytes.inc(*n);
+    f->advance(*n);
+  }
+
+  const auto committed = co_await commit_on(ctx_.blocking, co_await asio::this_coro::executor, &*writer);
+  if (!committed) {
+    if (committed.error() == store::errc::digest_mismatch || committed.error() == store::errc::size_mismatch) {
+      spdlog::error("upstream={} repository={} sent bytes that do not match digest={}: nothing cached",
+                    source->name, repository, digest.str());
+      co_return errc::digest_mismatch;
+    }
+    spdlog::error("committing digest={} failed: {}", digest.str(), committed.error().message());
+    co_return errc::storage_failed;
+  }
+  const auto now = core::to_unix_ms(ctx_.clock->now());
+  store::blob_record record;
+  record.size = writer->size();
+  record.created_ms = now;
+  record.last_access_ms = now;
+  if (auto ec = ctx_.index->put_blob(digest, record)) {
+    spdlog::error("indexing digest={} failed: {}", digest.str(), ec.message());
+    co_return errc::storage_failed;
+  }
+  if (auto ec = ctx_.index->put_link(source->name, repository, digest, now))
+    spdlog::warn("recording link {}/{}@{} failed: {}", source->name, repository, digest.str(), ec.message());
+  ctx_.metrics->cached_bytes.add(static_cast<std::int64_t>(record.size));
+  co_return error_code{};
+}
+
+}  // namespace regcache::cache

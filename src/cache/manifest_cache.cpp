@@ -1,0 +1,179 @@
+#include "regcache/cache/manifest_cache.hpp"
+
+#include "regcache/cache/blob_cache.hpp"
+#include "regcache/cache/errc.hpp"
+#include "regcache/core/hasher.hpp"
+#include "regcache/oci/manifest.hpp"
+#include "regcache/oci/media_type.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace regcache::cache {
+namespace asio = boost::asio;
+
+std::optional<manifest_result> manifest_cache::lookup(const core::digest& digest) {
+  auto record = ctx_.index->get_manifest(digest);
+  if (!record || !*record) return std::nullopt;
+  auto& r = **record;
+  manifest_result m{digest, std::move(r.media_type), r.bytes.size(), nullptr, "hit"};
+  m.bytes = std::make_shared<const std::string>(std::move(r.bytes));
+  ctx_.index->record_access(digest, core::to_unix_ms(ctx_.clock->now()));
+  return m;
+}
+
+void manifest_cache::remember_links(const upstream_source& source, const std::string& repository,
+                                    const core::digest& digest, const std::string& media_type,
+                                    const std::string& bytes) {
+  const auto now = core::to_unix_ms(ctx_.clock->now());
+  ignore_error(ctx_.index->put_link(source.name, repository, digest, now), "a missing link costs one HEAD later");
+  auto info = oci::parse_manifest(bytes, media_type);
+  if (!info) return;
+  for (const auto& referenced : info->referenced())
+    ignore_error(ctx_.index->put_link(source.name, repository, referenced, now),
+                 "a missing link costs one HEAD later");
+}
+
+asio::awaitable<result<manifest_result>> manifest_cache::fetch(std::shared_ptr<const upstream_source> source,
+                                                               std::string repository, std::string reference,
+                                                               std::optional<core::digest> expected) {
+  upstream::request req;
+  req.verb = upstream::method::get;
+  req.target = "/v2/" + repository + "/manifests/" + reference;
+  req.headers.emplace_back("Accept", std::string(oci::manifest_accept_header()));
+  auto sent = co_await source->client->send(std::move(req));
+  if (!sent) co_return errc::upstream_unreachable;
+  auto response = std::move(*sent);
+  ctx_.metrics->upstream_requests(response.status()).inc();
+  if (response.status() != 200) co_return upstream_status_error(response.status(), errc::manifest_unknown);
+  auto body = co_await response.read_all(oci::max_manifest_bytes);
+  if (!body) co_return body.error() == upstream::errc::body_too_large ? error_code(errc::upstream_invalid)
+                                                                       : error_code(errc::upstream_unreachable);
+  const auto content_type = std::string(oci::strip_parameters(response.header("Content-Type").value_or("")));
+
+  const auto actual = core::hasher::of(*body, expected ? expected->alg() : core::digest::algorithm::sha256);
+  if (expected && actual != *expected) {
+    ctx_.metrics->digest_mismatches.inc();
+    spdlog::error("upstream={} repository={} sent a manifest that does not match digest={}: nothing cached",
+                  source->name, repository, expected->str());
+    co_return errc::digest_mismatch;
+  }
+  if (auto header = response.header("Docker-Content-Digest"); header && !expected) {
+    auto claimed = core::digest::parse(*header);
+    if (claimed && claimed->alg() == actual.alg() && *claimed != actual) {
+      ctx_.metrics->digest_mismatches.inc();
+      spdlog::error("upstream={} repository={} reference={} sent a manifest hashing to {} but claimed {}",
+                    source->name, repository, reference, actual.str(), claimed->str());
+      co_return errc::digest_mismatch;
+    }
+  }
+  auto info = oci::parse_manifest(*body, content_type);
+  if (!info) co_return errc::upstream_invalid;
+  const auto media_type = content_type.empty() ? info->media_type : content_type;
+
+  const auto now = core::to_unix_ms(ctx_.clock->now());
+  store::manifest_record record{media_type, *body, now, now};
+  if (auto ec = ctx_.index->put_manifest(actual, record)) {
+    spdlog::error("storing manifest {} failed: {}", actual.str(), ec.message());
+    co_return errc::storage_failed;
+  }
+  remember_links(*source, repository, actual, media_type, *body);
+  manifest_result m{actual, media_type, body->size(), nullptr, "miss"};
+  m.bytes = std::make_shared<const std::string>(std::move(*body));
+  co_return m;
+}
+
+asio::awaitable<result<manifest_result>> manifest_cache::by_digest(std::shared_ptr<const upstream_source> source,
+                                                                   std::string repository, core::digest digest,
+                                                                   bool need_body) {
+  if (auto hit = lookup(digest)) {
+    auto linked = ctx_.index->has_link(source->name, repository, digest);
+    if (!(linked && *linked)) {
+      auto head = co_await head_upstream(*source, *ctx_.metrics,
+                                         "/v2/" + repository + "/manifests/" + digest.str(), true);
+      if (!head) co_return head.error();
+      if (head->status != 200) co_return upstream_status_error(head->status, errc::manifest_unknown);
+      remember_links(*source, repository, digest, hit->media_type, *hit->bytes);
+    }
+    ctx_.metrics->hits.inc();
+    co_return std::move(*hit);
+  }
+  ctx_.metrics->misses.inc();
+  if (!need_body) {
+    auto head =
+        co_await head_upstream(*source, *ctx_.metrics, "/v2/" + repository + "/manifests/" + digest.str(), true);
+    if (!head) co_return head.error();
+    if (head->status != 200) co_return upstream_status_error(head->status, errc::manifest_unknown);
+    if (head->content_length && !head->content_type.empty())
+      co_return manifest_result{digest, head->content_type, *head->content_length, nullptr, "miss"};
+  }
+  co_return co_await fetch(source, repository, digest.str(), digest);
+}
+
+asio::awaitable<result<manifest_result>> manifest_cache::by_tag(std::shared_ptr<const upstream_source> source,
+                                                                std::string repository, std::string tag,
+                                                                bool need_body) {
+  auto cached = ctx_.index->get_tag(source->name, repository, tag);
+  if (cached && *cached) {
+    const auto age = ctx_.clock->now() - core::from_unix_ms((*cached)->fetched_at_ms);
+    if (age < source->tag_ttl) {
+      if (auto hit = lookup((*cached)->digest)) {
+        ctx_.metrics->hits.inc();
+        co_return std::move(*hit);
+      }
+    }
+  }
+  co_return co_await revalidate(source, repository, tag, need_body);
+}
+
+asio::awaitable<result<manifest_result>> manifest_cache::revalidate(std::shared_ptr<const upstream_source> source,
+                                                                    std::string repository, std::string tag,
+                                                                    bool need_body) {
+  auto cached = ctx_.index->get_tag(source->name, repository, tag);
+  const bool have_cached = cached && *cached;
+  const auto now = core::to_unix_ms(ctx_.clock->now());
+
+  auto head = co_await head_upstream(*source, *ctx_.metrics, "/v2/" + repository + "/manifests/" + tag, true);
+  error_code failure;
+  if (!head) failure = head.error();
+  else if (head->status != 200) failure = upstream_status_error(head->status, errc::manifest_unknown);
+
+  if (failure) {
+    // The upstream says the tag is gone: follow it. Any other failure: serve what we have.
+    if (failure != errc::manifest_unknown && have_cached) {
+      if (auto stale = lookup((*cached)->digest)) {
+        spdlog::warn("serving stale tag upstream={} repository={} tag={} digest={}: {}", source->name, repository,
+                     tag, stale->digest.str(), failure.message());
+        ctx_.metrics->stale.inc();
+        stale->outcome = "stale";
+        co_return std::move(*stale);
+      }
+    }
+    co_return failure;
+  }
+
+  std::optional<core::digest> digest;
+  if (auto parsed = core::digest::parse(head->digest_header)) digest = *parsed;
+  if (!digest) {
+    // No usable Docker-Content-Digest: only a GET can tell which manifest the tag names.
+    auto fetched = co_await fetch(source, repository, tag, std::nullopt);
+    if (!fetched) co_return fetched.error();
+    store::tag_record record{fetched->digest, fetched->media_type, now, {}};
+    ignore_error(ctx_.index->put_tag(source->name, repository, tag, record), "the tag is revalidated again later");
+    ctx_.metrics->misses.inc();
+    co_return fetched;
+  }
+
+  store::tag_record record{*digest, head->content_type, now, {}};
+  ignore_error(ctx_.index->put_tag(source->name, repository, tag, record), "the tag is revalidated again later");
+  if (auto hit = lookup(*digest)) {
+    remember_links(*source, repository, *digest, hit->media_type, *hit->bytes);
+    ctx_.metrics->hits.inc();
+    co_return std::move(*hit);
+  }
+  ctx_.metrics->misses.inc();
+  if (!need_body && head->content_length && !head->content_type.empty())
+    co_return manifest_result{*digest, head->content_type, *head->content_length, nullptr, "miss"};
+  co_return co_await fetch(source, repository, digest->str(), *digest);
+}
+
+}  // namespace regcache::cache

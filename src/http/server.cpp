@@ -1,0 +1,325 @@
+#include "regcache/http/server.hpp"
+
+#include "connection.hpp"
+#include "regcache/metrics/registry.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/http/read.hpp>
+#include <spdlog/spdlog.h>
+
+#include <sys/sendfile.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <mutex>
+#include <random>
+#include <unordered_set>
+
+namespace regcache::http {
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace beast_http = boost::beast::http;
+using asio::ip::tcp;
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+struct server_shared {
+  server_shared(asio::any_io_executor ex, server_options opts, handler h, metrics::registry& m)
+      : executor(std::move(ex)), acceptor(executor), options(std::move(opts)), handle(std::move(h)), metrics(m),
+        id_prefix(random_prefix()) {}
+
+  static std::string random_prefix() {
+    std::random_device rd;
+    char buf[9];
+    std::snprintf(buf, sizeof buf, "%08x", rd());
+    return buf;
+  }
+
+  std::string next_request_id() {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%s-%06llx", id_prefix.c_str(),
+                  static_cast<unsigned long long>(++request_counter));
+    return buf;
+  }
+
+  void record(const exchange& ex, std::string_view method, std::string_view target,
+              std::chrono::steady_clock::duration took) {
+    const double seconds = std::chrono::duration<double>(took).count();
+    const auto status = std::to_string(ex.status());
+    metrics
+        .get_counter("regcache_requests_total", "HTTP requests answered, by route and status",
+                     {{"route", std::string(ex.route())}, {"status", status}})
+        .inc();
+    metrics
+        .get_histogram("regcache_request_duration_seconds", "Time to answer a request, by route",
+                       {0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30, 120},
+                       {{"route", std::string(ex.route())}})
+        .observe(seconds);
+    if (options.access_log) {
+      spdlog::info("request id={} method={} path={} status={} bytes={} duration_ms={:.3f} cache={}{}",
+                   ex.request_id(), method, target, ex.status(), ex.body_bytes(), seconds * 1000.0,
+                   ex.cache_outcome(), ex.aborted() ? " aborted=true" : "");
+    }
+  }
+
+  asio::any_io_executor executor;
+  tcp::acceptor acceptor;
+  server_options options;
+  handler handle;
+  metrics::registry& metrics;
+  std::string id_prefix;
+  std::atomic<std::uint64_t> request_counter{0};
+  std::atomic<std::size_t> open{0};
+  std::atomic<bool> draining{false};
+  std::mutex connections_mutex;
+  std::unordered_set<std::shared_ptr<connection>> connections;
+};
+
+// ---- connection ----------------------------------------------------------
+
+connection::connection(tcp::socket socket, std::shared_ptr<server_shared> shared)
+    : stream_(std::move(socket)), buffer_(8192), write_timer_(stream_.get_executor()), shared_(std::move(shared)) {}
+
+const server_options& connection::options() const noexcept { return shared_->options; }
+
+void connection::close() noexcept {
+  error_code ec;
+  stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+  ignore_error(ec, "the peer may already be gone");
+  stream_.socket().close(ec);
+  ignore_error(ec, "closing is best effort");
+}
+
+void connection::close_if_idle() noexcept {
+  if (idle_) close();
+}
+
+asio::awaitable<error_code> connection::write_buffers(std::string_view a, std::string_view b, std::string_view c) {
+  const std::array<asio::const_buffer, 3> buffers{asio::buffer(a), asio::buffer(b), asio::buffer(c)};
+  stream_.expires_after(options().write_timeout);
+  auto [ec, n] = co_await asio::async_write(stream_, buffers, use_tuple);
+  stream_.expires_never();
+  co_return ec;
+}
+
+void on_write_timeout(tcp::socket* socket, const error_code& ec) {
+  if (!ec) {
+    error_code ignored;
+    socket->cancel(ignored);
+    ignore_error(ignored, "cancel of a closed socket is harmless");
+  }
+}
+
+asio::awaitable<error_code> connection::wait_writable() {
+  auto* socket = &stream_.socket();
+  write_timer_.expires_after(options().write_timeout);
+  write_timer_.async_wait([socket](const error_code& ec) { on_write_timeout(socket, ec); });
+  auto [ec] = co_await socket->async_wait(tcp::socket::wait_write, use_tuple);
+  const bool timed_out = write_timer_.expiry() <= std::chrono::steady_clock::now();
+  write_timer_.cancel();
+  if (timed_out && ec) co_return make_error_code(beast::error::timeout);
+  co_return ec;
+}
+
+asio::awaitable<error_code> connection::sendfile_all(int fd, std::uint64_t offset, std::uint64_t length) {
+  const int out = stream_.socket().native_handle();
+  stream_.socket().non_blocking(true);
+  while (length > 0) {
+    off_t off = static_cast<off_t>(offset);
+    const auto chunk = static_cast<std::size_t>(std::min<std::uint64_t>(length, 1u << 30));
+    const ssize_t n = ::sendfile(out, fd, &off, chunk);
+    if (n > 0) {
+      offset += static_cast<std::uint64_t>(n);
+      length -= static_cast<std::uint64_t>(n);
+      continue;
+    }
+    if (n == 0) co_return make_error_code(asio::error::eof);  // file shorter than promised
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) co_return error_code(errno, boost::system::system_category());
+    if (auto ec = co_await wait_writable()) co_return ec;
+  }
+  co_return error_code{};
+}
+
+asio::awaitable<void> connection::reply_error_and_close(unsigned status, std::string_view reason) {
+  std::string text = "HTTP/1.1 " + std::to_string(status) + " " + std::string(reason) +
+                     "\r\nContent-Type: text/plain\r\nConnection: close\r\nContent-Length: " +
+                     std::to_string(reason.size()) + "\r\n\r\n" + std::string(reason);
+  auto ec = co_await write_buffers(text);
+  ignore_error(ec, "the connection is closed right after");
+  close();
+}
+
+asio::awaitable<bool> connection::serve_one() {
+  parser_.emplace();
+  parser_->header_limit(static_cast<std::uint32_t>(options().max_header_bytes));
+  idle_ = true;
+  stream_.expires_after(options().idle_timeout);
+  auto [ec, n] = co_await beast_http::async_read_header(stream_, buffer_, *parser_, use_tuple);
+  stream_.expires_never();
+  idle_ = false;
+  if (ec) {
+    if (ec == beast_http::error::header_limit) {
+      co_await reply_error_and_close(431, "Request Header Fields Too Large");
+    } else if (ec != beast_http::error::end_of_stream && ec != asio::error::eof && ec != beast::error::timeout &&
+               ec != asio::error::operation_aborted && ec != asio::error::connection_reset &&
+               ec != asio::error::bad_descriptor) {
+      co_await reply_error_and_close(400, "Bad Request");
+    }
+    co_return false;
+  }
+
+  const auto started = std::chrono::steady_clock::now();
+  keep_alive_ = parser_->get().keep_alive() && !shared_->draining.load();
+  exchange ex(*this, shared_->next_request_id());
+  // A request body is never read (the API is read-only): the connection must end after the answer.
+  if (ex.request_has_body()) keep_alive_ = false;
+
+  std::string failure;
+  try {
+    co_await shared_->handle(ex);
+  } catch (const std::exception& e) {
+    failure = e.what();
+  }
+  if (!failure.empty()) {
+    spdlog::error("request id={} unhandled exception: {}", ex.request_id(), failure);
+    if (!ex.head_sent()) {
+      response_head head{500, {{"Content-Type", "application/json"}}, std::nullopt};
+      std::string body =
+          R"({"errors":[{"code":"UNKNOWN","message":"internal error; see the regcache log for the request id"}]})";
+      auto send_ec = co_await ex.send(std::move(head), std::move(body));
+      ignore_error(send_ec, "the client may be gone");
+    } else {
+      ex.abort();
+    }
+  }
+  if (!ex.complete() && !ex.aborted()) {
+    // The handler stopped mid-response (client gone or an upstream failure): the
+    // framing is broken, so the connection cannot be reused.
+    ex.abort();
+  }
+  const auto target = ex.target();
+  shared_->record(ex, ex.method_name(), target.substr(0, std::min<std::size_t>(target.size(), 512)),
+                  std::chrono::steady_clock::now() - started);
+  co_return keep_alive_ && !ex.aborted() && !shared_->draining.load();
+}
+
+asio::awaitable<void> connection::run() {
+  error_code ec;
+  stream_.socket().set_option(tcp::no_delay(true), ec);
+  ignore_error(ec, "Nagle only affects latency");
+  while (co_await serve_one()) {
+  }
+  close();
+}
+
+// ---- server --------------------------------------------------------------
+
+struct server::state : server_shared {
+  using server_shared::server_shared;
+};
+
+namespace {
+
+asio::awaitable<void> run_connection(std::shared_ptr<connection> conn, std::shared_ptr<server_shared> shared) {
+  try {
+    co_await conn->run();
+  } catch (const std::exception& e) {
+    spdlog::error("connection ended by exception: {}", e.what());
+  }
+  {
+    std::lock_guard lock(shared->connections_mutex);
+    shared->connections.erase(conn);
+  }
+  shared->open.fetch_sub(1);
+}
+
+asio::awaitable<void> accept_loop(std::shared_ptr<server_shared> shared) {
+  for (;;) {
+    auto [ec, socket] = co_await shared->acceptor.async_accept(asio::make_strand(shared->executor), use_tuple);
+    if (ec) {
+      if (ec == asio::error::operation_aborted || !shared->acceptor.is_open()) co_return;
+      // EMFILE and friends: log and keep accepting rather than die.
+      spdlog::warn("accept failed: {}", ec.message());
+      continue;
+    }
+    if (shared->open.load() >= shared->options.max_connections) {
+      spdlog::warn("connection refused: server.max_connections ({}) reached", shared->options.max_connections);
+      socket.close(ec);
+      ignore_error(ec, "refusing a connection");
+      continue;
+    }
+    shared->open.fetch_add(1);
+    auto conn = std::make_shared<connection>(std::move(socket), shared);
+    {
+      std::lock_guard lock(shared->connections_mutex);
+      shared->connections.insert(conn);
+    }
+    asio::co_spawn(conn->executor(), run_connection(conn, shared), asio::detached);
+  }
+}
+
+}  // namespace
+
+server::server(asio::any_io_executor executor, server_options options, handler h, metrics::registry& metrics)
+    : state_(std::make_shared<state>(std::move(executor), std::move(options), std::move(h), metrics)) {}
+
+server::~server() = default;
+
+error_code server::listen() {
+  error_code ec;
+  const auto address = asio::ip::make_address(state_->options.address, ec);
+  if (ec) return ec;
+  const tcp::endpoint ep(address, state_->options.port);
+  state_->acceptor.open(ep.protocol(), ec);
+  if (ec) return ec;
+  state_->acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (ec) return ec;
+  state_->acceptor.bind(ep, ec);
+  if (ec) return ec;
+  state_->acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  return ec;
+}
+
+std::uint16_t server::port() const noexcept {
+  error_code ec;
+  const auto ep = state_->acceptor.local_endpoint(ec);
+  return ec ? 0 : ep.port();
+}
+
+void server::start() { asio::co_spawn(state_->executor, accept_loop(state_), asio::detached); }
+
+void server::drain() {
+  if (state_->draining.exchange(true)) return;
+  asio::post(state_->acceptor.get_executor(), [shared = state_] {
+    error_code ec;
+    shared->acceptor.close(ec);
+    ignore_error(ec, "the acceptor may already be closed");
+  });
+  std::lock_guard lock(state_->connections_mutex);
+  for (const auto& conn : state_->connections)
+    asio::post(conn->executor(), [conn] { conn->close_if_idle(); });
+}
+
+bool server::draining() const noexcept { return state_->draining.load(); }
+
+std::size_t server::open_connections() const noexcept { return state_->open.load(); }
+
+asio::awaitable<std::size_t> server::wait_drained(std::chrono::milliseconds grace) {
+  const auto deadline = std::chrono::steady_clock::now() + grace;
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  while (state_->open.load() > 0 && std::chrono::steady_clock::now() < deadline) {
+    timer.expires_after(std::chrono::milliseconds(50));
+    auto [ec] = co_await timer.async_wait(use_tuple);
+    ignore_error(ec, "the poll continues either way");
+  }
+  co_return state_->open.load();
+}
+
+}  // namespace regcache::http

@@ -1,0 +1,430 @@
+#include "regcache/registry/handler.hpp"
+
+#include "regcache/cache/errc.hpp"
+#include "regcache/http/range.hpp"
+#include "regcache/http/target.hpp"
+#include "regcache/oci/error_body.hpp"
+#include "regcache/oci/media_type.hpp"
+#include "regcache/oci/route.hpp"
+#include "regcache/oci/tag_list.hpp"
+#include "regcache/registry/wire_error.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <random>
+
+namespace regcache::registry {
+namespace asio = boost::asio;
+using http::exchange;
+using http::header_fields;
+using http::response_head;
+
+namespace {
+
+constexpr std::string_view octet_stream = "application/octet-stream";
+
+header_fields base_fields(const routed* r = nullptr) {
+  header_fields fields{{"Docker-Distribution-API-Version", "registry/2.0"}};
+  if (r && r->by_namespace) fields.emplace_back("OCI-Namespace", r->source->name);
+  return fields;
+}
+
+asio::awaitable<void> send_wire_error(exchange& ex, wire_error e, header_fields fields) {
+  fields.emplace_back("Content-Type", "application/json");
+  if (e.retry_after) fields.emplace_back("Retry-After", std::to_string(e.retry_after));
+  if (e.code == oci::error_code::unsupported && e.status == 405) fields.emplace_back("Allow", "GET, HEAD");
+  response_head head{e.status, std::move(fields), std::nullopt};
+  std::string body = oci::error_body(e.code, e.message);
+  auto ec = co_await ex.send(std::move(head), std::move(body));
+  ignore_error(ec, "the client may be gone; the access log records the status");
+}
+
+asio::awaitable<void> send_error(exchange& ex, const error_code& failure, std::string what, const routed* r) {
+  auto e = to_wire_error(failure, what, r ? std::string_view(r->source->name) : std::string_view{});
+  co_await send_wire_error(ex, std::move(e), base_fields(r));
+}
+
+// If-None-Match: a list of entity tags, quoted, maybe weak, or "*".
+bool etag_matches(const exchange& ex, const core::digest& digest) {
+  for (auto value : ex.headers("If-None-Match")) {
+    while (!value.empty()) {
+      const auto comma = value.find(',');
+      auto tag = value.substr(0, comma);
+      while (!tag.empty() && tag.front() == ' ') tag.remove_prefix(1);
+      while (!tag.empty() && tag.back() == ' ') tag.remove_suffix(1);
+      if (tag.starts_with("W/")) tag.remove_prefix(2);
+      if (tag.size() >= 2 && tag.front() == '"' && tag.back() == '"') tag = tag.substr(1, tag.size() - 2);
+      if (tag == "*" || tag == digest.str()) return true;
+      if (comma == std::string_view::npos) break;
+      value.remove_prefix(comma + 1);
+    }
+  }
+  return false;
+}
+
+void add_content_fields(header_fields& fields, const core::digest& digest) {
+  fields.emplace_back("Docker-Content-Digest", digest.str());
+  fields.emplace_back("ETag", "\"" + digest.str() + "\"");
+}
+
+asio::awaitable<void> send_not_modified(exchange& ex, header_fields fields) {
+  response_head head{304, std::move(fields), std::nullopt};
+  auto ec = co_await ex.send_head(std::move(head));
+  ignore_error(ec, "the client may be gone");
+}
+
+// Where blob body bytes come from: a committed file, or a fill still writing it.
+struct body_source {
+  std::shared_ptr<store::file_handle> file;
+  std::shared_ptr<cache::fill> filling;
+};
+
+asio::awaitable<error_code> copy_range(exchange& ex, body_source source, std::uint64_t offset, std::uint64_t length) {
+  if (!source.filling) co_return co_await ex.send_file(source.file->fd(), offset, length);
+  const auto end = offset + length;
+  while (offset < end) {
+    const auto snap = co_await source.filling->wait_servable_beyond(offset);
+    if (snap.state == cache::fill::phase::failed) co_return snap.error;
+    const auto available = std::min(snap.servable, end);
+    if (available <= offset) {
+      // Committed yet shorter than the range: the upstream's Content-Length lied.
+      if (snap.state == cache::fill::phase::committed) co_return cache::errc::upstream_invalid;
+      continue;
+    }
+    if (auto ec = co_await ex.send_file(source.file->fd(), offset, available - offset)) co_return ec;
+    offset = available;
+  }
+  co_return error_code{};
+}
+
+// A fill whose size the upstream did not announce: stream until it commits.
+asio::awaitable<error_code> copy_until_committed(exchange& ex, body_source source) {
+  std::uint64_t offset = 0;
+  for (;;) {
+    const auto snap = co_await source.filling->wait_servable_beyond(offset);
+    if (snap.state == cache::fill::phase::failed) co_return snap.error;
+    if (snap.servable > offset) {
+      if (auto ec = co_await ex.send_file(source.file->fd(), offset, snap.servable - offset)) co_return ec;
+      offset = snap.servable;
+    }
+    if (snap.state == cache::fill::phase::committed && offset >= snap.servable) co_return error_code{};
+  }
+}
+
+std::string multipart_boundary() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "regcache-%016llx", static_cast<unsigned long long>(rng()));
+  return buf;
+}
+
+std::string part_header(std::string_view boundary, const http::byte_range& r, std::uint64_t size) {
+  return "--" + std::string(boundary) + "\r\nContent-Type: application/octet-stream\r\nContent-Range: " +
+         http::content_range(r, size) + "\r\n\r\n";
+}
+
+asio::awaitable<error_code> send_ranges(exchange& ex, body_source source, header_fields fields,
+                                        std::vector<http::byte_range> ranges, std::uint64_t size) {
+  if (ranges.size() == 1) {
+    const auto r = ranges.front();
+    fields.emplace_back("Content-Range", http::content_range(r, size));
+    fields.emplace_back("Content-Type", std::string(octet_stream));
+    response_head head{206, std::move(fields), r.length()};
+    if (auto ec = co_await ex.send_head(std::move(head))) co_return ec;
+    if (auto ec = co_await copy_range(ex, source, r.first, r.length())) co_return ec;
+    co_return co_await ex.finish();
+  }
+  const auto boundary = multipart_boundary();
+  const std::string closing = "--" + boundary + "--\r\n";
+  std::uint64_t total = closing.size();
+  for (const auto& r : ranges) total += part_header(boundary, r, size).size() + r.length() + 2;
+  fields.emplace_back("Content-Type", "multipart/byteranges; boundary=" + boundary);
+  response_head head{206, std::move(fields), total};
+  if (auto ec = co_await ex.send_head(std::move(head))) co_return ec;
+  for (const auto& r : ranges) {
+    const auto header = part_header(boundary, r, size);
+    if (auto ec = co_await ex.write(std::string_view(header))) co_return ec;
+    if (auto ec = co_await copy_range(ex, source, r.first, r.length())) co_return ec;
+    if (auto ec = co_await ex.write(std::string_view("\r\n"))) co_return ec;
+  }
+  if (auto ec = co_await ex.write(std::string_view(closing))) co_return ec;
+  co_return co_await ex.finish();
+}
+
+bool is_read_method(http::method m) { return m == http::method::get || m == http::method::head; }
+
+}  // namespace
+
+handler::handler(handler_options options, router r, cache::manifest_cache& manifests, cache::blob_cache& blobs,
+                 cache::discovery& discovery, cache::cache_metrics& metrics, std::function<bool()> ready)
+    : options_(std::move(options)),
+      router_(std::move(r)),
+      manifests_(manifests),
+      blobs_(blobs),
+      discovery_(discovery),
+      metrics_(metrics),
+      ready_(std::move(ready)) {}
+
+asio::awaitable<void> handler::operator()(exchange& ex) { co_await serve(ex); }
+
+asio::awaitable<void> handler::serve(exchange& ex) {
+  auto target = http::parse_target(ex.target());
+  if (!target) {
+    ex.annotate("invalid", "-");
+    co_await send_wire_error(ex, {400, oci::error_code::unsupported, "malformed request target"}, base_fields());
+    co_return;
+  }
+  const auto& path = target->path;
+  if (options_.metrics_enabled && path == options_.metrics_path) {
+    ex.annotate("metrics", "-");
+    response_head head{200, {{"Content-Type", "text/plain; version=0.0.4; charset=utf-8"}}, std::nullopt};
+    auto ec = co_await ex.send(std::move(head), metrics_.registry.expose());
+    ignore_error(ec, "a scraper that went away retries");
+    co_return;
+  }
+  if (path == "/healthz" || path == "/readyz") {
+    const bool ok = path == "/healthz" || ready_();
+    ex.annotate("health", "-");
+    response_head head{ok ? 200u : 503u, {{"Content-Type", "text/plain"}}, std::nullopt};
+    auto ec = co_await ex.send(std::move(head), ok ? "ok\n" : "not ready\n");
+    ignore_error(ec, "a probe that went away retries");
+    co_return;
+  }
+
+  auto route = oci::parse_route(path);
+  if (!route) {
+    ex.annotate("invalid", "-");
+    co_await send_error(ex, route.error(), "request " + std::string(path.substr(0, 256)), nullptr);
+    co_return;
+  }
+  if (!is_read_method(ex.method()) || route->kind == oci::route_kind::blob_upload) {
+    ex.annotate("write", "-");
+    co_await send_wire_error(ex,
+                             {405, oci::error_code::unsupported,
+                              std::string(ex.method_name()) + " is not supported: regcache is a read-only "
+                                                              "pull-through cache; push to the upstream registry"},
+                             base_fields());
+    co_return;
+  }
+  if (route->kind == oci::route_kind::base) {
+    ex.annotate("base", "-");
+    response_head head{200, base_fields(), std::nullopt};
+    head.fields.emplace_back("Content-Type", "application/json");
+    auto ec = co_await ex.send(std::move(head), "{}");
+    ignore_error(ec, "the client may be gone");
+    co_return;
+  }
+  if (route->kind == oci::route_kind::catalog) {
+    ex.annotate("catalog", "-");
+    co_await send_wire_error(
+        ex, {404, oci::error_code::unsupported, "regcache does not list repositories; ask the upstream registry"},
+        base_fields());
+    co_return;
+  }
+
+  auto routed_to = router_.route(route->name, target->query_value("ns"));
+  if (!routed_to) {
+    ex.annotate("invalid", "-");
+    const auto& failure = routed_to.error();
+    co_await send_wire_error(ex,
+                             {failure.name_invalid ? 400u : 404u,
+                              failure.name_invalid ? oci::error_code::name_invalid : oci::error_code::name_unknown,
+                              failure.message},
+                             base_fields());
+    co_return;
+  }
+  switch (route->kind) {
+    case oci::route_kind::manifest:
+      co_await serve_manifest(ex, std::move(*routed_to), std::move(route->reference));
+      break;
+    case oci::route_kind::blob:
+      if (ex.method() == http::method::head) co_await serve_blob_head(ex, std::move(*routed_to), *route->reference.digest);
+      else co_await serve_blob(ex, std::move(*routed_to), *route->reference.digest);
+      break;
+    case oci::route_kind::tags_list:
+      co_await serve_tags(ex, std::move(*routed_to), route->name);
+      break;
+    case oci::route_kind::referrers:
+      co_await serve_referrers(ex, std::move(*routed_to), *route->reference.digest);
+      break;
+    default:
+      break;
+  }
+}
+
+asio::awaitable<void> handler::serve_manifest(exchange& ex, routed r, oci::reference reference) {
+  ex.annotate("manifest", "-");
+  const bool need_body = ex.method() == http::method::get;
+  const std::string what = "manifest " + r.repository + (reference.is_digest() ? "@" : ":") + reference.text;
+  result<cache::manifest_result> found = cache::errc::manifest_unknown;
+  if (reference.is_digest()) found = co_await manifests_.by_digest(r.source, r.repository, *reference.digest, need_body);
+  else found = co_await manifests_.by_tag(r.source, r.repository, reference.text, need_body);
+  if (!found) {
+    co_await send_error(ex, found.error(), what, &r);
+    co_return;
+  }
+  ex.annotate("manifest", found->outcome);
+  const auto accept = ex.headers("Accept");
+  if (!oci::accepts(accept, found->media_type)) {
+    co_await send_error(ex, cache::errc::not_acceptable, what + " (" + found->media_type + ")", &r);
+    co_return;
+  }
+  auto fields = base_fields(&r);
+  add_content_fields(fields, found->digest);
+  if (etag_matches(ex, found->digest)) {
+    co_await send_not_modified(ex, std::move(fields));
+    co_return;
+  }
+  fields.emplace_back("Content-Type", found->media_type);
+  response_head head{200, std::move(fields), found->size};
+  if (auto ec = co_await ex.send_head(std::move(head))) co_return;
+  if (need_body) {
+    if (auto ec = co_await ex.write(std::string_view(*found->bytes))) co_return;
+  }
+  auto ec = co_await ex.finish();
+  ignore_error(ec, "the client may be gone");
+}
+
+asio::awaitable<void> handler::serve_blob_head(exchange& ex, routed r, core::digest digest) {
+  ex.annotate("blob", "-");
+  auto stat = co_await blobs_.stat(r.source, r.repository, digest);
+  if (!stat) {
+    co_await send_error(ex, stat.error(), "blob " + r.repository + "@" + digest.str(), &r);
+    co_return;
+  }
+  ex.annotate("blob", stat->cached ? "hit" : "miss");
+  auto fields = base_fields(&r);
+  add_content_fields(fields, digest);
+  fields.emplace_back("Accept-Ranges", "bytes");
+  if (etag_matches(ex, digest)) {
+    co_await send_not_modified(ex, std::move(fields));
+    co_return;
+  }
+  fields.emplace_back("Content-Type", std::string(octet_stream));
+  response_head head{200, std::move(fields), stat->size};
+  auto ec = co_await ex.send_head(std::move(head));
+  ignore_error(ec, "the client may be gone");
+}
+
+asio::awaitable<void> handler::serve_blob(exchange& ex, routed r, core::digest digest) {
+  ex.annotate("blob", "-");
+  const std::string what = "blob " + r.repository + "@" + digest.str();
+  auto opened = co_await blobs_.open(r.source, r.repository, digest);
+  if (!opened) {
+    co_await send_error(ex, opened.error(), what, &r);
+    co_return;
+  }
+  ex.annotate("blob", opened->outcome);
+
+  body_source source;
+  std::optional<std::uint64_t> size;
+  if (auto* committed = std::get_if<cache::committed_blob>(&opened->source)) {
+    source.file = committed->file;
+    size = committed->size;
+  } else {
+    source.filling = std::get<std::shared_ptr<cache::fill>>(opened->source);
+    // Answer as soon as the upstream's headers arrived, not when the download ends.
+    const auto snap = co_await source.filling->wait_started();
+    if (snap.state == cache::fill::phase::failed) {
+      co_await send_error(ex, snap.error, what, &r);
+      co_return;
+    }
+    source.file = source.filling->file();
+    size = snap.size;
+  }
+
+  auto fields = base_fields(&r);
+  add_content_fields(fields, digest);
+  fields.emplace_back("Accept-Ranges", "bytes");
+  fields.emplace_back("Cache-Control", "max-age=31536000, immutable");
+  if (etag_matches(ex, digest)) {
+    co_await send_not_modified(ex, std::move(fields));
+    co_return;
+  }
+
+  http::range_request ranges;
+  if (auto range_header = ex.header("Range"); range_header && size)
+    ranges = http::parse_range(*range_header, *size);
+
+  error_code ec;
+  if (ranges.outcome == http::range_outcome::unsatisfiable) {
+    fields.emplace_back("Content-Range", http::unsatisfied_content_range(*size));
+    co_await send_wire_error(ex,
+                             {416, oci::error_code::range_invalid,
+                              "the requested range is outside the blob's " + std::to_string(*size) + " bytes"},
+                             std::move(fields));
+    co_return;
+  }
+  if (ranges.outcome == http::range_outcome::satisfiable) {
+    ec = co_await send_ranges(ex, source, std::move(fields), std::move(ranges.ranges), *size);
+  } else {
+    fields.emplace_back("Content-Type", std::string(octet_stream));
+    response_head head{200, std::move(fields), size};
+    ec = co_await ex.send_head(std::move(head));
+    if (!ec) ec = size ? co_await copy_range(ex, source, 0, *size) : co_await copy_until_committed(ex, source);
+    if (!ec) ec = co_await ex.finish();
+  }
+  (source.filling ? metrics_.bytes_from_upstream : metrics_.bytes_from_cache).inc(ex.body_bytes());
+  if (ec) {
+    // Mid-body: the only honest signal left is cutting the connection.
+    if (ec.category() == cache::cache_category())
+      spdlog::warn("request id={} {}: cutting the response: {}", ex.request_id(), what, ec.message());
+    ex.abort();
+  }
+}
+
+asio::awaitable<void> handler::serve_tags(exchange& ex, routed r, std::string path_name) {
+  ex.annotate("tags", "-");
+  auto target = http::parse_target(ex.target());
+  std::optional<std::size_t> n;
+  if (auto value = target->query_value("n")) {
+    auto parsed = oci::parse_page_size(*value);
+    if (!parsed) {
+      co_await send_wire_error(ex,
+                               {400, oci::error_code::pagination_number_invalid,
+                                "invalid n: a whole number from 0 to 10000"},
+                               base_fields(&r));
+      co_return;
+    }
+    n = *parsed;
+  }
+  const auto last = target->query_value("last");
+  auto listing = co_await discovery_.tags(r.source, r.repository);
+  if (!listing) {
+    co_await send_error(ex, listing.error(), "tags of " + r.repository, &r);
+    co_return;
+  }
+  ex.annotate("tags", listing->outcome);
+  auto page = oci::paginate(std::move(listing->tags), n, last);
+  auto fields = base_fields(&r);
+  fields.emplace_back("Content-Type", "application/json");
+  if (page.more && !page.tags.empty()) {
+    fields.emplace_back("Link", "</v2/" + path_name + "/tags/list?n=" + std::to_string(page.tags.size()) +
+                                    "&last=" + page.tags.back() + ">; rel=\"next\"");
+  }
+  response_head head{200, std::move(fields), std::nullopt};
+  auto ec = co_await ex.send(std::move(head), oci::tag_list_body(r.repository, page.tags));
+  ignore_error(ec, "the client may be gone");
+}
+
+asio::awaitable<void> handler::serve_referrers(exchange& ex, routed r, core::digest digest) {
+  ex.annotate("referrers", "-");
+  auto target = http::parse_target(ex.target());
+  const auto artifact_type = target->query_value("artifactType");
+  auto listing = co_await discovery_.referrers(r.source, r.repository, digest,
+                                               std::string(artifact_type.value_or("")));
+  if (!listing) {
+    co_await send_error(ex, listing.error(), "referrers of " + r.repository + "@" + digest.str(), &r);
+    co_return;
+  }
+  ex.annotate("referrers", listing->outcome);
+  auto fields = base_fields(&r);
+  fields.emplace_back("Content-Type", std::string(oci::oci_index));
+  if (!listing->filters_applied.empty()) fields.emplace_back("OCI-Filters-Applied", listing->filters_applied);
+  response_head head{200, std::move(fields), std::nullopt};
+  auto ec = co_await ex.send(std::move(head), std::move(listing->body));
+  ignore_error(ec, "the client may be gone");
+}
+
+}  // namespace regcache::registry
