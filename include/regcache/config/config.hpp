@@ -1,0 +1,118 @@
+#pragma once
+// The configuration file (conf/regcache.yaml documents every key) as typed
+// structs, and its validation.
+//
+// Startup order: load_file() (or parse_yaml()) → command-line flags override
+// fields → resolve_defaults() → validate(). Every function throws
+// config_error; configuration is read at startup only, where exceptions are
+// the error model (STYLE.md "Errors"). No function keeps state: all are safe
+// to call from any thread on distinct objects.
+//
+// Values in the file:
+//   durations  "250ms", "30s", "5m", "1h30m", "7d", or an integer (seconds)
+//   sizes      "16KiB", "512KB", "1MiB", or an integer (bytes)
+//   booleans   true or false
+// Unknown keys are errors, so a misspelt key is never silently ignored.
+//
+// Error messages name the key path ("server.idle_timeout",
+// "upstreams[1].url"), the offending value and what is allowed. They never
+// contain credentials: a value is echoed only for keys that cannot hold one,
+// and a URL with embedded user:password is rejected without being echoed.
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace regcache::config {
+
+struct server_config {
+  std::string listen = "0.0.0.0:5000";  // host:port; IPv6 as [::1]:5000
+  std::size_t max_header_bytes = 16 * 1024;
+  std::chrono::milliseconds idle_timeout{60'000};
+  std::chrono::milliseconds read_timeout{30'000};
+  std::chrono::milliseconds write_timeout{300'000};
+  std::size_t max_connections = 4096;
+  std::chrono::milliseconds shutdown_grace{30'000};
+  unsigned threads = 0;  // 0 = hardware threads
+};
+
+struct storage_config {
+  std::filesystem::path root = "./data";
+};
+
+struct upstream_config {
+  std::string name;  // registry host as clients name it, e.g. docker.io, or 127.0.0.1:5001
+  std::string url;   // endpoint, e.g. https://registry-1.docker.io
+  std::vector<std::string> aliases;  // further hosts clients use for the same registry
+  std::string username;
+  std::string password_file;  // file holding the password; read when the upstream is set up
+  std::string password_env;   // environment variable holding the password
+  std::string ca_file;        // PEM bundle to verify the upstream with instead of the system's
+  bool insecure_skip_verify = false;
+  std::chrono::milliseconds tag_ttl{300'000};  // 0 = revalidate a tag on every request
+  std::chrono::milliseconds connect_timeout{5'000};
+  std::chrono::milliseconds read_timeout{30'000};
+  std::size_t max_connections = 64;
+};
+
+struct log_config {
+  std::string level = "info";   // trace debug info warn error off
+  std::string format = "text";  // text | json
+  bool access_log = true;
+};
+
+struct metrics_config {
+  bool enabled = true;
+  std::string path = "/metrics";
+};
+
+struct config {
+  server_config server;
+  storage_config storage;
+  std::vector<upstream_config> upstreams;
+  std::string default_upstream;  // an upstream's name; empty only without upstreams
+  log_config log;
+  metrics_config metrics;
+};
+
+// A configuration that cannot be used, with a message for the operator, e.g.
+//   server.idle_timeout: "5x" is not a duration (use e.g. 250ms, 30s, 5m, 1h30m) (line 4, column 17)
+class config_error : public std::runtime_error {
+ public:
+  using runtime_error::runtime_error;
+};
+
+// Reads and parses a file; messages are prefixed with its path. Does not validate.
+[[nodiscard]] config load_file(const std::filesystem::path& path);
+
+// Parses YAML text; keys left out keep the defaults above, and an empty
+// document (or a section given as null) is all defaults. Does not validate.
+// Messages of errors in the text end with "(line L, column C)", 1-based.
+[[nodiscard]] config parse_yaml(std::string_view text);
+
+// Checks everything parse_yaml cannot (values may also come from flags):
+// listen is host:port with port 1-65535; upstream names and aliases are
+// non-empty, unique, lowercase registry hosts (host[:port]); url is http:// or
+// https:// (lowercase) with a host, an optional path, and no credentials,
+// query or fragment; at most one of password_file and password_env, and only
+// with username; default_upstream is empty when there are no upstreams, else
+// names one (empty is accepted with exactly one upstream, which
+// resolve_defaults() picks); timeouts are positive and tag_ttl not negative;
+// max_connections ≥ 1; max_header_bytes in 1 KiB..1 MiB; log.level and
+// log.format are in their sets; metrics.path starts with '/' and is outside /v2.
+void validate(const config& cfg);
+
+// Fills in what defaults to other values: an empty default_upstream becomes
+// the only upstream's name. Safe to call before or after validate().
+void resolve_defaults(config& cfg);
+
+// "0.0.0.0:5000" → {"0.0.0.0", 5000}; "[::1]:5000" → {"::1", 5000}. Throws
+// config_error when the text is not host:port or the port is outside 1-65535.
+[[nodiscard]] std::pair<std::string, std::uint16_t> split_listen(std::string_view listen);
+
+}  // namespace regcache::config

@@ -1,0 +1,567 @@
+#include "regcache/config/config.hpp"
+
+#include "regcache/core/units.hpp"
+
+#include <arpa/inet.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <fstream>
+#include <limits>
+#include <map>
+#include <optional>
+#include <set>
+#include <sstream>
+
+namespace regcache::config {
+namespace {
+
+// ---------------------------------------------------------------- text helpers
+
+// The value as the operator wrote it, in double quotes, control characters escaped.
+std::string quote(std::string_view v) {
+  std::string out = "\"";
+  for (const char c : v) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\t': out += "\\t"; break;
+      case '\r': out += "\\r"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+          static constexpr char hex[] = "0123456789abcdef";
+          out += "\\x";
+          out += hex[(static_cast<unsigned char>(c) >> 4) & 0xf];
+          out += hex[static_cast<unsigned char>(c) & 0xf];
+        } else {
+          out += c;
+        }
+    }
+  }
+  out += '"';
+  return out;
+}
+
+std::string join(const auto& items) {
+  std::string out;
+  for (const auto& item : items) {
+    if (!out.empty()) out += ", ";
+    out += item;
+  }
+  return out;
+}
+
+// Renders a duration in the file's own syntax ("5m", "1m30s", "250ms").
+std::string format_duration(std::chrono::milliseconds d) {
+  std::int64_t ms = d.count();
+  if (ms == 0) return "0s";
+  std::string out;
+  if (ms < 0) {
+    out += '-';
+    ms = -ms;
+  }
+  static constexpr std::array<std::pair<std::int64_t, std::string_view>, 5> units{{
+      {86'400'000, "d"}, {3'600'000, "h"}, {60'000, "m"}, {1'000, "s"}, {1, "ms"}}};
+  for (const auto& [factor, name] : units) {
+    if (ms >= factor) {
+      out += std::to_string(ms / factor);
+      out += name;
+      ms %= factor;
+    }
+  }
+  return out;
+}
+
+[[noreturn]] void fail(const std::string& path, const std::string& what) { throw config_error(path + ": " + what); }
+
+// ---------------------------------------------------------------- host grammar
+
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c); }
+
+struct host_port {
+  std::string_view host;  // without brackets
+  std::optional<std::string_view> port;
+  bool bracketed = false;
+};
+
+// Splits "host[:port]" or "[ipv6][:port]"; nullopt when the colons make no
+// sense (e.g. an IPv6 address without brackets).
+std::optional<host_port> split_host_port(std::string_view s) {
+  host_port hp;
+  if (s.starts_with('[')) {
+    const auto close = s.find(']');
+    if (close == std::string_view::npos) return std::nullopt;
+    hp.host = s.substr(1, close - 1);
+    hp.bracketed = true;
+    const auto rest = s.substr(close + 1);
+    if (!rest.empty()) {
+      if (rest.front() != ':') return std::nullopt;
+      hp.port = rest.substr(1);
+    }
+    return hp;
+  }
+  const auto colon = s.find(':');
+  if (colon == std::string_view::npos) {
+    hp.host = s;
+    return hp;
+  }
+  if (s.find(':', colon + 1) != std::string_view::npos) return std::nullopt;
+  hp.host = s.substr(0, colon);
+  hp.port = s.substr(colon + 1);
+  return hp;
+}
+
+std::optional<std::uint16_t> parse_port(std::string_view s) {
+  if (s.empty() || s.size() > 5 || !std::all_of(s.begin(), s.end(), is_digit)) return std::nullopt;
+  unsigned value = 0;
+  std::from_chars(s.data(), s.data() + s.size(), value);
+  if (value < 1 || value > 65535) return std::nullopt;
+  return static_cast<std::uint16_t>(value);
+}
+
+bool is_ip_address(int family, std::string_view s) {
+  const std::string text(s);
+  unsigned char buf[16];
+  return ::inet_pton(family, text.c_str(), buf) == 1;
+}
+
+// A DNS name or dotted IPv4 address: dot-separated labels of letters, digits
+// and inner hyphens (the distribution reference grammar's domain).
+bool is_host_name(std::string_view s) {
+  if (s.empty() || s.size() > 253) return false;
+  bool all_numeric = true;
+  std::size_t start = 0;
+  while (start <= s.size()) {
+    const auto dot = std::min(s.find('.', start), s.size());
+    const auto label = s.substr(start, dot - start);
+    if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-') return false;
+    for (const char c : label) {
+      if (!is_alnum(c) && c != '-') return false;
+      if (!is_digit(c)) all_numeric = false;
+    }
+    start = dot + 1;
+  }
+  return !all_numeric || is_ip_address(AF_INET, s);
+}
+
+// Why `s` is not a usable listen address, or nullopt with `out` filled in.
+std::optional<std::string> listen_problem(std::string_view s, std::pair<std::string, std::uint16_t>& out) {
+  static constexpr std::string_view examples = "use e.g. 0.0.0.0:5000, 127.0.0.1:5000 or [::1]:5000";
+  const auto hp = split_host_port(s);
+  if (!hp) {
+    return quote(s) + " is not host:port (" + std::string(examples) + "; IPv6 addresses go in brackets)";
+  }
+  if (!hp->port) return quote(s) + " has no port (" + std::string(examples) + ")";
+  if (hp->host.empty()) return quote(s) + " has no host (use 0.0.0.0 for every IPv4 address, [::] for every address)";
+  const bool host_ok = hp->bracketed ? is_ip_address(AF_INET6, hp->host) : is_host_name(hp->host);
+  if (!host_ok) {
+    return quote(s) + " has an invalid host " + quote(hp->host) + " (" + std::string(examples) + ")";
+  }
+  const auto port = parse_port(*hp->port);
+  if (!port) return quote(s) + " has port " + quote(*hp->port) + " (allowed: 1-65535)";
+  out = {std::string(hp->host), *port};
+  return std::nullopt;
+}
+
+// Why `s` is not a registry host as clients name it, or nullopt.
+std::optional<std::string> registry_host_problem(std::string_view s) {
+  if (s.empty()) return "must not be empty (the registry host as clients name it, e.g. docker.io)";
+  if (s.find("://") != std::string_view::npos) {
+    return quote(s) + " is not a registry host: give the host only (e.g. ghcr.io) and the endpoint in url";
+  }
+  const auto hp = split_host_port(s);
+  const bool port_ok = hp && (!hp->port || parse_port(*hp->port));
+  const bool host_ok =
+      port_ok && (hp->bracketed ? is_ip_address(AF_INET6, hp->host) : is_host_name(hp->host));
+  if (!host_ok) {
+    return quote(s) + " is not a registry host (use lowercase host[:port], e.g. docker.io, ghcr.io, 127.0.0.1:5001)";
+  }
+  if (std::any_of(s.begin(), s.end(), [](char c) { return c >= 'A' && c <= 'Z'; })) {
+    return quote(s) + " must be lowercase (clients send registry hosts in lowercase)";
+  }
+  return std::nullopt;
+}
+
+// Why `url` is not an upstream endpoint, or nullopt. Never echoes a URL that
+// may carry credentials (user:password@ or a token in the query).
+std::optional<std::string> url_problem(std::string_view url) {
+  static constexpr std::string_view allowed =
+      " is not an http:// or https:// URL with a host (e.g. https://registry-1.docker.io)";
+  if (url.empty()) return "must be set (the registry endpoint, e.g. https://registry-1.docker.io)";
+  const bool may_hold_credentials = url.find_first_of("@?#") != std::string_view::npos;
+  const std::string shown = may_hold_credentials ? "the URL" : quote(url);
+
+  std::string_view rest;
+  if (url.starts_with("https://")) rest = url.substr(8);
+  else if (url.starts_with("http://")) rest = url.substr(7);
+  else return shown + std::string(allowed);
+
+  const auto authority = rest.substr(0, std::min(rest.find_first_of("/?#"), rest.size()));
+  if (authority.find('@') != std::string_view::npos) {
+    return "credentials in the URL are not allowed (use username with password_file or password_env)";
+  }
+  const auto hp = split_host_port(authority);
+  const bool host_ok = hp && !hp->host.empty() &&
+                       (hp->bracketed ? is_ip_address(AF_INET6, hp->host) : is_host_name(hp->host)) &&
+                       (!hp->port || parse_port(*hp->port));
+  if (!host_ok) return shown + std::string(allowed);
+  if (rest.find_first_of("?#") != std::string_view::npos) {
+    return "a query or fragment is not allowed (use scheme://host[:port][/path])";
+  }
+  return std::nullopt;
+}
+
+bool is_env_name(std::string_view s) {
+  if (s.empty() || is_digit(s.front())) return false;
+  return std::all_of(s.begin(), s.end(), [](char c) { return is_alnum(c) || c == '_'; });
+}
+
+// ---------------------------------------------------------------- YAML reading
+
+std::string location(const YAML::Node& n) {
+  const auto m = n.Mark();
+  if (m.is_null()) return {};
+  return " (line " + std::to_string(m.line + 1) + ", column " + std::to_string(m.column + 1) + ")";
+}
+
+[[noreturn]] void fail_at(const std::string& path, const std::string& what, const YAML::Node& n) {
+  throw config_error(path + ": " + what + location(n));
+}
+
+std::string describe(const YAML::Node& n) {
+  switch (n.Type()) {
+    case YAML::NodeType::Null: return "nothing";
+    case YAML::NodeType::Scalar: return "a single value";
+    case YAML::NodeType::Sequence: return "a list";
+    case YAML::NodeType::Map: return "a mapping";
+    case YAML::NodeType::Undefined: break;
+  }
+  return "nothing";
+}
+
+// The text of a scalar; anything else is an error that does not echo the node.
+const std::string& scalar(const YAML::Node& n, const std::string& path, std::string_view expected) {
+  if (!n.IsScalar()) fail_at(path, "expected " + std::string(expected) + ", got " + describe(n), n);
+  return n.Scalar();
+}
+
+std::string read_string(const YAML::Node& n, const std::string& path) { return scalar(n, path, "a string"); }
+
+std::chrono::milliseconds read_duration(const YAML::Node& n, const std::string& path) {
+  const auto& text = scalar(n, path, "a duration");
+  const auto d = core::parse_duration(text);
+  if (!d) fail_at(path, quote(text) + " is not a duration (use e.g. 250ms, 30s, 5m, 1h30m)", n);
+  return *d;
+}
+
+std::size_t read_size(const YAML::Node& n, const std::string& path) {
+  const auto& text = scalar(n, path, "a byte size");
+  const auto bytes = core::parse_byte_size(text);
+  if (!bytes || *bytes > std::numeric_limits<std::size_t>::max()) {
+    fail_at(path, quote(text) + " is not a byte size (use e.g. 16384, 16KiB, 1MiB, 512KB)", n);
+  }
+  return static_cast<std::size_t>(*bytes);
+}
+
+template <class Unsigned>
+Unsigned read_count(const YAML::Node& n, const std::string& path) {
+  const auto& text = scalar(n, path, "a whole number");
+  Unsigned value = 0;
+  const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec == std::errc::result_out_of_range) {
+    fail_at(path, quote(text) + " is out of range (up to " + std::to_string(std::numeric_limits<Unsigned>::max()) + ")",
+            n);
+  }
+  if (text.empty() || ec != std::errc{} || ptr != text.data() + text.size()) {
+    fail_at(path, quote(text) + " is not a whole number (use e.g. 64)", n);
+  }
+  return value;
+}
+
+bool read_bool(const YAML::Node& n, const std::string& path) {
+  const auto& text = scalar(n, path, "true or false");
+  if (text == "true" || text == "True" || text == "TRUE") return true;
+  if (text == "false" || text == "False" || text == "FALSE") return false;
+  fail_at(path, quote(text) + " is not a boolean (use true or false)", n);
+}
+
+std::vector<std::string> read_string_list(const YAML::Node& n, const std::string& path) {
+  std::vector<std::string> out;
+  if (n.IsNull()) return out;
+  if (!n.IsSequence()) fail_at(path, "expected a list of strings, got " + describe(n), n);
+  for (std::size_t i = 0; i < n.size(); ++i) {
+    out.push_back(read_string(n[i], path + "[" + std::to_string(i) + "]"));
+  }
+  return out;
+}
+
+// Calls fn(key, value, key_path) for each entry of a mapping; a null node is
+// an empty mapping. Unknown and repeated keys are errors.
+template <std::size_t N, class Fn>
+void for_each_key(const YAML::Node& map, const std::string& path, const std::array<std::string_view, N>& allowed,
+                  Fn&& fn) {
+  if (map.IsNull()) return;
+  if (!map.IsMap()) {
+    fail_at(path.empty() ? "top level" : path, "expected a mapping (" + join(allowed) + "), got " + describe(map), map);
+  }
+  std::set<std::string, std::less<>> seen;
+  for (const auto& entry : map) {
+    const std::string& key = scalar(entry.first, path.empty() ? "top level" : path, "string keys");
+    const std::string key_path = path.empty() ? key : path + "." + key;
+    if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
+      fail_at(key_path, "unknown key (allowed: " + join(allowed) + ")", entry.first);
+    }
+    if (!seen.insert(key).second) fail_at(key_path, "given twice", entry.first);
+    fn(std::string_view(key), entry.second, key_path);
+  }
+}
+
+void read_server(const YAML::Node& n, const std::string& path, server_config& s) {
+  static constexpr std::array<std::string_view, 8> keys{"listen",        "max_header_bytes", "idle_timeout",
+                                                        "read_timeout",  "write_timeout",    "max_connections",
+                                                        "shutdown_grace", "threads"};
+  for_each_key(n, path, keys, [&](std::string_view key, const YAML::Node& v, const std::string& p) {
+    if (key == "listen") s.listen = read_string(v, p);
+    else if (key == "max_header_bytes") s.max_header_bytes = read_size(v, p);
+    else if (key == "idle_timeout") s.idle_timeout = read_duration(v, p);
+    else if (key == "read_timeout") s.read_timeout = read_duration(v, p);
+    else if (key == "write_timeout") s.write_timeout = read_duration(v, p);
+    else if (key == "max_connections") s.max_connections = read_count<std::size_t>(v, p);
+    else if (key == "shutdown_grace") s.shutdown_grace = read_duration(v, p);
+    else s.threads = read_count<unsigned>(v, p);
+  });
+}
+
+void read_storage(const YAML::Node& n, const std::string& path, storage_config& s) {
+  static constexpr std::array<std::string_view, 1> keys{"root"};
+  for_each_key(n, path, keys, [&](std::string_view, const YAML::Node& v, const std::string& p) {
+    s.root = read_string(v, p);
+  });
+}
+
+void read_upstream(const YAML::Node& n, const std::string& path, upstream_config& u) {
+  static constexpr std::array<std::string_view, 12> keys{
+      "name",    "url",        "aliases",    "username", "password_file",   "password_env",
+      "ca_file", "insecure_skip_verify", "tag_ttl", "connect_timeout", "read_timeout", "max_connections"};
+  if (n.IsNull()) fail_at(path, "expected a mapping (" + join(keys) + "), got nothing", n);
+  for_each_key(n, path, keys, [&](std::string_view key, const YAML::Node& v, const std::string& p) {
+    if (key == "name") u.name = read_string(v, p);
+    else if (key == "url") u.url = read_string(v, p);
+    else if (key == "aliases") u.aliases = read_string_list(v, p);
+    else if (key == "username") u.username = read_string(v, p);
+    else if (key == "password_file") u.password_file = read_string(v, p);
+    else if (key == "password_env") u.password_env = read_string(v, p);
+    else if (key == "ca_file") u.ca_file = read_string(v, p);
+    else if (key == "insecure_skip_verify") u.insecure_skip_verify = read_bool(v, p);
+    else if (key == "tag_ttl") u.tag_ttl = read_duration(v, p);
+    else if (key == "connect_timeout") u.connect_timeout = read_duration(v, p);
+    else if (key == "read_timeout") u.read_timeout = read_duration(v, p);
+    else u.max_connections = read_count<std::size_t>(v, p);
+  });
+}
+
+void read_upstreams(const YAML::Node& n, const std::string& path, std::vector<upstream_config>& out) {
+  out.clear();
+  if (n.IsNull()) return;
+  if (!n.IsSequence()) fail_at(path, "expected a list of upstreams (- name: ..., url: ...), got " + describe(n), n);
+  for (std::size_t i = 0; i < n.size(); ++i) {
+    read_upstream(n[i], path + "[" + std::to_string(i) + "]", out.emplace_back());
+  }
+}
+
+void read_log(const YAML::Node& n, const std::string& path, log_config& l) {
+  static constexpr std::array<std::string_view, 3> keys{"level", "format", "access_log"};
+  for_each_key(n, path, keys, [&](std::string_view key, const YAML::Node& v, const std::string& p) {
+    if (key == "level") l.level = read_string(v, p);
+    else if (key == "format") l.format = read_string(v, p);
+    else l.access_log = read_bool(v, p);
+  });
+}
+
+void read_metrics(const YAML::Node& n, const std::string& path, metrics_config& m) {
+  static constexpr std::array<std::string_view, 2> keys{"enabled", "path"};
+  for_each_key(n, path, keys, [&](std::string_view key, const YAML::Node& v, const std::string& p) {
+    if (key == "enabled") m.enabled = read_bool(v, p);
+    else m.path = read_string(v, p);
+  });
+}
+
+// ---------------------------------------------------------------- validation
+
+void check_positive(const std::string& path, std::chrono::milliseconds value, std::chrono::milliseconds fallback) {
+  if (value.count() <= 0) {
+    fail(path, format_duration(value) + " is not allowed (must be greater than 0, default " +
+                   format_duration(fallback) + ")");
+  }
+}
+
+void check_connections(const std::string& path, std::size_t value, std::size_t fallback) {
+  if (value < 1) {
+    fail(path, std::to_string(value) + " is not allowed (must be at least 1, default " + std::to_string(fallback) + ")");
+  }
+}
+
+void validate_server(const server_config& s) {
+  const server_config defaults;
+  std::pair<std::string, std::uint16_t> listen;
+  if (auto problem = listen_problem(s.listen, listen)) fail("server.listen", *problem);
+  if (s.max_header_bytes < 1024 || s.max_header_bytes > 1024 * 1024) {
+    fail("server.max_header_bytes", std::to_string(s.max_header_bytes) +
+                                        " is not allowed (must be between 1KiB and 1MiB, default 16KiB)");
+  }
+  check_positive("server.idle_timeout", s.idle_timeout, defaults.idle_timeout);
+  check_positive("server.read_timeout", s.read_timeout, defaults.read_timeout);
+  check_positive("server.write_timeout", s.write_timeout, defaults.write_timeout);
+  check_connections("server.max_connections", s.max_connections, defaults.max_connections);
+  check_positive("server.shutdown_grace", s.shutdown_grace, defaults.shutdown_grace);
+}
+
+void validate_upstream(const upstream_config& u, const std::string& path,
+                       std::map<std::string, std::string, std::less<>>& hosts_seen) {
+  const upstream_config defaults;
+  const auto claim = [&hosts_seen](const std::string& host, const std::string& host_path) {
+    if (auto problem = registry_host_problem(host)) fail(host_path, *problem);
+    const auto [it, inserted] = hosts_seen.emplace(host, host_path);
+    if (!inserted) {
+      fail(host_path, quote(host) + " is already used by " + it->second + " (names and aliases must be unique)");
+    }
+  };
+  claim(u.name, path + ".name");
+  for (std::size_t i = 0; i < u.aliases.size(); ++i) {
+    claim(u.aliases[i], path + ".aliases[" + std::to_string(i) + "]");
+  }
+  if (auto problem = url_problem(u.url)) fail(path + ".url", *problem);
+  // The password settings are only ever named here, never echoed: an operator
+  // may have pasted the password itself into them.
+  if (!u.password_file.empty() && !u.password_env.empty()) {
+    fail(path, "set only one of password_file and password_env");
+  }
+  if ((!u.password_file.empty() || !u.password_env.empty()) && u.username.empty()) {
+    fail(path + ".username", "must be set when password_file or password_env is");
+  }
+  if (!u.password_env.empty() && !is_env_name(u.password_env)) {
+    fail(path + ".password_env",
+         "is not an environment variable name (letters, digits and _, not starting with a digit)");
+  }
+  if (u.tag_ttl.count() < 0) {
+    fail(path + ".tag_ttl", format_duration(u.tag_ttl) +
+                                " is not allowed (must be 0 or more; 0 revalidates a tag on every request)");
+  }
+  check_positive(path + ".connect_timeout", u.connect_timeout, defaults.connect_timeout);
+  check_positive(path + ".read_timeout", u.read_timeout, defaults.read_timeout);
+  check_connections(path + ".max_connections", u.max_connections, defaults.max_connections);
+}
+
+void validate_default_upstream(const config& cfg) {
+  std::vector<std::string> names;
+  for (const auto& u : cfg.upstreams) names.push_back(u.name);
+  if (names.empty()) {
+    if (!cfg.default_upstream.empty()) {
+      fail("default_upstream", quote(cfg.default_upstream) +
+                                   " names no upstream: none are configured (add one under upstreams, or leave "
+                                   "default_upstream empty)");
+    }
+    return;
+  }
+  if (cfg.default_upstream.empty()) {
+    if (names.size() > 1) fail("default_upstream", "must be set when there are several upstreams (allowed: " + join(names) + ")");
+    return;
+  }
+  if (std::find(names.begin(), names.end(), cfg.default_upstream) == names.end()) {
+    fail("default_upstream", quote(cfg.default_upstream) + " is not an upstream's name (allowed: " + join(names) + ")");
+  }
+}
+
+void validate_log(const log_config& l) {
+  static constexpr std::array<std::string_view, 6> levels{"trace", "debug", "info", "warn", "error", "off"};
+  static constexpr std::array<std::string_view, 2> formats{"text", "json"};
+  if (std::find(levels.begin(), levels.end(), l.level) == levels.end()) {
+    fail("log.level", quote(l.level) + " is not a log level (allowed: " + join(levels) + ")");
+  }
+  if (std::find(formats.begin(), formats.end(), l.format) == formats.end()) {
+    fail("log.format", quote(l.format) + " is not a log format (allowed: " + join(formats) + ")");
+  }
+}
+
+void validate_metrics(const metrics_config& m) {
+  if (!m.path.starts_with('/')) fail("metrics.path", quote(m.path) + " must start with '/' (e.g. /metrics)");
+  if (m.path.find_first_of("?# \t\r\n") != std::string::npos) {
+    fail("metrics.path", quote(m.path) + " must be a plain path, without spaces, '?' or '#' (e.g. /metrics)");
+  }
+  if (m.path == "/v2" || m.path.starts_with("/v2/")) {
+    fail("metrics.path", quote(m.path) + " is inside the registry API under /v2 (use e.g. /metrics)");
+  }
+}
+
+}  // namespace
+
+config parse_yaml(std::string_view text) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(text));
+  } catch (const YAML::Exception& e) {
+    std::string where;
+    if (!e.mark.is_null()) {
+      where = " (line " + std::to_string(e.mark.line + 1) + ", column " + std::to_string(e.mark.column + 1) + ")";
+    }
+    throw config_error("YAML syntax error: " + e.msg + where);
+  }
+
+  config cfg;
+  static constexpr std::array<std::string_view, 6> keys{"server", "storage",  "upstreams",
+                                                        "default_upstream", "log", "metrics"};
+  for_each_key(root, "", keys, [&](std::string_view key, const YAML::Node& v, const std::string& p) {
+    if (key == "server") read_server(v, p, cfg.server);
+    else if (key == "storage") read_storage(v, p, cfg.storage);
+    else if (key == "upstreams") read_upstreams(v, p, cfg.upstreams);
+    else if (key == "default_upstream") cfg.default_upstream = v.IsNull() ? std::string() : read_string(v, p);
+    else if (key == "log") read_log(v, p, cfg.log);
+    else read_metrics(v, p, cfg.metrics);
+  });
+  return cfg;
+}
+
+config load_file(const std::filesystem::path& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) throw config_error(path.string() + ": is a directory, not a file");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw config_error(path.string() + ": cannot open: " + std::strerror(errno));
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) throw config_error(path.string() + ": cannot read: " + std::strerror(errno));
+  try {
+    return parse_yaml(text.str());
+  } catch (const config_error& e) {
+    throw config_error(path.string() + ": " + e.what());
+  }
+}
+
+void validate(const config& cfg) {
+  validate_server(cfg.server);
+  if (cfg.storage.root.empty()) fail("storage.root", "must not be empty (default ./data)");
+  std::map<std::string, std::string, std::less<>> hosts_seen;
+  for (std::size_t i = 0; i < cfg.upstreams.size(); ++i) {
+    validate_upstream(cfg.upstreams[i], "upstreams[" + std::to_string(i) + "]", hosts_seen);
+  }
+  validate_default_upstream(cfg);
+  validate_log(cfg.log);
+  validate_metrics(cfg.metrics);
+}
+
+void resolve_defaults(config& cfg) {
+  if (cfg.default_upstream.empty() && cfg.upstreams.size() == 1) cfg.default_upstream = cfg.upstreams.front().name;
+}
+
+std::pair<std::string, std::uint16_t> split_listen(std::string_view listen) {
+  std::pair<std::string, std::uint16_t> out;
+  if (auto problem = listen_problem(listen, out)) throw config_error("listen address " + *problem);
+  return out;
+}
+
+}  // namespace regcache::config

@@ -1,0 +1,540 @@
+#include "regcache/config/config.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+namespace regcache::config {
+namespace {
+
+using namespace std::chrono_literals;
+using ::testing::AllOf;
+using ::testing::HasSubstr;
+using ::testing::Not;
+using ::testing::StartsWith;
+
+// The message of the config_error that `fn` throws, or a marker when it throws none.
+template <class Fn>
+std::string error_of(Fn&& fn) {
+  try {
+    fn();
+  } catch (const config_error& e) {
+    return e.what();
+  }
+  return "<no config_error thrown>";
+}
+
+std::string parse_error(const std::string& yaml) {
+  return error_of([&] { (void)parse_yaml(yaml); });
+}
+
+std::string validate_error(const config& cfg) {
+  return error_of([&] { validate(cfg); });
+}
+
+config with_upstream(std::string name = "docker.io", std::string url = "https://registry-1.docker.io") {
+  config cfg;
+  upstream_config u;
+  u.name = std::move(name);
+  u.url = std::move(url);
+  cfg.upstreams.push_back(u);
+  return cfg;
+}
+
+std::filesystem::path source_dir() { return std::filesystem::path(__FILE__).parent_path(); }
+
+// ---------------------------------------------------------------- parsing
+
+TEST(config, empty_document_is_all_defaults) {
+  for (const char* text : {"", "{}", "# only a comment\n", "server:\nstorage:\nlog:\nmetrics:\nupstreams:\n"}) {
+    const config cfg = parse_yaml(text);
+    EXPECT_EQ(cfg.server.listen, "0.0.0.0:5000") << text;
+    EXPECT_EQ(cfg.server.max_header_bytes, 16u * 1024);
+    EXPECT_EQ(cfg.server.idle_timeout, 60s);
+    EXPECT_EQ(cfg.server.read_timeout, 30s);
+    EXPECT_EQ(cfg.server.write_timeout, 5min);
+    EXPECT_EQ(cfg.server.max_connections, 4096u);
+    EXPECT_EQ(cfg.server.shutdown_grace, 30s);
+    EXPECT_EQ(cfg.server.threads, 0u);
+    EXPECT_EQ(cfg.storage.root, std::filesystem::path("./data"));
+    EXPECT_TRUE(cfg.upstreams.empty());
+    EXPECT_EQ(cfg.default_upstream, "");
+    EXPECT_EQ(cfg.log.level, "info");
+    EXPECT_EQ(cfg.log.format, "text");
+    EXPECT_TRUE(cfg.log.access_log);
+    EXPECT_TRUE(cfg.metrics.enabled);
+    EXPECT_EQ(cfg.metrics.path, "/metrics");
+    EXPECT_NO_THROW(validate(cfg));
+  }
+}
+
+TEST(config, full_file) {
+  const config cfg = parse_yaml(R"(
+server:
+  listen: "[::1]:8080"
+  max_header_bytes: 32KiB
+  idle_timeout: 2m
+  read_timeout: 10s
+  write_timeout: 1h30m
+  max_connections: 100
+  shutdown_grace: 250ms
+  threads: 4
+storage:
+  root: /var/lib/regcache
+upstreams:
+  - name: docker.io
+    url: https://registry-1.docker.io
+    aliases: [registry-1.docker.io, index.docker.io]
+    username: me
+    password_file: /run/secrets/hub
+    ca_file: /etc/ca.pem
+    tag_ttl: 10m
+    connect_timeout: 3s
+    read_timeout: 1m
+    max_connections: 8
+  - name: 127.0.0.1:5001
+    url: http://127.0.0.1:5001
+    username: ci
+    password_env: CI_REGISTRY_PASSWORD
+    insecure_skip_verify: true
+    tag_ttl: 0
+default_upstream: 127.0.0.1:5001
+log:
+  level: debug
+  format: json
+  access_log: false
+metrics:
+  enabled: false
+  path: /internal/metrics
+)");
+  EXPECT_EQ(cfg.server.listen, "[::1]:8080");
+  EXPECT_EQ(cfg.server.max_header_bytes, 32u * 1024);
+  EXPECT_EQ(cfg.server.idle_timeout, 2min);
+  EXPECT_EQ(cfg.server.read_timeout, 10s);
+  EXPECT_EQ(cfg.server.write_timeout, 90min);
+  EXPECT_EQ(cfg.server.max_connections, 100u);
+  EXPECT_EQ(cfg.server.shutdown_grace, 250ms);
+  EXPECT_EQ(cfg.server.threads, 4u);
+  EXPECT_EQ(cfg.storage.root, std::filesystem::path("/var/lib/regcache"));
+  ASSERT_EQ(cfg.upstreams.size(), 2u);
+  const auto& hub = cfg.upstreams[0];
+  EXPECT_EQ(hub.name, "docker.io");
+  EXPECT_EQ(hub.url, "https://registry-1.docker.io");
+  EXPECT_EQ(hub.aliases, (std::vector<std::string>{"registry-1.docker.io", "index.docker.io"}));
+  EXPECT_EQ(hub.username, "me");
+  EXPECT_EQ(hub.password_file, "/run/secrets/hub");
+  EXPECT_EQ(hub.password_env, "");
+  EXPECT_EQ(hub.ca_file, "/etc/ca.pem");
+  EXPECT_FALSE(hub.insecure_skip_verify);
+  EXPECT_EQ(hub.tag_ttl, 10min);
+  EXPECT_EQ(hub.connect_timeout, 3s);
+  EXPECT_EQ(hub.read_timeout, 1min);
+  EXPECT_EQ(hub.max_connections, 8u);
+  const auto& local = cfg.upstreams[1];
+  EXPECT_EQ(local.name, "127.0.0.1:5001");
+  EXPECT_EQ(local.password_env, "CI_REGISTRY_PASSWORD");
+  EXPECT_TRUE(local.insecure_skip_verify);
+  EXPECT_EQ(local.tag_ttl, 0ms);
+  EXPECT_EQ(local.connect_timeout, 5s);
+  EXPECT_EQ(local.max_connections, 64u);
+  EXPECT_EQ(cfg.default_upstream, "127.0.0.1:5001");
+  EXPECT_EQ(cfg.log.level, "debug");
+  EXPECT_EQ(cfg.log.format, "json");
+  EXPECT_FALSE(cfg.log.access_log);
+  EXPECT_FALSE(cfg.metrics.enabled);
+  EXPECT_EQ(cfg.metrics.path, "/internal/metrics");
+  EXPECT_NO_THROW(validate(cfg));
+}
+
+TEST(config, durations_as_integers_and_strings) {
+  const config cfg = parse_yaml(R"(
+server:
+  idle_timeout: 90
+  read_timeout: "45"
+  write_timeout: 1.5
+  shutdown_grace: 1h30m
+upstreams:
+  - {name: ghcr.io, url: "https://ghcr.io", tag_ttl: 7d, connect_timeout: 500ms}
+)");
+  EXPECT_EQ(cfg.server.idle_timeout, 90s);
+  EXPECT_EQ(cfg.server.read_timeout, 45s);
+  EXPECT_EQ(cfg.server.write_timeout, 1500ms);
+  EXPECT_EQ(cfg.server.shutdown_grace, 90min);
+  EXPECT_EQ(cfg.upstreams.at(0).tag_ttl, std::chrono::hours(24 * 7));
+  EXPECT_EQ(cfg.upstreams.at(0).connect_timeout, 500ms);
+}
+
+TEST(config, sizes_as_integers_and_strings) {
+  EXPECT_EQ(parse_yaml("server: {max_header_bytes: 8192}").server.max_header_bytes, 8192u);
+  EXPECT_EQ(parse_yaml("server: {max_header_bytes: 64KiB}").server.max_header_bytes, 65536u);
+  EXPECT_EQ(parse_yaml("server: {max_header_bytes: 32KB}").server.max_header_bytes, 32000u);
+  EXPECT_EQ(parse_yaml("server: {max_header_bytes: \"1MiB\"}").server.max_header_bytes, 1048576u);
+}
+
+TEST(config, bad_duration_names_key_value_and_examples) {
+  EXPECT_EQ(parse_error("server:\n  idle_timeout: 5x\n"),
+            "server.idle_timeout: \"5x\" is not a duration (use e.g. 250ms, 30s, 5m, 1h30m) (line 2, column 17)");
+  EXPECT_THAT(parse_error("upstreams:\n  - name: a.io\n    tag_ttl: -5\n"),
+              AllOf(StartsWith("upstreams[0].tag_ttl: \"-5\" is not a duration"), HasSubstr("line 3")));
+}
+
+TEST(config, bad_scalars_name_key_value_and_allowed_forms) {
+  EXPECT_THAT(parse_error("server: {max_header_bytes: 16XB}"),
+              AllOf(StartsWith("server.max_header_bytes: \"16XB\" is not a byte size"), HasSubstr("16KiB")));
+  EXPECT_THAT(parse_error("server: {max_connections: many}"),
+              StartsWith("server.max_connections: \"many\" is not a whole number"));
+  EXPECT_THAT(parse_error("server: {threads: -1}"), StartsWith("server.threads: \"-1\" is not a whole number"));
+  EXPECT_THAT(parse_error("server: {threads: 99999999999}"),
+              StartsWith("server.threads: \"99999999999\" is out of range (up to 4294967295)"));
+  EXPECT_THAT(parse_error("log: {access_log: yes}"),
+              StartsWith("log.access_log: \"yes\" is not a boolean (use true or false)"));
+  EXPECT_THAT(parse_error("server: {listen: [a, b]}"),
+              StartsWith("server.listen: expected a string, got a list"));
+  EXPECT_THAT(parse_error("server: {listen: }"), StartsWith("server.listen: expected a string, got nothing"));
+  EXPECT_THAT(parse_error("server: 5000"), StartsWith("server: expected a mapping (listen, max_header_bytes,"));
+  EXPECT_THAT(parse_error("- a\n- b\n"), StartsWith("top level: expected a mapping (server, storage, upstreams,"));
+  EXPECT_THAT(parse_error("upstreams: {name: docker.io}"),
+              StartsWith("upstreams: expected a list of upstreams (- name: ..., url: ...), got a mapping"));
+  EXPECT_THAT(parse_error("upstreams:\n  -\n"), StartsWith("upstreams[0]: expected a mapping (name, url,"));
+  EXPECT_THAT(parse_error("upstreams: [{name: a.io, aliases: b.io}]"),
+              StartsWith("upstreams[0].aliases: expected a list of strings, got a single value"));
+}
+
+TEST(config, unknown_keys_list_what_is_allowed) {
+  EXPECT_EQ(parse_error("server:\n  listne: 0.0.0.0:5000\n"),
+            "server.listne: unknown key (allowed: listen, max_header_bytes, idle_timeout, read_timeout, "
+            "write_timeout, max_connections, shutdown_grace, threads) (line 2, column 3)");
+  EXPECT_THAT(parse_error("stroage: {root: /x}"),
+              StartsWith("stroage: unknown key (allowed: server, storage, upstreams, default_upstream, log, metrics)"));
+  EXPECT_THAT(parse_error("storage: {quota: 50GiB}"), StartsWith("storage.quota: unknown key (allowed: root)"));
+  EXPECT_THAT(parse_error("log: {levle: debug}"),
+              StartsWith("log.levle: unknown key (allowed: level, format, access_log)"));
+  EXPECT_THAT(parse_error("metrics: {port: 9090}"), StartsWith("metrics.port: unknown key (allowed: enabled, path)"));
+  EXPECT_THAT(parse_error("upstreams: [{name: a.io, tagttl: 5m}]"),
+              AllOf(StartsWith("upstreams[0].tagttl: unknown key (allowed: name, url, aliases, username, "
+                               "password_file, password_env, ca_file, insecure_skip_verify, tag_ttl, "
+                               "connect_timeout, read_timeout, max_connections)")));
+  EXPECT_THAT(parse_error("log: {level: info, level: debug}"), StartsWith("log.level: given twice"));
+}
+
+TEST(config, no_password_value_appears_in_any_error) {
+  const std::string secret = "hunter2-S3cret";
+  EXPECT_THAT(parse_error("upstreams: [{name: a.io, password: " + secret + "}]"),
+              AllOf(StartsWith("upstreams[0].password: unknown key"), Not(HasSubstr(secret))));
+  EXPECT_THAT(parse_error("upstreams: [{name: a.io, password_file: [" + secret + "]}]"),
+              AllOf(StartsWith("upstreams[0].password_file: expected a string"), Not(HasSubstr(secret))));
+
+  auto cfg = with_upstream("a.io", "https://user:" + secret + "@a.io");
+  EXPECT_THAT(validate_error(cfg), AllOf(StartsWith("upstreams[0].url: credentials in the URL are not allowed"),
+                                         Not(HasSubstr(secret))));
+  cfg.upstreams[0].url = "user:" + secret + "@a.io";  // no scheme: still never echoed
+  EXPECT_THAT(validate_error(cfg),
+              AllOf(StartsWith("upstreams[0].url: the URL is not an http:// or https:// URL"), Not(HasSubstr(secret))));
+
+  cfg = with_upstream("a.io", "https://a.io");
+  cfg.upstreams[0].username = "me";
+  cfg.upstreams[0].password_env = secret + "!";  // the password pasted where a variable name belongs
+  EXPECT_THAT(validate_error(cfg), AllOf(StartsWith("upstreams[0].password_env: is not an environment variable name"),
+                                         Not(HasSubstr(secret))));
+}
+
+TEST(config, yaml_syntax_error_has_line_and_column) {
+  EXPECT_EQ(parse_error("server:\n  listen: a: b\n"), "YAML syntax error: illegal map value (line 2, column 12)");
+  EXPECT_EQ(parse_error("server:\n  listen: 0.0.0.0:5000\n bad: x\n"),
+            "YAML syntax error: end of map not found (line 3, column 2)");
+  EXPECT_THAT(parse_error("upstreams: [{name: a.io}\n"),
+              AllOf(StartsWith("YAML syntax error: end of sequence flow not found"), HasSubstr("(line ")));
+}
+
+// ---------------------------------------------------------------- files
+
+TEST(config, documented_default_file_loads_and_validates) {
+  const auto path = source_dir() / "../../../conf/regcache.yaml";
+  config cfg = load_file(path);
+  validate(cfg);
+  resolve_defaults(cfg);
+
+  // The documented file states the built-in defaults.
+  const config defaults;
+  EXPECT_EQ(cfg.server.listen, "0.0.0.0:5000");
+  EXPECT_EQ(cfg.server.max_header_bytes, defaults.server.max_header_bytes);
+  EXPECT_EQ(cfg.server.idle_timeout, defaults.server.idle_timeout);
+  EXPECT_EQ(cfg.server.read_timeout, defaults.server.read_timeout);
+  EXPECT_EQ(cfg.server.write_timeout, defaults.server.write_timeout);
+  EXPECT_EQ(cfg.server.max_connections, defaults.server.max_connections);
+  EXPECT_EQ(cfg.server.shutdown_grace, defaults.server.shutdown_grace);
+  EXPECT_EQ(cfg.server.threads, defaults.server.threads);
+  EXPECT_EQ(cfg.storage.root, std::filesystem::path("./data"));
+  ASSERT_EQ(cfg.upstreams.size(), 1u);
+  const auto& hub = cfg.upstreams[0];
+  const upstream_config upstream_defaults;
+  EXPECT_EQ(hub.name, "docker.io");
+  EXPECT_EQ(hub.url, "https://registry-1.docker.io");
+  EXPECT_EQ(hub.tag_ttl, 5min);
+  EXPECT_EQ(hub.username, "");
+  EXPECT_EQ(hub.password_file, "");
+  EXPECT_EQ(hub.password_env, "");
+  EXPECT_EQ(hub.ca_file, "");
+  EXPECT_EQ(hub.insecure_skip_verify, upstream_defaults.insecure_skip_verify);
+  EXPECT_EQ(hub.connect_timeout, upstream_defaults.connect_timeout);
+  EXPECT_EQ(hub.read_timeout, upstream_defaults.read_timeout);
+  EXPECT_EQ(hub.max_connections, upstream_defaults.max_connections);
+  EXPECT_EQ(cfg.default_upstream, "docker.io");
+  EXPECT_EQ(cfg.log.level, defaults.log.level);
+  EXPECT_EQ(cfg.log.format, defaults.log.format);
+  EXPECT_EQ(cfg.log.access_log, defaults.log.access_log);
+  EXPECT_EQ(cfg.metrics.enabled, defaults.metrics.enabled);
+  EXPECT_EQ(cfg.metrics.path, defaults.metrics.path);
+}
+
+class config_file : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("regcache_config_test_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  std::filesystem::path write(const std::string& name, const std::string& text) {
+    const auto path = dir_ / name;
+    std::ofstream(path) << text;
+    return path;
+  }
+
+  std::filesystem::path dir_;
+};
+
+TEST_F(config_file, errors_are_prefixed_with_the_path) {
+  const auto path = write("bad.yaml", "server:\n  idle_timeout: 5x\n");
+  EXPECT_EQ(error_of([&] { (void)load_file(path); }),
+            path.string() +
+                ": server.idle_timeout: \"5x\" is not a duration (use e.g. 250ms, 30s, 5m, 1h30m) (line 2, column 17)");
+  const auto syntax = write("syntax.yaml", "log: [\n");
+  EXPECT_THAT(error_of([&] { (void)load_file(syntax); }), StartsWith(syntax.string() + ": YAML syntax error: "));
+}
+
+TEST_F(config_file, missing_file_and_directory) {
+  EXPECT_THAT(error_of([&] { (void)load_file(dir_ / "absent.yaml"); }),
+              AllOf(HasSubstr("absent.yaml: cannot open: "), HasSubstr("No such file")));
+  EXPECT_THAT(error_of([&] { (void)load_file(dir_); }), HasSubstr(": is a directory, not a file"));
+}
+
+TEST_F(config_file, loads_a_file) {
+  const auto path = write("ok.yaml", "storage: {root: /srv/cache}\nlog: {level: warn}\n");
+  const config cfg = load_file(path);
+  EXPECT_EQ(cfg.storage.root, std::filesystem::path("/srv/cache"));
+  EXPECT_EQ(cfg.log.level, "warn");
+}
+
+// ---------------------------------------------------------------- validation
+
+TEST(config_validate, listen_address) {
+  config cfg;
+  for (const char* ok : {"0.0.0.0:5000", "127.0.0.1:1", "localhost:65535", "[::1]:5000", "[::]:5000",
+                         "[fe80::1:2]:80", "cache.example.com:443"}) {
+    cfg.server.listen = ok;
+    EXPECT_NO_THROW(validate(cfg)) << ok;
+  }
+  cfg.server.listen = "0.0.0.0";
+  EXPECT_THAT(validate_error(cfg), StartsWith("server.listen: \"0.0.0.0\" has no port (use e.g. 0.0.0.0:5000,"));
+  cfg.server.listen = "0.0.0.0:70000";
+  EXPECT_EQ(validate_error(cfg), "server.listen: \"0.0.0.0:70000\" has port \"70000\" (allowed: 1-65535)");
+  cfg.server.listen = "0.0.0.0:0";
+  EXPECT_THAT(validate_error(cfg), HasSubstr("(allowed: 1-65535)"));
+  cfg.server.listen = "0.0.0.0:http";
+  EXPECT_THAT(validate_error(cfg), HasSubstr("(allowed: 1-65535)"));
+  cfg.server.listen = "::1:5000";
+  EXPECT_THAT(validate_error(cfg),
+              StartsWith("server.listen: \"::1:5000\" is not host:port (use e.g. 0.0.0.0:5000, 127.0.0.1:5000 or "
+                         "[::1]:5000; IPv6 addresses go in brackets)"));
+  cfg.server.listen = "[::g]:5000";
+  EXPECT_THAT(validate_error(cfg), StartsWith("server.listen: \"[::g]:5000\" has an invalid host \"::g\""));
+  cfg.server.listen = "300.1.1.1:5000";
+  EXPECT_THAT(validate_error(cfg), HasSubstr("has an invalid host \"300.1.1.1\""));
+  cfg.server.listen = ":5000";
+  EXPECT_THAT(validate_error(cfg), StartsWith("server.listen: \":5000\" has no host"));
+}
+
+TEST(config_validate, split_listen) {
+  EXPECT_EQ(split_listen("0.0.0.0:5000"), (std::pair<std::string, std::uint16_t>{"0.0.0.0", 5000}));
+  EXPECT_EQ(split_listen("[::1]:5000"), (std::pair<std::string, std::uint16_t>{"::1", 5000}));
+  EXPECT_EQ(split_listen("[::]:65535"), (std::pair<std::string, std::uint16_t>{"::", 65535}));
+  EXPECT_EQ(split_listen("localhost:1"), (std::pair<std::string, std::uint16_t>{"localhost", 1}));
+  EXPECT_THAT(error_of([] { (void)split_listen("[::1]"); }), StartsWith("listen address \"[::1]\" has no port"));
+  EXPECT_THAT(error_of([] { (void)split_listen("[::1]5000"); }), HasSubstr("is not host:port"));
+  EXPECT_THAT(error_of([] { (void)split_listen("host:99999"); }), HasSubstr("(allowed: 1-65535)"));
+}
+
+TEST(config_validate, limits_and_timeouts) {
+  config cfg;
+  cfg.server.idle_timeout = 0ms;
+  EXPECT_EQ(validate_error(cfg), "server.idle_timeout: 0s is not allowed (must be greater than 0, default 1m)");
+  cfg = {};
+  cfg.server.write_timeout = -1500ms;
+  EXPECT_EQ(validate_error(cfg),
+            "server.write_timeout: -1s500ms is not allowed (must be greater than 0, default 5m)");
+  cfg = {};
+  cfg.server.read_timeout = 0ms;
+  EXPECT_THAT(validate_error(cfg), StartsWith("server.read_timeout: 0s is not allowed"));
+  cfg = {};
+  cfg.server.shutdown_grace = 0ms;
+  EXPECT_THAT(validate_error(cfg), StartsWith("server.shutdown_grace: 0s is not allowed"));
+  cfg = {};
+  cfg.server.max_connections = 0;
+  EXPECT_EQ(validate_error(cfg), "server.max_connections: 0 is not allowed (must be at least 1, default 4096)");
+  cfg = {};
+  cfg.server.max_header_bytes = 512;
+  EXPECT_EQ(validate_error(cfg),
+            "server.max_header_bytes: 512 is not allowed (must be between 1KiB and 1MiB, default 16KiB)");
+  cfg.server.max_header_bytes = 2 * 1024 * 1024;
+  EXPECT_THAT(validate_error(cfg), StartsWith("server.max_header_bytes: 2097152 is not allowed"));
+  cfg = {};
+  cfg.storage.root.clear();
+  EXPECT_EQ(validate_error(cfg), "storage.root: must not be empty (default ./data)");
+
+  cfg = with_upstream();
+  cfg.upstreams[0].connect_timeout = 0ms;
+  EXPECT_EQ(validate_error(cfg),
+            "upstreams[0].connect_timeout: 0s is not allowed (must be greater than 0, default 5s)");
+  cfg = with_upstream();
+  cfg.upstreams[0].read_timeout = 0ms;
+  EXPECT_THAT(validate_error(cfg), StartsWith("upstreams[0].read_timeout: 0s is not allowed"));
+  cfg = with_upstream();
+  cfg.upstreams[0].max_connections = 0;
+  EXPECT_EQ(validate_error(cfg), "upstreams[0].max_connections: 0 is not allowed (must be at least 1, default 64)");
+  cfg = with_upstream();
+  cfg.upstreams[0].tag_ttl = 0ms;
+  EXPECT_NO_THROW(validate(cfg));
+  cfg.upstreams[0].tag_ttl = -1s;
+  EXPECT_THAT(validate_error(cfg), StartsWith("upstreams[0].tag_ttl: -1s is not allowed (must be 0 or more"));
+}
+
+TEST(config_validate, upstream_names) {
+  for (const char* ok : {"docker.io", "ghcr.io", "127.0.0.1:5001", "localhost:5000", "my-registry.example.com",
+                         "[::1]:5001", "registry.k8s.io"}) {
+    EXPECT_NO_THROW(validate(with_upstream(ok))) << ok;
+  }
+  EXPECT_EQ(validate_error(with_upstream("")),
+            "upstreams[0].name: must not be empty (the registry host as clients name it, e.g. docker.io)");
+  EXPECT_EQ(validate_error(with_upstream("Docker.io")),
+            "upstreams[0].name: \"Docker.io\" must be lowercase (clients send registry hosts in lowercase)");
+  EXPECT_EQ(validate_error(with_upstream("docker io")),
+            "upstreams[0].name: \"docker io\" is not a registry host (use lowercase host[:port], e.g. docker.io, "
+            "ghcr.io, 127.0.0.1:5001)");
+  EXPECT_THAT(validate_error(with_upstream("-bad.io")), HasSubstr("is not a registry host"));
+  EXPECT_THAT(validate_error(with_upstream("a.io:0")), HasSubstr("is not a registry host"));
+  EXPECT_THAT(validate_error(with_upstream("https://ghcr.io")),
+              StartsWith("upstreams[0].name: \"https://ghcr.io\" is not a registry host: give the host only"));
+
+  auto cfg = with_upstream();
+  cfg.upstreams.push_back(cfg.upstreams[0]);
+  cfg.default_upstream = "docker.io";
+  EXPECT_EQ(validate_error(cfg),
+            "upstreams[1].name: \"docker.io\" is already used by upstreams[0].name (names and aliases must be unique)");
+
+  cfg = with_upstream();
+  cfg.upstreams[0].aliases = {"index.docker.io", "Index.docker.io"};
+  EXPECT_THAT(validate_error(cfg), StartsWith("upstreams[0].aliases[1]: \"Index.docker.io\" must be lowercase"));
+  cfg.upstreams[0].aliases = {"index.docker.io"};
+  cfg.upstreams.push_back(with_upstream("quay.io", "https://quay.io").upstreams[0]);
+  cfg.upstreams[1].aliases = {"index.docker.io"};
+  cfg.default_upstream = "quay.io";
+  EXPECT_EQ(validate_error(cfg), "upstreams[1].aliases[0]: \"index.docker.io\" is already used by "
+                                 "upstreams[0].aliases[0] (names and aliases must be unique)");
+}
+
+TEST(config_validate, upstream_urls) {
+  for (const char* ok : {"https://registry-1.docker.io", "http://127.0.0.1:5001", "https://ghcr.io/",
+                         "https://[::1]:5001", "https://artifactory.example.com/api/docker/remote"}) {
+    EXPECT_NO_THROW(validate(with_upstream("docker.io", ok))) << ok;
+  }
+  EXPECT_EQ(validate_error(with_upstream("docker.io", "")),
+            "upstreams[0].url: must be set (the registry endpoint, e.g. https://registry-1.docker.io)");
+  EXPECT_EQ(validate_error(with_upstream("docker.io", "ftp://x.io")),
+            "upstreams[0].url: \"ftp://x.io\" is not an http:// or https:// URL with a host "
+            "(e.g. https://registry-1.docker.io)");
+  for (const char* bad : {"registry-1.docker.io", "https://", "https:///v2", "https://a.io:99999", "http://a b",
+                          "HTTPS://ghcr.io"}) {
+    EXPECT_THAT(validate_error(with_upstream("docker.io", bad)),
+                HasSubstr("is not an http:// or https:// URL with a host"))
+        << bad;
+  }
+  EXPECT_EQ(validate_error(with_upstream("docker.io", "https://a.io/v2?token=abc")),
+            "upstreams[0].url: a query or fragment is not allowed (use scheme://host[:port][/path])");
+  EXPECT_THAT(validate_error(with_upstream("docker.io", "a.io?token=abc")),
+              AllOf(StartsWith("upstreams[0].url: the URL is not"), Not(HasSubstr("abc"))));
+}
+
+TEST(config_validate, upstream_credentials) {
+  auto cfg = with_upstream();
+  cfg.upstreams[0].username = "me";
+  cfg.upstreams[0].password_file = "/run/secrets/p";
+  EXPECT_NO_THROW(validate(cfg));
+  cfg.upstreams[0].password_env = "P";
+  EXPECT_EQ(validate_error(cfg), "upstreams[0]: set only one of password_file and password_env");
+  cfg.upstreams[0].password_file.clear();
+  EXPECT_NO_THROW(validate(cfg));
+  cfg.upstreams[0].username.clear();
+  EXPECT_EQ(validate_error(cfg), "upstreams[0].username: must be set when password_file or password_env is");
+}
+
+TEST(config_validate, log_and_metrics) {
+  config cfg;
+  cfg.log.level = "verbose";
+  EXPECT_EQ(validate_error(cfg),
+            "log.level: \"verbose\" is not a log level (allowed: trace, debug, info, warn, error, off)");
+  cfg = {};
+  cfg.log.format = "xml";
+  EXPECT_EQ(validate_error(cfg), "log.format: \"xml\" is not a log format (allowed: text, json)");
+  cfg = {};
+  cfg.metrics.path = "metrics";
+  EXPECT_EQ(validate_error(cfg), "metrics.path: \"metrics\" must start with '/' (e.g. /metrics)");
+  cfg.metrics.path = "/v2/metrics";
+  EXPECT_THAT(validate_error(cfg), StartsWith("metrics.path: \"/v2/metrics\" is inside the registry API"));
+  cfg.metrics.path = "/metrics?x";
+  EXPECT_THAT(validate_error(cfg), HasSubstr("must be a plain path"));
+  for (const char* level : {"trace", "debug", "info", "warn", "error", "off"}) {
+    cfg = {};
+    cfg.log.level = level;
+    EXPECT_NO_THROW(validate(cfg)) << level;
+  }
+}
+
+TEST(config_validate, default_upstream) {
+  config cfg;
+  cfg.default_upstream = "docker.io";
+  EXPECT_THAT(validate_error(cfg),
+              StartsWith("default_upstream: \"docker.io\" names no upstream: none are configured"));
+
+  cfg = with_upstream();
+  EXPECT_NO_THROW(validate(cfg));  // empty with one upstream: resolve_defaults picks it
+  resolve_defaults(cfg);
+  EXPECT_EQ(cfg.default_upstream, "docker.io");
+
+  cfg.upstreams.push_back(with_upstream("ghcr.io", "https://ghcr.io").upstreams[0]);
+  cfg.default_upstream.clear();
+  EXPECT_EQ(validate_error(cfg),
+            "default_upstream: must be set when there are several upstreams (allowed: docker.io, ghcr.io)");
+  resolve_defaults(cfg);
+  EXPECT_EQ(cfg.default_upstream, "");  // no guess among several
+  cfg.default_upstream = "quay.io";
+  EXPECT_EQ(validate_error(cfg),
+            "default_upstream: \"quay.io\" is not an upstream's name (allowed: docker.io, ghcr.io)");
+  cfg.default_upstream = "ghcr.io";
+  EXPECT_NO_THROW(validate(cfg));
+  resolve_defaults(cfg);
+  EXPECT_EQ(cfg.default_upstream, "ghcr.io");
+
+  config none;
+  resolve_defaults(none);
+  EXPECT_EQ(none.default_upstream, "");
+  EXPECT_EQ(parse_yaml("default_upstream:").default_upstream, "");
+}
+
+}  // namespace
+}  // namespace regcache::config
