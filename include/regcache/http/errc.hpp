@@ -1,0 +1,20 @@
+#pragma once
+// Errors of the http module.
+#include "regcache/core/result.hpp"
+
+#include <type_traits>
+
+namespace regcache::http {
+
+enum class errc {
+  invalid_target = 1,  // request-target not in origin form, too long, or with a malformed %-escape
+};
+
+const boost::system::error_category& http_category() noexcept;
+
+inline error_code make_error_code(errc e) noexcept { return {static_cast<int>(e), http_category()}; }
+
+}  // namespace regcache::http
+
+template <>
+struct boost::system::is_error_code_enum<regcache::http::errc> : std::true_type {};
