@@ -1,0 +1,180 @@
+#pragma once
+// The RocksDB index of everything cached (DESIGN.md §3). RocksDB stays behind
+// this interface: no RocksDB type appears here.
+//
+// Column families and record formats. Integers are big-endian; str(x) is a
+// u32 big-endian length followed by the bytes of x, so no character (not even
+// '\0') is special in upstream or repository names. Byte 0 of every value is
+// its format version, currently 1; any other version reads as corrupt_record.
+//
+//   family     key                                        value (after the version byte)
+//   ─────────  ─────────────────────────────────────────  ─────────────────────────────────────────
+//   default    "schema_version"                           (none: the version byte is the schema)
+//   blobs      digest text "sha256:<hex>"                 flags u8 (bit 0 pinned) │ size u64 │
+//                                                         created_ms i64 │ last_access_ms i64 │
+//                                                         media_type (rest of the value)
+//   lru        u64(last_access_ms XOR 2^63) │ digest text  empty: a forward scan is eviction order
+//   manifests  digest text                                created_ms i64 │ last_access_ms i64 │
+//                                                         str(media_type) │ manifest bytes (rest)
+//   tags       str(upstream) │ str(repository) │ tag       fetched_at_ms i64 │ str(digest text) │
+//                                                         str(media_type) │ etag (rest)
+//   links      str(upstream) │ str(repository) │ digest   seen_ms i64
+//
+// The sign bit of the lru time is flipped so that byte order is the order of
+// signed times. Every blobs row has exactly one lru row, written in the same
+// WriteBatch; only blobs take part in LRU eviction (manifests live inside
+// RocksDB and are small).
+//
+// Durability: put_blob and put_manifest write with sync=true. A blob row is
+// written right after its file was fsync'ed into place; losing the row in a
+// power cut would cost a full re-hash of the file at the next start, and a lost
+// manifest row cannot be refetched while the upstream is down. Everything else
+// (tags, links, removals, access times) writes with sync=false: the WAL still
+// survives a process crash, and what an OS crash can lose is the last moments of
+// data that is relearned from upstream (tags, links), harmless (a removal whose
+// file is gone is redone by reconcile) or approximate anyway (access times).
+//
+// Thread-safety: every member function may be called from any thread. Reads go
+// straight to RocksDB. Writes that read a row first (put_blob, remove_blob,
+// put_manifest, remove_manifest, flush_access_times, repair) serialise on one
+// internal mutex so that an access-time flush can never resurrect a removed row
+// or undo a newer put. record_access only touches an in-memory map.
+//
+// Errors: lookups return errc::index_error or errc::corrupt_record (a row that
+// does not decode); writes return errc::index_error or errc::no_space.
+//
+// One process at a time: opening a directory already open elsewhere (or twice
+// in this process) fails with errc::index_error.
+#include "regcache/core/digest.hpp"
+#include "regcache/core/result.hpp"
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace regcache::store {
+
+struct blob_record {
+  std::uint64_t size = 0;
+  std::string media_type;  // empty when unknown (e.g. re-indexed by reconcile)
+  std::int64_t created_ms = 0;
+  std::int64_t last_access_ms = 0;
+  bool pinned = false;
+
+  friend bool operator==(const blob_record&, const blob_record&) = default;
+};
+
+struct manifest_record {
+  std::string media_type;
+  std::string bytes;
+  std::int64_t created_ms = 0;
+  std::int64_t last_access_ms = 0;
+
+  friend bool operator==(const manifest_record&, const manifest_record&) = default;
+};
+
+struct tag_record {
+  core::digest digest;
+  std::string media_type;
+  std::int64_t fetched_at_ms = 0;
+  std::string etag;
+
+  friend bool operator==(const tag_record&, const tag_record&) = default;
+};
+
+class index {
+ public:
+  // A manifest's access time is rewritten at most this often: the row carries
+  // the whole manifest, and minute precision is plenty to order manifests.
+  static constexpr std::int64_t manifest_access_granularity_ms = 60'000;
+
+  // Opens or creates the index in `dir`. errc::index_error if RocksDB cannot
+  // open it (lock held, corruption), errc::no_space, errc::corrupt_record if it
+  // was written with another schema version.
+  [[nodiscard]] static result<std::unique_ptr<index>> open(std::filesystem::path dir);
+  // Flushes pending access times (best effort) and closes RocksDB.
+  ~index();
+  index(const index&) = delete;
+  index& operator=(const index&) = delete;
+
+  [[nodiscard]] result<std::optional<blob_record>> get_blob(const core::digest& d) const;
+  // Writes the blobs row and its lru row (removing the previous lru row) in one
+  // synced WriteBatch.
+  [[nodiscard]] error_code put_blob(const core::digest& d, const blob_record& record);
+  // Removes the blobs row and its lru row. errc::not_found if there is no row.
+  [[nodiscard]] error_code remove_blob(const core::digest& d);
+  // Visits every blob row in digest order; the visitor returns false to stop.
+  // errc::corrupt_record on a row that does not decode (see repair()).
+  [[nodiscard]] error_code for_each_blob(
+      const std::function<bool(const core::digest&, const blob_record&)>& visit) const;
+  // Visits blobs least recently used first; the visitor returns false to stop.
+  [[nodiscard]] error_code for_each_lru(
+      const std::function<bool(std::int64_t last_access_ms, const core::digest&)>& visit) const;
+
+  [[nodiscard]] result<std::optional<manifest_record>> get_manifest(const core::digest& d) const;
+  [[nodiscard]] error_code put_manifest(const core::digest& d, const manifest_record& record);
+  // errc::not_found if there is no row.
+  [[nodiscard]] error_code remove_manifest(const core::digest& d);
+
+  [[nodiscard]] result<std::optional<tag_record>> get_tag(std::string_view upstream,
+                                                          std::string_view repository,
+                                                          std::string_view tag) const;
+  [[nodiscard]] error_code put_tag(std::string_view upstream, std::string_view repository,
+                                   std::string_view tag, const tag_record& record);
+  // errc::not_found if there is no row.
+  [[nodiscard]] error_code remove_tag(std::string_view upstream, std::string_view repository,
+                                      std::string_view tag);
+  // Tags of exactly this upstream and repository, sorted bytewise ("repo" does
+  // not list the tags of "repo2" or "repo/sub").
+  [[nodiscard]] result<std::vector<std::string>> list_tags(std::string_view upstream,
+                                                           std::string_view repository) const;
+  // Visits every tag, grouped by upstream then repository; return false to stop.
+  [[nodiscard]] error_code for_each_tag(
+      const std::function<bool(std::string_view upstream, std::string_view repository,
+                               std::string_view tag, const tag_record&)>& visit) const;
+
+  [[nodiscard]] result<bool> has_link(std::string_view upstream, std::string_view repository,
+                                      const core::digest& d) const;
+  [[nodiscard]] error_code put_link(std::string_view upstream, std::string_view repository,
+                                    const core::digest& d, std::int64_t seen_ms);
+
+  // Notes that a blob or manifest was served at now_ms. Never touches RocksDB:
+  // a map guarded by its own mutex keeps the latest time per digest until the
+  // next flush_access_times().
+  void record_access(const core::digest& d, std::int64_t now_ms);
+  // Writes the pending access times in one unsynced WriteBatch: moves each
+  // blob's lru row and rewrites blobs.last_access_ms, and manifests'
+  // last_access_ms when it advanced by manifest_access_granularity_ms. Times
+  // never move backwards; digests with no row are dropped. On failure the
+  // pending times are kept for the next flush. The server calls this every
+  // second.
+  [[nodiscard]] error_code flush_access_times();
+
+  struct stats {
+    std::uint64_t blob_count = 0;
+    std::uint64_t blob_bytes = 0;
+    std::uint64_t manifest_count = 0;
+    std::uint64_t tag_count = 0;
+  };
+  // Exact counts by a full scan of blobs, manifests and tags: for the CLI and
+  // for metrics at startup, not for every request.
+  [[nodiscard]] result<stats> compute_stats() const;
+
+  // Startup repair (used by reconcile()): drops blobs rows whose key is not a
+  // digest or whose value does not decode, and makes lru mirror blobs exactly
+  // (removes lru rows with no matching blobs row, adds missing ones). Returns
+  // the number of blobs rows dropped.
+  [[nodiscard]] result<std::size_t> repair();
+
+ private:
+  struct impl;
+  explicit index(std::unique_ptr<impl> impl);
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace regcache::store

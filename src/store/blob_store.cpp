@@ -1,0 +1,219 @@
+#include "regcache/store/blob_store.hpp"
+
+#include "regcache/store/errc.hpp"
+
+#include <cerrno>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <limits>
+#include <string>
+#include <system_error>
+#include <utility>
+
+namespace regcache::store {
+namespace {
+
+constexpr std::string_view temp_suffix = ".part";
+
+error_code create_directory_tree(const std::filesystem::path& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  return ec ? error_from_errno(ec.value()) : error_code{};
+}
+
+// A rename or a new entry is durable only once its directory is fsync'ed.
+error_code sync_directory(const std::filesystem::path& dir) {
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return error_from_errno(errno);
+  const int rc = ::fsync(fd);
+  const int err = errno;
+  ::close(fd);
+  return rc == 0 ? error_code{} : error_from_errno(err);
+}
+
+}  // namespace
+
+result<std::shared_ptr<blob_store>> blob_store::open(std::filesystem::path root) {
+  std::shared_ptr<blob_store> store(new blob_store(std::move(root)));
+  for (const auto alg : {core::digest::algorithm::sha256, core::digest::algorithm::sha512}) {
+    const auto dir = store->blobs_dir() / (alg == core::digest::algorithm::sha256 ? "sha256" : "sha512");
+    if (auto ec = create_directory_tree(dir)) return ec;
+  }
+  if (auto ec = create_directory_tree(store->tmp_dir())) return ec;
+  return store;
+}
+
+std::filesystem::path blob_store::blobs_dir() const { return root_ / "blobs"; }
+
+std::filesystem::path blob_store::blob_path(const core::digest& d) const {
+  return blobs_dir() / std::string(d.algorithm_name()) / d.hex().substr(0, 2) / d.hex();
+}
+
+std::filesystem::path blob_store::tmp_dir() const { return root_ / "tmp"; }
+
+result<blob_writer> blob_store::create_writer(core::digest expected,
+                                              std::optional<std::uint64_t> expected_size) {
+  // The digest prefix in the name tells an operator what a leftover was;
+  // mkostemps picks the random part and creates it O_EXCL.
+  std::string name = (tmp_dir() / (expected.hex().substr(0, 12) + "-XXXXXX")).string();
+  name += temp_suffix;
+  const int fd = ::mkostemps(name.data(), static_cast<int>(temp_suffix.size()), O_CLOEXEC);
+  if (fd < 0) return error_from_errno(errno);
+  std::filesystem::path temp_path(name);
+
+  auto fail = [&](error_code ec) -> result<blob_writer> {
+    ::close(fd);
+    if (::unlink(temp_path.c_str()) != 0)
+      ignore_error(error_from_errno(errno), "reconcile empties tmp/ at the next start");
+    return ec;
+  };
+
+  auto reader = file_handle::open_read_only(temp_path);
+  if (!reader) return fail(reader.error() == errc::not_found ? error_code(errc::io_error) : reader.error());
+
+  if (expected_size && *expected_size > 0 &&
+      *expected_size <= static_cast<std::uint64_t>(std::numeric_limits<off_t>::max())) {
+    // KEEP_SIZE: the file length still tells readers how much was written.
+    // Only a lack of space matters here; file systems without fallocate
+    // simply allocate as the bytes arrive.
+    if (::fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, static_cast<off_t>(*expected_size)) != 0 &&
+        (errno == ENOSPC || errno == EDQUOT))
+      return fail(errc::no_space);
+  }
+
+  auto final_path = blob_path(expected);
+  return blob_writer(fd, std::make_shared<file_handle>(std::move(*reader)), std::move(temp_path),
+                     std::move(final_path), std::move(expected), expected_size);
+}
+
+result<std::shared_ptr<file_handle>> blob_store::open_blob(const core::digest& d) const {
+  auto handle = file_handle::open_read_only(blob_path(d));
+  if (!handle) return handle.error();
+  return std::make_shared<file_handle>(std::move(*handle));
+}
+
+error_code blob_store::remove_blob(const core::digest& d) {
+  if (::unlink(blob_path(d).c_str()) == 0) return {};
+  return errno == ENOENT ? error_code(errc::not_found) : error_from_errno(errno);
+}
+
+bool blob_store::exists(const core::digest& d) const {
+  struct stat st {};
+  return ::stat(blob_path(d).c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+blob_writer::blob_writer(int fd, std::shared_ptr<file_handle> reader, std::filesystem::path temp_path,
+                         std::filesystem::path final_path, core::digest expected,
+                         std::optional<std::uint64_t> expected_size)
+    : fd_(fd),
+      reader_(std::move(reader)),
+      temp_path_(std::move(temp_path)),
+      final_path_(std::move(final_path)),
+      expected_(std::move(expected)),
+      expected_size_(expected_size),
+      hasher_(expected_.alg()) {}
+
+blob_writer::~blob_writer() { abort(); }
+
+blob_writer::blob_writer(blob_writer&& other) noexcept
+    : fd_(std::exchange(other.fd_, -1)),
+      reader_(std::move(other.reader_)),
+      temp_path_(std::move(other.temp_path_)),
+      final_path_(std::move(other.final_path_)),
+      expected_(other.expected_),
+      expected_size_(other.expected_size_),
+      hasher_(std::move(other.hasher_)),
+      size_(other.size_),
+      failed_(other.failed_),
+      state_(std::exchange(other.state_, state::aborted)) {}
+
+blob_writer& blob_writer::operator=(blob_writer&& other) noexcept {
+  if (this != &other) {
+    abort();
+    fd_ = std::exchange(other.fd_, -1);
+    reader_ = std::move(other.reader_);
+    temp_path_ = std::move(other.temp_path_);
+    final_path_ = std::move(other.final_path_);
+    expected_ = other.expected_;
+    expected_size_ = other.expected_size_;
+    hasher_ = std::move(other.hasher_);
+    size_ = other.size_;
+    failed_ = other.failed_;
+    state_ = std::exchange(other.state_, state::aborted);
+  }
+  return *this;
+}
+
+error_code blob_writer::append(std::span<const std::byte> bytes) {
+  if (state_ != state::open) return errc::writer_closed;
+  if (failed_) return failed_;
+  // An upstream sending more than it announced must not fill the disk.
+  if (expected_size_ && bytes.size() > *expected_size_ - size_) {
+    failed_ = errc::size_mismatch;
+    return failed_;
+  }
+  while (!bytes.empty()) {
+    const ssize_t n = ::write(fd_, bytes.data(), bytes.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      failed_ = error_from_errno(errno);
+      return failed_;
+    }
+    const auto written = bytes.first(static_cast<std::size_t>(n));
+    hasher_.update(written);
+    size_ += written.size();
+    bytes = bytes.subspan(written.size());
+  }
+  return {};
+}
+
+result<std::filesystem::path> blob_writer::commit() {
+  if (state_ != state::open) return errc::writer_closed;
+  auto published = publish();
+  if (!published) abort();
+  return published;
+}
+
+result<std::filesystem::path> blob_writer::publish() {
+  if (failed_) return failed_;
+  if (expected_size_ && size_ != *expected_size_) return errc::size_mismatch;
+  if (hasher_.finish() != expected_) return errc::digest_mismatch;
+
+  // Committed blobs are immutable (DESIGN.md §3); the mode says so to anyone
+  // poking at the directory.
+  if (::fchmod(fd_, 0444) != 0)
+    ignore_error(error_from_errno(errno), "the mode is advisory; the content is already verified");
+  if (::fdatasync(fd_) != 0) return error_from_errno(errno);
+
+  const auto dir = final_path_.parent_path();
+  if (::mkdir(dir.c_str(), 0755) == 0) {
+    if (auto ec = sync_directory(dir.parent_path())) return ec;
+  } else if (errno != EEXIST) {
+    return error_from_errno(errno);
+  }
+  // Replacing an existing file is fine: same digest, same bytes, and readers
+  // of the old inode keep it through their descriptors.
+  if (::rename(temp_path_.c_str(), final_path_.c_str()) != 0) return error_from_errno(errno);
+  close_fd();
+  state_ = state::committed;
+  if (auto ec = sync_directory(dir)) return ec;
+  return final_path_;
+}
+
+void blob_writer::abort() noexcept {
+  if (state_ != state::open) return;
+  close_fd();
+  if (::unlink(temp_path_.c_str()) != 0)
+    ignore_error(error_from_errno(errno), "abort cannot fail; reconcile empties tmp/ at the next start");
+  state_ = state::aborted;
+}
+
+void blob_writer::close_fd() noexcept {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+}
+
+}  // namespace regcache::store

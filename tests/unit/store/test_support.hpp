@@ -1,0 +1,94 @@
+#pragma once
+// Shared fixtures of the store tests: a private temp directory per test and
+// small helpers for bytes and digests.
+#include "regcache/core/digest.hpp"
+#include "regcache/core/hasher.hpp"
+#include "regcache/store/file_handle.hpp"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <span>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace regcache::store::testing {
+
+// A fresh directory under the system temp dir, removed with everything in it.
+class temp_dir {
+ public:
+  temp_dir() {
+    static std::atomic<unsigned> counter{0};
+    path_ = std::filesystem::temp_directory_path() /
+            ("regcache-store-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + "-" +
+             std::to_string(std::random_device{}()));
+    std::filesystem::create_directories(path_);
+  }
+  ~temp_dir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  temp_dir(const temp_dir&) = delete;
+  temp_dir& operator=(const temp_dir&) = delete;
+
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+inline std::span<const std::byte> as_bytes(std::string_view s) {
+  return std::as_bytes(std::span<const char>(s.data(), s.size()));
+}
+
+inline core::digest digest_of(std::string_view content) { return core::hasher::of(content); }
+
+// Deterministic content that differs at every offset of interest.
+inline std::string pattern(std::size_t n, unsigned seed = 1) {
+  std::string s(n, '\0');
+  std::uint32_t x = seed * 2654435761u + 1;
+  for (auto& c : s) {
+    x = x * 1664525u + 1013904223u;
+    c = static_cast<char>(x >> 24);
+  }
+  return s;
+}
+
+inline std::string read_file(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+inline void write_file(const std::filesystem::path& p, std::string_view content) {
+  std::filesystem::create_directories(p.parent_path());
+  std::ofstream out(p, std::ios::binary | std::ios::trunc);
+  out.write(content.data(), static_cast<std::streamsize>(content.size()));
+}
+
+// Everything readable through `handle` from offset 0.
+inline std::string read_all(const file_handle& handle) {
+  std::string out;
+  std::vector<std::byte> buffer(4096);
+  for (;;) {
+    auto n = handle.pread(buffer, out.size());
+    EXPECT_TRUE(n.has_value());
+    if (!n || *n == 0) break;
+    out.append(reinterpret_cast<const char*>(buffer.data()), *n);
+  }
+  return out;
+}
+
+inline std::size_t count_entries(const std::filesystem::path& dir) {
+  return static_cast<std::size_t>(
+      std::distance(std::filesystem::directory_iterator(dir), std::filesystem::directory_iterator()));
+}
+
+}  // namespace regcache::store::testing
