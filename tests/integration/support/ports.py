@@ -1,0 +1,44 @@
+"""Loopback port helpers."""
+
+import socket
+import time
+
+LOOPBACK = "127.0.0.1"
+
+
+def free_port(host=LOOPBACK):
+    """Return a TCP port that was free on `host` a moment ago (bind to port 0).
+
+    There is an unavoidable race between closing this probe socket and the
+    child binding it; the kernel does not hand the same ephemeral port out
+    again immediately, so in practice it holds.
+    """
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def port_is_open(host, port, timeout=0.5):
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def wait_for_port(host, port, timeout=10.0, alive=None):
+    """Wait until something accepts TCP connections on host:port.
+
+    `alive`, if given, is a callable returning False when the process that
+    should open the port has died; waiting then stops early.
+    Raises TimeoutError (or RuntimeError if `alive()` turned False).
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        if port_is_open(host, port):
+            return
+        if alive is not None and not alive():
+            raise RuntimeError(f"process died before listening on {host}:{port}")
+        if time.monotonic() >= deadline:
+            raise TimeoutError(f"nothing listening on {host}:{port} after {timeout}s")
+        time.sleep(0.05)
