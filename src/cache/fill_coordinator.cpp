@@ -224,7 +224,8 @@ asio::awaitable<error_code> fill_coordinator::download(std::shared_ptr<fill> f,
     f->advance(*n);
   }
 
-  const auto committed = co_await commit_on(ctx_.blocking, co_await asio::this_coro::executor, &*writer);
+  const auto here = co_await asio::this_coro::executor;
+  const auto committed = co_await commit_on(ctx_.blocking, here, &*writer);
   if (!committed) {
     if (committed.error() == store::errc::digest_mismatch || committed.error() == store::errc::size_mismatch) {
       spdlog::error("upstream={} repository={} sent bytes that do not match digest={}: nothing cached",

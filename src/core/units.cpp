@@ -66,6 +66,7 @@ result<std::chrono::milliseconds> parse_duration(std::string_view text) {
   text = trim(text);
   if (text.empty()) return errc::invalid_duration;
   double total_ms = 0;
+  bool first = true;
   while (!text.empty()) {
     double number = 0;
     std::size_t i = 0;
@@ -85,8 +86,9 @@ result<std::chrono::milliseconds> parse_duration(std::string_view text) {
     else if (unit == "h") factor = 3'600'000;
     else if (unit == "d") factor = 86'400'000;
     else return errc::invalid_duration;
-    // A bare number is only allowed alone ("30" = 30 s).
-    if (unit.empty() && !text.empty()) return errc::invalid_duration;
+    // A bare number is only allowed alone ("30" = 30 s), never as in "1h30".
+    if (unit.empty() && (!first || !text.empty())) return errc::invalid_duration;
+    first = false;
     total_ms += number * factor;
   }
   if (!std::isfinite(total_ms) || total_ms > 1e15) return errc::invalid_duration;

@@ -40,7 +40,7 @@ asio::awaitable<void> send_wire_error(exchange& ex, wire_error e, header_fields 
   ignore_error(ec, "the client may be gone; the access log records the status");
 }
 
-asio::awaitable<void> send_error(exchange& ex, const error_code& failure, std::string what, const routed* r) {
+asio::awaitable<void> send_error(exchange& ex, error_code failure, std::string what, const routed* r) {
   auto e = to_wire_error(failure, what, r ? std::string_view(r->source->name) : std::string_view{});
   co_await send_wire_error(ex, std::move(e), base_fields(r));
 }
@@ -146,7 +146,8 @@ asio::awaitable<error_code> send_ranges(exchange& ex, body_source source, header
     const auto header = part_header(boundary, r, size);
     if (auto ec = co_await ex.write(std::string_view(header))) co_return ec;
     if (auto ec = co_await copy_range(ex, source, r.first, r.length())) co_return ec;
-    if (auto ec = co_await ex.write(std::string_view("\r\n"))) co_return ec;
+    const std::string_view crlf = "\r\n";
+    if (auto ec = co_await ex.write(crlf)) co_return ec;
   }
   if (auto ec = co_await ex.write(std::string_view(closing))) co_return ec;
   co_return co_await ex.finish();
@@ -172,14 +173,16 @@ asio::awaitable<void> handler::serve(exchange& ex) {
   auto target = http::parse_target(ex.target());
   if (!target) {
     ex.annotate("invalid", "-");
-    co_await send_wire_error(ex, {400, oci::error_code::unsupported, "malformed request target"}, base_fields());
+    wire_error e{400, oci::error_code::unsupported, "malformed request target"};
+    co_await send_wire_error(ex, std::move(e), base_fields());
     co_return;
   }
   const auto& path = target->path;
   if (options_.metrics_enabled && path == options_.metrics_path) {
     ex.annotate("metrics", "-");
     response_head head{200, {{"Content-Type", "text/plain; version=0.0.4; charset=utf-8"}}, std::nullopt};
-    auto ec = co_await ex.send(std::move(head), metrics_.registry.expose());
+    std::string body = metrics_.registry.expose();
+    auto ec = co_await ex.send(std::move(head), std::move(body));
     ignore_error(ec, "a scraper that went away retries");
     co_return;
   }
@@ -187,7 +190,8 @@ asio::awaitable<void> handler::serve(exchange& ex) {
     const bool ok = path == "/healthz" || ready_();
     ex.annotate("health", "-");
     response_head head{ok ? 200u : 503u, {{"Content-Type", "text/plain"}}, std::nullopt};
-    auto ec = co_await ex.send(std::move(head), ok ? "ok\n" : "not ready\n");
+    std::string body = ok ? "ok\n" : "not ready\n";
+    auto ec = co_await ex.send(std::move(head), std::move(body));
     ignore_error(ec, "a probe that went away retries");
     co_return;
   }
@@ -195,31 +199,31 @@ asio::awaitable<void> handler::serve(exchange& ex) {
   auto route = oci::parse_route(path);
   if (!route) {
     ex.annotate("invalid", "-");
-    co_await send_error(ex, route.error(), "request " + std::string(path.substr(0, 256)), nullptr);
+    const auto what = "request " + std::string(path.substr(0, 256));
+    co_await send_error(ex, route.error(), what, nullptr);
     co_return;
   }
   if (!is_read_method(ex.method()) || route->kind == oci::route_kind::blob_upload) {
     ex.annotate("write", "-");
-    co_await send_wire_error(ex,
-                             {405, oci::error_code::unsupported,
-                              std::string(ex.method_name()) + " is not supported: regcache is a read-only "
-                                                              "pull-through cache; push to the upstream registry"},
-                             base_fields());
+    wire_error e{405, oci::error_code::unsupported,
+                 std::string(ex.method_name()) +
+                     " is not supported: regcache is a read-only pull-through cache; push to the upstream registry"};
+    co_await send_wire_error(ex, std::move(e), base_fields());
     co_return;
   }
   if (route->kind == oci::route_kind::base) {
     ex.annotate("base", "-");
     response_head head{200, base_fields(), std::nullopt};
     head.fields.emplace_back("Content-Type", "application/json");
-    auto ec = co_await ex.send(std::move(head), "{}");
+    std::string body = "{}";
+    auto ec = co_await ex.send(std::move(head), std::move(body));
     ignore_error(ec, "the client may be gone");
     co_return;
   }
   if (route->kind == oci::route_kind::catalog) {
     ex.annotate("catalog", "-");
-    co_await send_wire_error(
-        ex, {404, oci::error_code::unsupported, "regcache does not list repositories; ask the upstream registry"},
-        base_fields());
+    wire_error e{404, oci::error_code::unsupported, "regcache does not list repositories; ask the upstream registry"};
+    co_await send_wire_error(ex, std::move(e), base_fields());
     co_return;
   }
 
@@ -227,11 +231,10 @@ asio::awaitable<void> handler::serve(exchange& ex) {
   if (!routed_to) {
     ex.annotate("invalid", "-");
     const auto& failure = routed_to.error();
-    co_await send_wire_error(ex,
-                             {failure.name_invalid ? 400u : 404u,
-                              failure.name_invalid ? oci::error_code::name_invalid : oci::error_code::name_unknown,
-                              failure.message},
-                             base_fields());
+    wire_error e{failure.name_invalid ? 400u : 404u,
+                 failure.name_invalid ? oci::error_code::name_invalid : oci::error_code::name_unknown,
+                 failure.message};
+    co_await send_wire_error(ex, std::move(e), base_fields());
     co_return;
   }
   switch (route->kind) {
@@ -267,7 +270,8 @@ asio::awaitable<void> handler::serve_manifest(exchange& ex, routed r, oci::refer
   ex.annotate("manifest", found->outcome);
   const auto accept = ex.headers("Accept");
   if (!oci::accepts(accept, found->media_type)) {
-    co_await send_error(ex, cache::errc::not_acceptable, what + " (" + found->media_type + ")", &r);
+    const auto described = what + " (" + found->media_type + ")";
+    co_await send_error(ex, cache::errc::not_acceptable, described, &r);
     co_return;
   }
   auto fields = base_fields(&r);
@@ -290,7 +294,8 @@ asio::awaitable<void> handler::serve_blob_head(exchange& ex, routed r, core::dig
   ex.annotate("blob", "-");
   auto stat = co_await blobs_.stat(r.source, r.repository, digest);
   if (!stat) {
-    co_await send_error(ex, stat.error(), "blob " + r.repository + "@" + digest.str(), &r);
+    const auto what = "blob " + r.repository + "@" + digest.str();
+    co_await send_error(ex, stat.error(), what, &r);
     co_return;
   }
   ex.annotate("blob", stat->cached ? "hit" : "miss");
@@ -350,10 +355,9 @@ asio::awaitable<void> handler::serve_blob(exchange& ex, routed r, core::digest d
   error_code ec;
   if (ranges.outcome == http::range_outcome::unsatisfiable) {
     fields.emplace_back("Content-Range", http::unsatisfied_content_range(*size));
-    co_await send_wire_error(ex,
-                             {416, oci::error_code::range_invalid,
-                              "the requested range is outside the blob's " + std::to_string(*size) + " bytes"},
-                             std::move(fields));
+    wire_error e{416, oci::error_code::range_invalid,
+                 "the requested range is outside the blob's " + std::to_string(*size) + " bytes"};
+    co_await send_wire_error(ex, std::move(e), std::move(fields));
     co_return;
   }
   if (ranges.outcome == http::range_outcome::satisfiable) {
@@ -362,7 +366,8 @@ asio::awaitable<void> handler::serve_blob(exchange& ex, routed r, core::digest d
     fields.emplace_back("Content-Type", std::string(octet_stream));
     response_head head{200, std::move(fields), size};
     ec = co_await ex.send_head(std::move(head));
-    if (!ec) ec = size ? co_await copy_range(ex, source, 0, *size) : co_await copy_until_committed(ex, source);
+    if (!ec && size) ec = co_await copy_range(ex, source, 0, *size);
+    if (!ec && !size) ec = co_await copy_until_committed(ex, source);
     if (!ec) ec = co_await ex.finish();
   }
   (source.filling ? metrics_.bytes_from_upstream : metrics_.bytes_from_cache).inc(ex.body_bytes());
@@ -381,10 +386,8 @@ asio::awaitable<void> handler::serve_tags(exchange& ex, routed r, std::string pa
   if (auto value = target->query_value("n")) {
     auto parsed = oci::parse_page_size(*value);
     if (!parsed) {
-      co_await send_wire_error(ex,
-                               {400, oci::error_code::pagination_number_invalid,
-                                "invalid n: a whole number from 0 to 10000"},
-                               base_fields(&r));
+      wire_error e{400, oci::error_code::pagination_number_invalid, "invalid n: a whole number from 0 to 10000"};
+      co_await send_wire_error(ex, std::move(e), base_fields(&r));
       co_return;
     }
     n = *parsed;
@@ -392,7 +395,8 @@ asio::awaitable<void> handler::serve_tags(exchange& ex, routed r, std::string pa
   const auto last = target->query_value("last");
   auto listing = co_await discovery_.tags(r.source, r.repository);
   if (!listing) {
-    co_await send_error(ex, listing.error(), "tags of " + r.repository, &r);
+    const auto what = "tags of " + r.repository;
+    co_await send_error(ex, listing.error(), what, &r);
     co_return;
   }
   ex.annotate("tags", listing->outcome);
@@ -404,7 +408,8 @@ asio::awaitable<void> handler::serve_tags(exchange& ex, routed r, std::string pa
                                     "&last=" + page.tags.back() + ">; rel=\"next\"");
   }
   response_head head{200, std::move(fields), std::nullopt};
-  auto ec = co_await ex.send(std::move(head), oci::tag_list_body(r.repository, page.tags));
+  std::string body = oci::tag_list_body(r.repository, page.tags);
+  auto ec = co_await ex.send(std::move(head), std::move(body));
   ignore_error(ec, "the client may be gone");
 }
 
@@ -412,10 +417,11 @@ asio::awaitable<void> handler::serve_referrers(exchange& ex, routed r, core::dig
   ex.annotate("referrers", "-");
   auto target = http::parse_target(ex.target());
   const auto artifact_type = target->query_value("artifactType");
-  auto listing = co_await discovery_.referrers(r.source, r.repository, digest,
-                                               std::string(artifact_type.value_or("")));
+  std::string wanted_type(artifact_type.value_or(""));
+  auto listing = co_await discovery_.referrers(r.source, r.repository, digest, std::move(wanted_type));
   if (!listing) {
-    co_await send_error(ex, listing.error(), "referrers of " + r.repository + "@" + digest.str(), &r);
+    const auto what = "referrers of " + r.repository + "@" + digest.str();
+    co_await send_error(ex, listing.error(), what, &r);
     co_return;
   }
   ex.annotate("referrers", listing->outcome);
