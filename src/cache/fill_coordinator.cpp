@@ -2,6 +2,7 @@
 
 #include "regcache/cache/blob_cache.hpp"
 #include "regcache/cache/errc.hpp"
+#include "regcache/store/errc.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>

@@ -48,57 +48,57 @@ std::string valid_utf8(std::string_view s) {
 
 }  // namespace
 
-std::string_view code_name(error_code code) noexcept {
+std::string_view code_name(wire_code code) noexcept {
   switch (code) {
-    case error_code::blob_unknown: return "BLOB_UNKNOWN";
-    case error_code::blob_upload_invalid: return "BLOB_UPLOAD_INVALID";
-    case error_code::blob_upload_unknown: return "BLOB_UPLOAD_UNKNOWN";
-    case error_code::digest_invalid: return "DIGEST_INVALID";
-    case error_code::manifest_blob_unknown: return "MANIFEST_BLOB_UNKNOWN";
-    case error_code::manifest_invalid: return "MANIFEST_INVALID";
-    case error_code::manifest_unknown: return "MANIFEST_UNKNOWN";
-    case error_code::name_invalid: return "NAME_INVALID";
-    case error_code::name_unknown: return "NAME_UNKNOWN";
-    case error_code::size_invalid: return "SIZE_INVALID";
-    case error_code::unauthorized: return "UNAUTHORIZED";
-    case error_code::denied: return "DENIED";
-    case error_code::unsupported: return "UNSUPPORTED";
-    case error_code::too_many_requests: return "TOOMANYREQUESTS";
-    case error_code::tag_invalid: return "TAG_INVALID";
-    case error_code::pagination_number_invalid: return "PAGINATION_NUMBER_INVALID";
-    case error_code::range_invalid: return "RANGE_INVALID";
-    case error_code::unavailable: return "UNAVAILABLE";
-    case error_code::unknown: return "UNKNOWN";
+    case wire_code::blob_unknown: return "BLOB_UNKNOWN";
+    case wire_code::blob_upload_invalid: return "BLOB_UPLOAD_INVALID";
+    case wire_code::blob_upload_unknown: return "BLOB_UPLOAD_UNKNOWN";
+    case wire_code::digest_invalid: return "DIGEST_INVALID";
+    case wire_code::manifest_blob_unknown: return "MANIFEST_BLOB_UNKNOWN";
+    case wire_code::manifest_invalid: return "MANIFEST_INVALID";
+    case wire_code::manifest_unknown: return "MANIFEST_UNKNOWN";
+    case wire_code::name_invalid: return "NAME_INVALID";
+    case wire_code::name_unknown: return "NAME_UNKNOWN";
+    case wire_code::size_invalid: return "SIZE_INVALID";
+    case wire_code::unauthorized: return "UNAUTHORIZED";
+    case wire_code::denied: return "DENIED";
+    case wire_code::unsupported: return "UNSUPPORTED";
+    case wire_code::too_many_requests: return "TOOMANYREQUESTS";
+    case wire_code::tag_invalid: return "TAG_INVALID";
+    case wire_code::pagination_number_invalid: return "PAGINATION_NUMBER_INVALID";
+    case wire_code::range_invalid: return "RANGE_INVALID";
+    case wire_code::unavailable: return "UNAVAILABLE";
+    case wire_code::unknown: return "UNKNOWN";
   }
   return "UNKNOWN";
 }
 
-unsigned default_status(error_code code) noexcept {
+unsigned default_status(wire_code code) noexcept {
   switch (code) {
-    case error_code::blob_unknown:
-    case error_code::blob_upload_unknown:
-    case error_code::manifest_unknown:
-    case error_code::name_unknown: return 404;
-    case error_code::blob_upload_invalid:
-    case error_code::digest_invalid:
-    case error_code::manifest_blob_unknown:
-    case error_code::manifest_invalid:
-    case error_code::name_invalid:
-    case error_code::size_invalid:
-    case error_code::tag_invalid:
-    case error_code::pagination_number_invalid: return 400;
-    case error_code::unauthorized: return 401;
-    case error_code::denied: return 403;
-    case error_code::unsupported: return 405;
-    case error_code::range_invalid: return 416;
-    case error_code::too_many_requests: return 429;
-    case error_code::unavailable: return 503;
-    case error_code::unknown: return 500;
+    case wire_code::blob_unknown:
+    case wire_code::blob_upload_unknown:
+    case wire_code::manifest_unknown:
+    case wire_code::name_unknown: return 404;
+    case wire_code::blob_upload_invalid:
+    case wire_code::digest_invalid:
+    case wire_code::manifest_blob_unknown:
+    case wire_code::manifest_invalid:
+    case wire_code::name_invalid:
+    case wire_code::size_invalid:
+    case wire_code::tag_invalid:
+    case wire_code::pagination_number_invalid: return 400;
+    case wire_code::unauthorized: return 401;
+    case wire_code::denied: return 403;
+    case wire_code::unsupported: return 405;
+    case wire_code::range_invalid: return 416;
+    case wire_code::too_many_requests: return 429;
+    case wire_code::unavailable: return 503;
+    case wire_code::unknown: return 500;
   }
   return 500;
 }
 
-std::string error_body(error_code code, std::string_view message, const boost::json::value* detail) {
+std::string error_body(wire_code code, std::string_view message, const boost::json::value* detail) {
   boost::json::object error;
   error["code"] = code_name(code);
   error["message"] = valid_utf8(message);

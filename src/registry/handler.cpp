@@ -33,7 +33,7 @@ header_fields base_fields(const routed* r = nullptr) {
 asio::awaitable<void> send_wire_error(exchange& ex, wire_error e, header_fields fields) {
   fields.emplace_back("Content-Type", "application/json");
   if (e.retry_after) fields.emplace_back("Retry-After", std::to_string(e.retry_after));
-  if (e.code == oci::error_code::unsupported && e.status == 405) fields.emplace_back("Allow", "GET, HEAD");
+  if (e.code == oci::wire_code::unsupported && e.status == 405) fields.emplace_back("Allow", "GET, HEAD");
   response_head head{e.status, std::move(fields), std::nullopt};
   std::string body = oci::error_body(e.code, e.message);
   auto ec = co_await ex.send(std::move(head), std::move(body));
@@ -173,7 +173,7 @@ asio::awaitable<void> handler::serve(exchange& ex) {
   auto target = http::parse_target(ex.target());
   if (!target) {
     ex.annotate("invalid", "-");
-    wire_error e{400, oci::error_code::unsupported, "malformed request target"};
+    wire_error e{400, oci::wire_code::unsupported, "malformed request target"};
     co_await send_wire_error(ex, std::move(e), base_fields());
     co_return;
   }
@@ -205,7 +205,7 @@ asio::awaitable<void> handler::serve(exchange& ex) {
   }
   if (!is_read_method(ex.method()) || route->kind == oci::route_kind::blob_upload) {
     ex.annotate("write", "-");
-    wire_error e{405, oci::error_code::unsupported,
+    wire_error e{405, oci::wire_code::unsupported,
                  std::string(ex.method_name()) +
                      " is not supported: regcache is a read-only pull-through cache; push to the upstream registry"};
     co_await send_wire_error(ex, std::move(e), base_fields());
@@ -222,7 +222,7 @@ asio::awaitable<void> handler::serve(exchange& ex) {
   }
   if (route->kind == oci::route_kind::catalog) {
     ex.annotate("catalog", "-");
-    wire_error e{404, oci::error_code::unsupported, "regcache does not list repositories; ask the upstream registry"};
+    wire_error e{404, oci::wire_code::unsupported, "regcache does not list repositories; ask the upstream registry"};
     co_await send_wire_error(ex, std::move(e), base_fields());
     co_return;
   }
@@ -232,7 +232,7 @@ asio::awaitable<void> handler::serve(exchange& ex) {
     ex.annotate("invalid", "-");
     const auto& failure = routed_to.error();
     wire_error e{failure.name_invalid ? 400u : 404u,
-                 failure.name_invalid ? oci::error_code::name_invalid : oci::error_code::name_unknown,
+                 failure.name_invalid ? oci::wire_code::name_invalid : oci::wire_code::name_unknown,
                  failure.message};
     co_await send_wire_error(ex, std::move(e), base_fields());
     co_return;
@@ -355,7 +355,7 @@ asio::awaitable<void> handler::serve_blob(exchange& ex, routed r, core::digest d
   error_code ec;
   if (ranges.outcome == http::range_outcome::unsatisfiable) {
     fields.emplace_back("Content-Range", http::unsatisfied_content_range(*size));
-    wire_error e{416, oci::error_code::range_invalid,
+    wire_error e{416, oci::wire_code::range_invalid,
                  "the requested range is outside the blob's " + std::to_string(*size) + " bytes"};
     co_await send_wire_error(ex, std::move(e), std::move(fields));
     co_return;
@@ -386,7 +386,7 @@ asio::awaitable<void> handler::serve_tags(exchange& ex, routed r, std::string pa
   if (auto value = target->query_value("n")) {
     auto parsed = oci::parse_page_size(*value);
     if (!parsed) {
-      wire_error e{400, oci::error_code::pagination_number_invalid, "invalid n: a whole number from 0 to 10000"};
+      wire_error e{400, oci::wire_code::pagination_number_invalid, "invalid n: a whole number from 0 to 10000"};
       co_await send_wire_error(ex, std::move(e), base_fields(&r));
       co_return;
     }

@@ -13,7 +13,7 @@ using namespace regcache::oci;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size == 0) return 0;
-  const auto code = static_cast<error_code>(data[0] % (static_cast<int>(error_code::unknown) + 1));
+  const auto code = static_cast<wire_code>(data[0] % (static_cast<int>(wire_code::unknown) + 1));
   const std::string_view message(reinterpret_cast<const char*>(data + 1), size - 1);
 
   const auto body = error_body(code, message);

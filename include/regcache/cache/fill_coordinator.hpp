@@ -30,6 +30,7 @@
 #include "regcache/store/file_handle.hpp"
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include <memory>
 #include <mutex>
@@ -37,10 +38,6 @@
 #include <string>
 #include <unordered_map>
 #include <vector>
-
-namespace boost::asio {
-class steady_timer;
-}
 
 namespace regcache::cache {
 

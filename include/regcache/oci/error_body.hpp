@@ -8,7 +8,7 @@
 
 namespace regcache::oci {
 
-enum class error_code {
+enum class wire_code {
   blob_unknown,
   blob_upload_invalid,
   blob_upload_unknown,
@@ -31,17 +31,17 @@ enum class error_code {
 };
 
 // The wire spelling: "BLOB_UNKNOWN", ..., "TOOMANYREQUESTS", "UNKNOWN".
-[[nodiscard]] std::string_view code_name(error_code code) noexcept;
+[[nodiscard]] std::string_view code_name(wire_code code) noexcept;
 
 // The status the spec and the CNCF registry use with the code: 404 for
 // unknown content, 400 for invalid input (also MANIFEST_BLOB_UNKNOWN, a push
 // error), 401, 403, 405 for UNSUPPORTED, 416, 429, 503 for UNAVAILABLE and
 // 500 for UNKNOWN.
-[[nodiscard]] unsigned default_status(error_code code) noexcept;
+[[nodiscard]] unsigned default_status(wire_code code) noexcept;
 
 // {"errors":[{"code":"…","message":"…","detail":…}]}; "detail" only when
 // given. Strings are JSON-escaped.
-[[nodiscard]] std::string error_body(error_code code, std::string_view message,
+[[nodiscard]] std::string error_body(wire_code code, std::string_view message,
                                      const boost::json::value* detail = nullptr);
 
 }  // namespace regcache::oci

@@ -10,7 +10,7 @@ namespace regcache::registry {
 
 struct wire_error {
   unsigned status = 500;
-  oci::error_code code = oci::error_code::unknown;
+  oci::wire_code code = oci::wire_code::unknown;
   std::string message;
   // Seconds for Retry-After, 0 for none.
   unsigned retry_after = 0;
