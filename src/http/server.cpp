@@ -84,7 +84,7 @@ struct server_shared {
 // ---- connection ----------------------------------------------------------
 
 connection::connection(tcp::socket socket, std::shared_ptr<server_shared> shared)
-    : stream_(std::move(socket)), buffer_(8192), write_timer_(stream_.get_executor()), shared_(std::move(shared)) {}
+    : stream_(std::move(socket)), write_timer_(stream_.get_executor()), shared_(std::move(shared)) {}
 
 const server_options& connection::options() const noexcept { return shared_->options; }
 

@@ -1,0 +1,134 @@
+"""The server's edges: wrong upstream bytes, an unreachable upstream, limits,
+malformed input on the wire, and graceful shutdown with a download in flight.
+
+Run one:  REGCACHE_BIN=build/regcache python3 -m unittest -v test_server_edges
+"""
+
+import http.client
+import os
+import signal
+import socket
+import threading
+import time
+
+from support import fixtures, ports
+from support import http as h
+from support.fixtures import MiB
+from support.regcache import Regcache
+
+
+class UpstreamFaultTests(fixtures.RegcacheTestCase):
+    IMAGES = ("multi",)
+
+    def test_wrong_upstream_bytes_are_cut_off_counted_and_never_cached(self):
+        img = self.images["multi"]
+        blob = sorted(img.layers, key=lambda b: b.size)[0]
+        self.registry.corrupt_blob(blob.digest, offset=blob.size // 2)
+        try:
+            rc = self.start_regcache()
+            for attempt in (1, 2):
+                resp = h.stream(rc.blob_url(img.repo, blob.digest))
+                self.assertEqual(resp.status, 200)
+                self.assertEqual(int(resp.headers["content-length"]), blob.size)
+                with self.assertRaises((http.client.IncompleteRead, ConnectionError),
+                                       msg=f"attempt {attempt}: a wrong body must be cut off, never completed"):
+                    resp.read()
+                resp.close()
+            self.assertEqual(rc.metric("regcache_digest_mismatches_total"), 2)
+            self.assertFalse(os.path.exists(rc.blob_file(blob.digest)), "a wrong blob must not be cached")
+            self.assertEqual(os.listdir(rc.tmp_dir), [], "the temp file of a failed fill must be removed")
+            self.assertIn("do not match digest", rc.log_text())
+        finally:
+            self.registry.corrupt_blob(blob.digest, offset=blob.size // 2)  # flip it back
+
+    def test_unreachable_upstream_fails_fast_with_a_clear_error(self):
+        dead = f"http://127.0.0.1:{ports.free_port()}"
+        rc = self.start_regcache(upstream_url=dead)
+        started = time.monotonic()
+        status, headers, body = h.request(rc.manifest_url("library/nothing", "v1"))
+        took = time.monotonic() - started
+        self.assertOciError(status, body, 503, "UNAVAILABLE")
+        self.assertIn("cannot be reached", body.decode())
+        self.assertIn("127.0.0.1", body.decode(), "the message names the upstream")
+        self.assertIn("retry-after", headers)
+        self.assertLess(took, 3.0, "a refused connection must not hang the client")
+
+
+class WireTests(fixtures.RegcacheTestCase):
+    IMAGES = ("multi",)
+
+    def test_oversized_request_head_gets_431(self):
+        rc = self.start_regcache()
+        status, _, _ = h.raw_request(rc.url + "/v2/", headers={"X-Big": "a" * 64 * 1024})
+        self.assertEqual(status, 431)
+        # The server is still fine afterwards.
+        self.assertEqual(h.request(rc.url + "/v2/")[0], 200)
+
+    def test_tls_client_hello_on_the_plain_port_is_refused_quickly(self):
+        rc = self.start_regcache()
+        with socket.create_connection(("127.0.0.1", rc.port), timeout=5) as s:
+            s.sendall(bytes.fromhex("160301020001") + os.urandom(64))
+            started = time.monotonic()
+            data = s.recv(4096)
+            self.assertTrue(data.startswith(b"HTTP/1.1 400"), data[:80])
+            self.assertLess(time.monotonic() - started, 2.0)
+
+    def test_keep_alive_serves_many_requests_on_one_connection(self):
+        rc = self.start_regcache()
+        img = self.images["multi"]
+        conn = http.client.HTTPConnection("127.0.0.1", rc.port, timeout=30)
+        try:
+            for _ in range(3):
+                conn.request("GET", f"/v2/{img.repo}/manifests/{img.tag}",
+                             headers={"Accept": "application/vnd.oci.image.index.v1+json"})
+                resp = conn.getresponse()
+                body = resp.read()
+                self.assertEqual(resp.status, 200)
+                self.assertBody(body, img.index_digest)
+            sock_before = conn.sock
+            conn.request("HEAD", "/v2/")
+            conn.getresponse().read()
+            self.assertIs(conn.sock, sock_before, "the connection must have been kept alive")
+        finally:
+            conn.close()
+
+    def test_max_connections_is_enforced(self):
+        config = {"server": {"max_connections": 2}}
+        rc = self.start_regcache(config=config, upstream_url=self.registry.url)
+        held = [socket.create_connection(("127.0.0.1", rc.port), timeout=5) for _ in range(2)]
+        try:
+            time.sleep(0.2)
+            with socket.create_connection(("127.0.0.1", rc.port), timeout=5) as third:
+                try:
+                    third.sendall(b"GET /v2/ HTTP/1.1\r\nHost: x\r\n\r\n")
+                    answer = third.recv(100)
+                except ConnectionResetError:
+                    answer = b""
+                self.assertEqual(answer, b"", "the connection above the cap must be closed")
+        finally:
+            for s in held:
+                s.close()
+        time.sleep(0.2)
+        self.assertEqual(h.request(rc.url + "/v2/")[0], 200, "capacity returns once connections close")
+        self.assertIn("server.max_connections", rc.log_text())
+
+
+class ShutdownTests(fixtures.RegcacheTestCase):
+    IMAGES = ("multi",)
+
+    def test_sigterm_lets_an_in_flight_download_finish_then_exits(self):
+        img = self.images["multi"]
+        big = img.largest_blob()
+        rc = self.start_regcache()
+        resp = h.stream(rc.blob_url(img.repo, big.digest))
+        self.assertEqual(resp.status, 200)
+        first = resp.read(1 * MiB)
+        os.kill(rc.pid, signal.SIGTERM)
+        time.sleep(0.3)
+        with self.assertRaises(OSError, msg="a draining server accepts no new connections"):
+            h.request(rc.url + "/v2/", timeout=2)
+        rest = resp.read()
+        self.assertBody(first + rest, big.digest)
+        code = rc.proc.popen.wait(timeout=20)
+        self.assertEqual(code, 0, rc.log_tail())
+        self.assertIn("draining", rc.log_text())
