@@ -119,6 +119,10 @@ def machine_busy_seconds():
     return (sum(v) - v[3] - v[4]) / CLK_TCK
 
 
+class PeerDied(RuntimeError):
+    pass
+
+
 class Meter:
     """CPU used during one phase, in cores (CPU seconds / wall seconds): the
     peer, the upstream, this script + loadgen, the whole machine, and what is
@@ -136,7 +140,9 @@ class Meter:
         self.s0 = self._snap()
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, exc_type, exc, tb):
+        if not self.peer.running():
+            raise PeerDied(f"{self.peer.name} is not running any more ({self.peer.exit_description()})") from exc
         s1 = self._snap()
         wall = s1[0] - self.s0[0]
         d = [b - a for a, b in zip(self.s0, s1)]
@@ -553,6 +559,38 @@ class Peer:
     def describe(self):
         return ""
 
+    def log_tail(self):
+        return ""
+
+    def managed(self):
+        """The support.process.ManagedProcess of the peer (or None)."""
+        return None
+
+    def exit_description(self):
+        mp = self.managed()
+        if mp is None or mp.popen is None:
+            return "never started"
+        rc = mp.popen.poll()
+        if rc is None:
+            return "still running"
+        if rc < 0:
+            try:
+                return f"killed by {signal.Signals(-rc).name}"
+            except ValueError:
+                return f"killed by signal {-rc}"
+        return f"exit status {rc}"
+
+
+class _SigpipeIgnoringRegcache(regcache_mod.Regcache):
+    """Starts regcache with SIGPIPE ignored (the disposition survives exec).
+    Only with --regcache-ignore-sigpipe: a workaround for a regcache that does
+    not ignore SIGPIPE itself and dies when a client disconnects mid-body."""
+
+    def argv(self):
+        return [sys.executable, "-c",
+                "import os, signal, sys; signal.signal(signal.SIGPIPE, signal.SIG_IGN); "
+                "os.execv(sys.argv[1], sys.argv[1:])"] + super().argv()
+
 
 class RegcachePeer(Peer):
     name = "regcache"
@@ -563,8 +601,9 @@ class RegcachePeer(Peer):
 
     def start(self):
         self.port = ports.free_port()
-        self.rc = regcache_mod.Regcache(upstream_url=self.ctx.upstream.reg.url, binary=self.ctx.regcache_bin,
-                                        extra_args=["--log-level", "warn"], port=self.port)
+        cls = _SigpipeIgnoringRegcache if self.ctx.args.regcache_ignore_sigpipe else regcache_mod.Regcache
+        self.rc = cls(upstream_url=self.ctx.upstream.reg.url, binary=self.ctx.regcache_bin,
+                        extra_args=["--log-level", "warn"], port=self.port)
         self.rc.start()
 
     def running(self):
@@ -573,13 +612,24 @@ class RegcachePeer(Peer):
     def pgid(self):
         return self.rc.pid
 
-    def _stop(self):
+    def describe(self):
+        return (f"{self.ctx.regcache_bin} serve --log-level warn (defaults otherwise)"
+                + (", started with SIGPIPE ignored (--regcache-ignore-sigpipe)"
+                   if self.ctx.args.regcache_ignore_sigpipe else ""))
+
+    def log_tail(self):
+        return self.rc.log_tail(3000) if self.rc is not None else self.last_log
+
+    def managed(self):
+        return self.rc.proc if self.rc is not None else None
+
+    last_log = ""
+
+    def _stop(self):  # noqa: F811 - keep the log of the last process for error reports
         if self.rc is not None:
             rc, self.rc = self.rc, None
+            self.last_log = rc.log_tail(3000)
             rc.close()
-
-    def describe(self):
-        return f"{self.ctx.regcache_bin} serve --log-level warn (defaults otherwise)"
 
 
 class _QuietRegistry(registry_mod.Registry):
@@ -616,6 +666,12 @@ class DistributionPeer(Peer):
 
     def describe(self):
         return "docker-registry 2.8 proxy.remoteurl=upstream, filesystem storage, log warn, access log off"
+
+    def log_tail(self):
+        return self.reg.log_text()[-3000:] if self.reg is not None else ""
+
+    def managed(self):
+        return self.reg.proc if self.reg is not None else None
 
 
 class _NginxPeer(Peer):
@@ -694,6 +750,19 @@ events {{
 
     def pgid(self):
         return self.proc.pid
+
+    def managed(self):
+        return self.proc
+
+    def log_tail(self):
+        out = ""
+        for name in ("stderr.log", "error.log"):
+            try:
+                with open(os.path.join(self.dir, name)) as f:
+                    out += f.read()[-1500:]
+            except (OSError, TypeError):
+                pass
+        return out
 
     def _stop(self):
         try:
@@ -868,10 +937,10 @@ class Bench:
     def step(self, peer, what):
         log(f"{peer.name}: {what}")
 
-    def measure_peer(self, peer):
+    def measure_peer(self, peer, res):
+        """Fill `res` phase by phase (a failure keeps what was measured)."""
         up = self.upstream
         a = self.args
-        res = {"describe": peer.describe()}
         big = up.big_blob
         meter = lambda: Meter(peer, up)  # noqa: E731
 
@@ -946,12 +1015,14 @@ class Bench:
         res["blob_get"] = self._load(peer, f"/v2/{BLOB_REPO}/blobs/{big.digest}", connections=a.blob_conns,
                                      expect_length=big.size)
 
-        # f. peak RSS over both processes' lifetimes
+        # f. peak RSS over both processes' lifetimes (noted at every stop)
         peer.stop()
-        res["peak_rss_kib"] = peer.peak_rss_kib
-        res["max_other_cores"] = max(v["cpu"]["other_cores"] for v in res.values()
-                                     if isinstance(v, dict) and "cpu" in v)
-        return res
+
+    @staticmethod
+    def finish_peer(res, peer):
+        res["peak_rss_kib"] = peer.peak_rss_kib or None
+        phases = [v["cpu"]["other_cores"] for v in res.values() if isinstance(v, dict) and "cpu" in v]
+        res["max_other_cores"] = max(phases) if phases else None
 
     def _load(self, peer, path, connections, method="GET", headers=(), expect_length=None):
         up = self.upstream
@@ -989,11 +1060,18 @@ class Bench:
         self.idle_busy_cores = self.probe_idle()
         for name in a.peers:
             peer = PEER_CLASSES[name](self)
+            res = self.results[name] = {"describe": peer.describe()}
             try:
-                self.results[name] = self.measure_peer(peer)
+                self.measure_peer(peer, res)
+                log(f"{name}: done")
+            except Exception as e:  # noqa: BLE001 - record it, measure the other peers
+                tail = peer.log_tail()
+                res["error"] = f"{type(e).__name__}: {e}"[:4000] + f" [{name}: {peer.exit_description()}]"
+                res["log_tail"] = tail
+                log(f"ERROR {name}: {res['error']}\n--- {name} log tail ---\n{tail}")
             finally:
                 peer.stop()
-            log(f"{name}: done")
+                self.finish_peer(res, peer)
         return self.results
 
 
@@ -1047,7 +1125,7 @@ METRICS = [
     ("blob_cost", "  peer CPU per GiB", "s",
      lambda r: _per_unit(r["blob_get"], r["blob_get"]["throughput_Bps"] / GiB), "low"),
     ("blob_lg", "  loadgen CPU", "cores", lambda r: r["blob_get"]["cpu_util"], None),
-    ("rss", "peak RSS", "MiB", lambda r: r["peak_rss_kib"] / 1024.0, "low"),
+    ("rss", "peak RSS", "MiB", lambda r: r["peak_rss_kib"] / 1024.0 if r["peak_rss_kib"] else None, "low"),
     ("noise", "background CPU, worst phase", "cores", lambda r: r["max_other_cores"], None),
 ]
 
@@ -1170,6 +1248,9 @@ def parse_args(argv):
                     help="add `reuseport` to both nginx listen directives (spreads connections over workers)")
     ap.add_argument("--verify-cold", action="store_true",
                     help="sha256 every blob during the timed cold pulls (costs client CPU)")
+    ap.add_argument("--regcache-ignore-sigpipe", action="store_true",
+                    help="start regcache with SIGPIPE ignored (workaround while regcache dies when a "
+                         "client disconnects mid-body; the run is labelled)")
     ap.add_argument("--baseline", default="regcache", help="peer the ratios compare against")
     ap.add_argument("--out", default=os.path.join(ROOT, "build", "bench"), help="output directory")
     ap.add_argument("--workdir", help="parent of the temporary directory (default: $TMPDIR or /tmp)")
@@ -1261,6 +1342,11 @@ def main(argv=None):
         for p, d in meta["peers"].items():
             f.write(f"- **{p}**: {d}\n")
     log(f"wrote {out_dir}/results.json and results.md ({meta['elapsed_s']}s)")
+    failed = [p for p in results if "error" in results[p]]
+    if failed:
+        for p in failed:
+            print(f"{p} FAILED: {results[p]['error']}")
+        return 1
     return 0
 
 

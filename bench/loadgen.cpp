@@ -240,7 +240,7 @@ public:
     Worker(Shared& sh, int nconns) : sh_(sh), conns_(nconns) {
         ep_ = epoll_create1(EPOLL_CLOEXEC);
         if (ep_ < 0) die("epoll_create1: %s", std::strerror(errno));
-        scratch_.resize(256 * 1024);
+        scratch_.resize(sh.opt->ttfb ? 64 * 1024 : 256 * 1024);
         if (sh.opt->splice_sink) {
             if (pipe2(pipe_, O_CLOEXEC | O_NONBLOCK) != 0) die("pipe2: %s", std::strerror(errno));
             fcntl(pipe_[1], F_SETPIPE_SZ, 1 << 20);
@@ -425,8 +425,10 @@ private:
             return;
         }
         if (c.st == St::Writing) { write_some(i); return; }
-        // Reading.  Bounded loop so one fat connection cannot starve the rest.
-        for (int rounds = 0; rounds < 16 && c.fd >= 0 && (c.st == St::Headers || c.st == St::Body); ++rounds) {
+        // Reading.  Bounded loop so one fat connection cannot starve the rest;
+        // in ttfb mode one read per wakeup, so a first byte is seen promptly.
+        const int max_rounds = sh_.opt->ttfb ? 1 : 16;
+        for (int rounds = 0; rounds < max_rounds && c.fd >= 0 && (c.st == St::Headers || c.st == St::Body); ++rounds) {
             if (c.st == St::Headers) {
                 if (!read_headers(i)) return;
             } else {
