@@ -1,6 +1,6 @@
 #include "regcache/cache/discovery.hpp"
 
-#include "regcache/cache/blob_cache.hpp"
+#include "regcache/cache/upstream_source.hpp"
 #include "regcache/cache/errc.hpp"
 #include "regcache/oci/manifest.hpp"
 #include "regcache/oci/tag_list.hpp"
@@ -62,10 +62,9 @@ asio::awaitable<result<std::vector<std::string>>> discovery::fetch_tags(
   for (std::size_t page = 0; target && page < max_tag_pages; ++page) {
     upstream::request req;
     req.target = std::move(*target);
-    auto sent = co_await source->client->send(std::move(req));
-    if (!sent) co_return errc::upstream_unreachable;
+    auto sent = co_await send_upstream(*source, *ctx_.metrics, std::move(req));
+    if (!sent) co_return sent.error();
     auto response = std::move(*sent);
-    ctx_.metrics->upstream_requests(response.status()).inc();
     if (response.status() != 200) co_return upstream_status_error(response.status(), errc::manifest_unknown);
     auto body = co_await response.read_all(oci::max_manifest_bytes);
     if (!body) co_return errc::upstream_unreachable;
@@ -116,11 +115,10 @@ asio::awaitable<result<referrers_listing>> discovery::referrers(std::shared_ptr<
   upstream::request req;
   req.target = "/v2/" + repository + "/referrers/" + subject.str();
   if (!artifact_type.empty()) req.target += "?artifactType=" + percent_encode(artifact_type);
-  auto sent = co_await source->client->send(std::move(req));
+  auto sent = co_await send_upstream(*source, *ctx_.metrics, std::move(req));
   error_code failure;
   if (sent) {
     auto response = std::move(*sent);
-    ctx_.metrics->upstream_requests(response.status()).inc();
     if (response.status() == 200) {
       auto body = co_await response.read_all(oci::max_manifest_bytes);
       if (body) {
@@ -136,7 +134,7 @@ asio::awaitable<result<referrers_listing>> discovery::referrers(std::shared_ptr<
       failure = upstream_status_error(response.status(), errc::manifest_unknown);
     }
   } else {
-    failure = errc::upstream_unreachable;
+    failure = sent.error();
   }
   // A registry without the referrers API answers 404: pass that on so
   // clients fall back to the referrers tag schema.

@@ -1,6 +1,6 @@
 #include "regcache/cache/fill_coordinator.hpp"
 
-#include "regcache/cache/blob_cache.hpp"
+#include "regcache/cache/upstream_source.hpp"
 #include "regcache/cache/errc.hpp"
 #include "regcache/store/errc.hpp"
 
@@ -194,10 +194,9 @@ asio::awaitable<error_code> fill_coordinator::download(std::shared_ptr<fill> f,
   upstream::request req;
   req.verb = upstream::method::get;
   req.target = "/v2/" + repository + "/blobs/" + digest.str();
-  auto sent = co_await source->client->send(std::move(req));
-  if (!sent) co_return errc::upstream_unreachable;
+  auto sent = co_await send_upstream(*source, *ctx_.metrics, std::move(req));
+  if (!sent) co_return sent.error();
   auto response = std::move(*sent);
-  ctx_.metrics->upstream_requests(response.status()).inc();
   if (response.status() != 200) co_return upstream_status_error(response.status(), errc::blob_unknown);
 
   const auto size = response.content_length();

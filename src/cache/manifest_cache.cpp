@@ -1,6 +1,6 @@
 #include "regcache/cache/manifest_cache.hpp"
 
-#include "regcache/cache/blob_cache.hpp"
+#include "regcache/cache/upstream_source.hpp"
 #include "regcache/cache/errc.hpp"
 #include "regcache/core/hasher.hpp"
 #include "regcache/oci/manifest.hpp"
@@ -40,10 +40,9 @@ asio::awaitable<result<manifest_result>> manifest_cache::fetch(std::shared_ptr<c
   req.verb = upstream::method::get;
   req.target = "/v2/" + repository + "/manifests/" + reference;
   req.headers.emplace_back("Accept", std::string(oci::manifest_accept_header()));
-  auto sent = co_await source->client->send(std::move(req));
-  if (!sent) co_return errc::upstream_unreachable;
+  auto sent = co_await send_upstream(*source, *ctx_.metrics, std::move(req));
+  if (!sent) co_return sent.error();
   auto response = std::move(*sent);
-  ctx_.metrics->upstream_requests(response.status()).inc();
   if (response.status() != 200) co_return upstream_status_error(response.status(), errc::manifest_unknown);
   auto body = co_await response.read_all(oci::max_manifest_bytes);
   if (!body) co_return body.error() == upstream::errc::body_too_large ? error_code(errc::upstream_invalid)

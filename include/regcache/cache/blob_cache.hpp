@@ -6,7 +6,6 @@
 //
 // Thread-safety: all members may be called from any thread.
 #include "regcache/cache/context.hpp"
-#include "regcache/cache/errc.hpp"
 #include "regcache/cache/fill_coordinator.hpp"
 #include "regcache/cache/upstream_source.hpp"
 
@@ -55,18 +54,5 @@ class blob_cache {
   context ctx_;
   fill_coordinator& fills_;
 };
-
-// HEAD <repository>/blobs|manifests/<reference> on the upstream. Shared by the
-// blob and manifest caches.
-struct upstream_head {
-  unsigned status = 0;
-  std::optional<std::uint64_t> content_length;
-  std::string digest_header;
-  std::string content_type;
-};
-// The cache error for an upstream answer that is not a success.
-error_code upstream_status_error(unsigned status, errc not_found);
-boost::asio::awaitable<result<upstream_head>> head_upstream(const upstream_source& source, cache_metrics& metrics,
-                                                            std::string target, bool want_manifest);
 
 }  // namespace regcache::cache

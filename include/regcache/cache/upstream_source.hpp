@@ -1,6 +1,9 @@
 #pragma once
 // One configured upstream registry, as the pull-through layer uses it.
+#include "regcache/cache/errc.hpp"
 #include "regcache/upstream/client.hpp"
+
+#include <boost/asio/awaitable.hpp>
 
 #include <chrono>
 #include <memory>
@@ -19,5 +22,25 @@ struct upstream_source {
   // Docker Hub names without a slash live under "library/".
   bool docker_hub = false;
 };
+
+struct cache_metrics;
+
+// Every request the cache sends upstream goes through here: it is counted by
+// status, and a transport failure becomes errc::upstream_unreachable.
+boost::asio::awaitable<result<upstream::response>> send_upstream(const upstream_source& source,
+                                                                 cache_metrics& metrics, upstream::request req);
+
+// The cache error for an upstream answer that is not a success.
+error_code upstream_status_error(unsigned status, errc not_found);
+
+// HEAD <repository>/blobs|manifests/<reference> on the upstream.
+struct upstream_head {
+  unsigned status = 0;
+  std::optional<std::uint64_t> content_length;
+  std::string digest_header;
+  std::string content_type;
+};
+boost::asio::awaitable<result<upstream_head>> head_upstream(const upstream_source& source, cache_metrics& metrics,
+                                                            std::string target, bool want_manifest);
 
 }  // namespace regcache::cache

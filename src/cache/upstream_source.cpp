@@ -1,0 +1,44 @@
+#include "regcache/cache/upstream_source.hpp"
+
+#include "regcache/cache/context.hpp"
+#include "regcache/oci/media_type.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace regcache::cache {
+namespace asio = boost::asio;
+
+asio::awaitable<result<upstream::response>> send_upstream(const upstream_source& source, cache_metrics& metrics,
+                                                          upstream::request req) {
+  auto sent = co_await source.client->send(std::move(req));
+  if (!sent) {
+    spdlog::warn("upstream {} unreachable: {}", source.name, sent.error().message());
+    co_return errc::upstream_unreachable;
+  }
+  metrics.upstream_requests(sent->status()).inc();
+  co_return std::move(*sent);
+}
+
+error_code upstream_status_error(unsigned status, errc not_found) {
+  if (status == 404) return not_found;
+  if (status == 429) return errc::upstream_rate_limited;
+  return errc::upstream_failed;
+}
+
+asio::awaitable<result<upstream_head>> head_upstream(const upstream_source& source, cache_metrics& metrics,
+                                                     std::string target, bool want_manifest) {
+  upstream::request req;
+  req.verb = upstream::method::head;
+  req.target = std::move(target);
+  if (want_manifest) req.headers.emplace_back("Accept", std::string(oci::manifest_accept_header()));
+  auto sent = co_await send_upstream(source, metrics, std::move(req));
+  if (!sent) co_return sent.error();
+  upstream_head head;
+  head.status = sent->status();
+  head.content_length = sent->content_length();
+  if (auto d = sent->header("Docker-Content-Digest")) head.digest_header = std::string(*d);
+  if (auto t = sent->header("Content-Type")) head.content_type = std::string(oci::strip_parameters(*t));
+  co_return head;
+}
+
+}  // namespace regcache::cache
