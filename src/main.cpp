@@ -26,6 +26,7 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <csignal>
 #include <cstdio>
 #include <iostream>
 #include <thread>
@@ -111,6 +112,8 @@ int serve(const serve_flags& flags) {
     return 2;
   }
   setup_logging(cfg.log);
+  // sendfile(2) to a client that went away raises SIGPIPE; the error code is enough.
+  std::signal(SIGPIPE, SIG_IGN);
 
   auto blobs = store::blob_store::open(cfg.storage.root);
   if (!blobs) {
