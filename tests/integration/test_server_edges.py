@@ -92,6 +92,21 @@ class WireTests(fixtures.RegcacheTestCase):
         finally:
             conn.close()
 
+    def test_clients_hanging_up_mid_body_do_not_hurt_the_server(self):
+        img = self.images["multi"]
+        big = img.largest_blob()
+        rc = self.start_regcache()
+        status, _, body = h.request(rc.blob_url(img.repo, big.digest), timeout=120)
+        self.assertBody(body, big.digest)
+        for _ in range(5):  # cached: sendfile into a socket the client closes
+            resp = h.stream(rc.blob_url(img.repo, big.digest))
+            resp.read(256 * 1024)
+            resp.close()
+        time.sleep(0.3)
+        self.assertTrue(rc.running(), rc.log_tail())
+        status, _, body = h.request(rc.blob_url(img.repo, big.digest), timeout=120)
+        self.assertBody(body, big.digest)
+
     def test_max_connections_is_enforced(self):
         config = {"server": {"max_connections": 2}}
         rc = self.start_regcache(config=config, upstream_url=self.registry.url)
