@@ -11,13 +11,76 @@
 namespace regcache::cache {
 namespace asio = boost::asio;
 
+namespace {
+
+constexpr std::size_t max_hot_tags = 100'000;
+
+std::string tag_key(const upstream_source& source, const std::string& repository, const std::string& tag) {
+  std::string key;
+  key.reserve(source.name.size() + repository.size() + tag.size() + 2);
+  key.append(source.name).append(1, '\0').append(repository).append(1, '\0').append(tag);
+  return key;
+}
+
+}  // namespace
+
+std::optional<manifest_result> manifest_cache::hot_lookup(const core::digest& digest) {
+  std::lock_guard lock(hot_mutex_);
+  auto it = hot_.find(digest);
+  if (it == hot_.end()) return std::nullopt;
+  hot_lru_.splice(hot_lru_.begin(), hot_lru_, it->second.lru);
+  return manifest_result{digest, it->second.media_type, it->second.bytes->size(), it->second.bytes, "hit"};
+}
+
+void manifest_cache::hot_insert(const core::digest& digest, const std::string& media_type,
+                                std::shared_ptr<const std::string> bytes) {
+  std::lock_guard lock(hot_mutex_);
+  if (hot_.contains(digest) || bytes->size() > hot_limit_bytes_) return;
+  hot_bytes_ += bytes->size();
+  hot_lru_.push_front(digest);
+  hot_.emplace(digest, hot_manifest{media_type, std::move(bytes), hot_lru_.begin()});
+  while (hot_bytes_ > hot_limit_bytes_) {
+    auto victim = hot_.find(hot_lru_.back());
+    hot_bytes_ -= victim->second.bytes->size();
+    hot_.erase(victim);
+    hot_lru_.pop_back();
+  }
+}
+
+std::optional<manifest_cache::hot_tag> manifest_cache::tag_lookup(const upstream_source& source,
+                                                                  const std::string& repository,
+                                                                  const std::string& tag) {
+  const auto key = tag_key(source, repository, tag);
+  {
+    std::lock_guard lock(hot_mutex_);
+    if (auto it = hot_tags_.find(key); it != hot_tags_.end()) return it->second;
+  }
+  auto cached = ctx_.index->get_tag(source.name, repository, tag);
+  if (!cached || !*cached) return std::nullopt;
+  hot_tag found{(*cached)->digest, (*cached)->fetched_at_ms};
+  std::lock_guard lock(hot_mutex_);
+  if (hot_tags_.size() < max_hot_tags) hot_tags_.insert_or_assign(key, found);
+  return found;
+}
+
+void manifest_cache::tag_store(const upstream_source& source, const std::string& repository, const std::string& tag,
+                               const store::tag_record& record) {
+  ignore_error(ctx_.index->put_tag(source.name, repository, tag, record), "the tag is revalidated again later");
+  std::lock_guard lock(hot_mutex_);
+  // Past the bound, start over: the index still has every tag.
+  if (hot_tags_.size() >= max_hot_tags) hot_tags_.clear();
+  hot_tags_.insert_or_assign(tag_key(source, repository, tag), hot_tag{record.digest, record.fetched_at_ms});
+}
+
 std::optional<manifest_result> manifest_cache::lookup(const core::digest& digest) {
+  ctx_.index->record_access(digest, core::to_unix_ms(ctx_.clock->now()));
+  if (auto hot = hot_lookup(digest)) return hot;
   auto record = ctx_.index->get_manifest(digest);
   if (!record || !*record) return std::nullopt;
   auto& r = **record;
   manifest_result m{digest, std::move(r.media_type), r.bytes.size(), nullptr, "hit"};
   m.bytes = std::make_shared<const std::string>(std::move(r.bytes));
-  ctx_.index->record_access(digest, core::to_unix_ms(ctx_.clock->now()));
+  hot_insert(digest, m.media_type, m.bytes);
   return m;
 }
 
@@ -78,6 +141,7 @@ asio::awaitable<result<manifest_result>> manifest_cache::fetch(std::shared_ptr<c
   remember_links(*source, repository, actual, media_type, *body);
   manifest_result m{actual, media_type, body->size(), nullptr, "miss"};
   m.bytes = std::make_shared<const std::string>(std::move(*body));
+  hot_insert(actual, media_type, m.bytes);
   co_return m;
 }
 
@@ -111,11 +175,10 @@ asio::awaitable<result<manifest_result>> manifest_cache::by_digest(std::shared_p
 asio::awaitable<result<manifest_result>> manifest_cache::by_tag(std::shared_ptr<const upstream_source> source,
                                                                 std::string repository, std::string tag,
                                                                 bool need_body) {
-  auto cached = ctx_.index->get_tag(source->name, repository, tag);
-  if (cached && *cached) {
-    const auto age = ctx_.clock->now() - core::from_unix_ms((*cached)->fetched_at_ms);
+  if (auto cached = tag_lookup(*source, repository, tag)) {
+    const auto age = ctx_.clock->now() - core::from_unix_ms(cached->fetched_at_ms);
     if (age < source->tag_ttl) {
-      if (auto hit = lookup((*cached)->digest)) {
+      if (auto hit = lookup(cached->digest)) {
         ctx_.metrics->hits.inc();
         co_return std::move(*hit);
       }
@@ -127,8 +190,7 @@ asio::awaitable<result<manifest_result>> manifest_cache::by_tag(std::shared_ptr<
 asio::awaitable<result<manifest_result>> manifest_cache::revalidate(std::shared_ptr<const upstream_source> source,
                                                                     std::string repository, std::string tag,
                                                                     bool need_body) {
-  auto cached = ctx_.index->get_tag(source->name, repository, tag);
-  const bool have_cached = cached && *cached;
+  const auto cached = tag_lookup(*source, repository, tag);
   const auto now = core::to_unix_ms(ctx_.clock->now());
 
   auto head = co_await head_upstream(*source, *ctx_.metrics, "/v2/" + repository + "/manifests/" + tag, true);
@@ -138,8 +200,8 @@ asio::awaitable<result<manifest_result>> manifest_cache::revalidate(std::shared_
 
   if (failure) {
     // The upstream says the tag is gone: follow it. Any other failure: serve what we have.
-    if (failure != errc::manifest_unknown && have_cached) {
-      if (auto stale = lookup((*cached)->digest)) {
+    if (failure != errc::manifest_unknown && cached) {
+      if (auto stale = lookup(cached->digest)) {
         spdlog::warn("serving stale tag upstream={} repository={} tag={} digest={}: {}", source->name, repository,
                      tag, stale->digest.str(), failure.message());
         ctx_.metrics->stale.inc();
@@ -156,14 +218,12 @@ asio::awaitable<result<manifest_result>> manifest_cache::revalidate(std::shared_
     // No usable Docker-Content-Digest: only a GET can tell which manifest the tag names.
     auto fetched = co_await fetch(source, repository, tag, std::nullopt);
     if (!fetched) co_return fetched.error();
-    store::tag_record record{fetched->digest, fetched->media_type, now, {}};
-    ignore_error(ctx_.index->put_tag(source->name, repository, tag, record), "the tag is revalidated again later");
+    tag_store(*source, repository, tag, store::tag_record{fetched->digest, fetched->media_type, now, {}});
     ctx_.metrics->misses.inc();
     co_return fetched;
   }
 
-  store::tag_record record{*digest, head->content_type, now, {}};
-  ignore_error(ctx_.index->put_tag(source->name, repository, tag, record), "the tag is revalidated again later");
+  tag_store(*source, repository, tag, store::tag_record{*digest, head->content_type, now, {}});
   if (auto hit = lookup(*digest)) {
     remember_links(*source, repository, *digest, hit->media_type, *hit->bytes);
     ctx_.metrics->hits.inc();

@@ -20,6 +20,8 @@
 #include <cstdio>
 #include <mutex>
 #include <random>
+#include <map>
+#include <tuple>
 #include <unordered_set>
 
 namespace regcache::http {
@@ -48,19 +50,33 @@ struct server_shared {
     return buf;
   }
 
+  // The request counter and duration histogram of a (route, status) pair.
+  // Looked up once per thread: the registry's lookup takes a lock and builds
+  // label strings, too much for every request.
+  struct request_series {
+    metrics::counter* requests;
+    metrics::histogram* duration;
+  };
+  request_series& series_for(std::string_view route, unsigned status) {
+    using key = std::tuple<const metrics::registry*, const char*, unsigned>;
+    thread_local std::map<key, request_series> cache;
+    const key k{&metrics, route.data(), status};
+    if (auto it = cache.find(k); it != cache.end()) return it->second;
+    const std::string route_label(route);
+    request_series series{
+        &metrics.get_counter("regcache_requests_total", "HTTP requests answered, by route and status",
+                             {{"route", route_label}, {"status", std::to_string(status)}}),
+        &metrics.get_histogram("regcache_request_duration_seconds", "Time to answer a request, by route",
+                               {0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30, 120}, {{"route", route_label}})};
+    return cache.emplace(k, series).first->second;
+  }
+
   void record(const exchange& ex, std::string_view method, std::string_view target,
               std::chrono::steady_clock::duration took) {
     const double seconds = std::chrono::duration<double>(took).count();
-    const auto status = std::to_string(ex.status());
-    metrics
-        .get_counter("regcache_requests_total", "HTTP requests answered, by route and status",
-                     {{"route", std::string(ex.route())}, {"status", status}})
-        .inc();
-    metrics
-        .get_histogram("regcache_request_duration_seconds", "Time to answer a request, by route",
-                       {0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30, 120},
-                       {{"route", std::string(ex.route())}})
-        .observe(seconds);
+    auto& series = series_for(ex.route(), ex.status());
+    series.requests->inc();
+    series.duration->observe(seconds);
     if (options.access_log) {
       spdlog::info("request id={} method={} path={} status={} bytes={} duration_ms={:.3f} cache={}{}",
                    ex.request_id(), method, target, ex.status(), ex.body_bytes(), seconds * 1000.0,

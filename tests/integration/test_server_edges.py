@@ -110,6 +110,7 @@ class WireTests(fixtures.RegcacheTestCase):
     def test_max_connections_is_enforced(self):
         config = {"server": {"max_connections": 2}}
         rc = self.start_regcache(config=config, upstream_url=self.registry.url)
+        time.sleep(0.3)  # the readiness probe's connection must have ended first
         held = [socket.create_connection(("127.0.0.1", rc.port), timeout=5) for _ in range(2)]
         try:
             time.sleep(0.2)

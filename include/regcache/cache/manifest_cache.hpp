@@ -15,7 +15,10 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include <list>
 #include <memory>
+#include <mutex>
+#include <unordered_map>
 #include <optional>
 #include <string>
 
@@ -32,7 +35,11 @@ struct manifest_result {
 
 class manifest_cache {
  public:
-  explicit manifest_cache(context ctx) : ctx_(std::move(ctx)) {}
+  // `hot_bytes`: manifests kept in memory (least recently used leave first);
+  // the index stays the source of truth, this only spares RocksDB reads and
+  // copies on the hot path (a tag HEAD is a map lookup).
+  explicit manifest_cache(context ctx, std::size_t hot_bytes = 16 * 1024 * 1024)
+      : ctx_(std::move(ctx)), hot_limit_bytes_(hot_bytes) {}
 
   boost::asio::awaitable<result<manifest_result>> by_tag(std::shared_ptr<const upstream_source> source,
                                                          std::string repository, std::string tag, bool need_body);
@@ -52,7 +59,30 @@ class manifest_cache {
                                                              std::string repository, std::string tag,
                                                              bool need_body);
 
+  struct hot_manifest {
+    std::string media_type;
+    std::shared_ptr<const std::string> bytes;
+    std::list<core::digest>::iterator lru;
+  };
+  struct hot_tag {
+    core::digest digest;
+    std::int64_t fetched_at_ms;
+  };
+  std::optional<manifest_result> hot_lookup(const core::digest& digest);
+  void hot_insert(const core::digest& digest, const std::string& media_type,
+                  std::shared_ptr<const std::string> bytes);
+  std::optional<hot_tag> tag_lookup(const upstream_source& source, const std::string& repository,
+                                    const std::string& tag);
+  void tag_store(const upstream_source& source, const std::string& repository, const std::string& tag,
+                 const store::tag_record& record);
+
   context ctx_;
+  const std::size_t hot_limit_bytes_;
+  std::mutex hot_mutex_;
+  std::unordered_map<core::digest, hot_manifest> hot_;
+  std::list<core::digest> hot_lru_;  // front = most recently used
+  std::size_t hot_bytes_ = 0;
+  std::unordered_map<std::string, hot_tag> hot_tags_;
 };
 
 }  // namespace regcache::cache
