@@ -10,7 +10,10 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <thread>
+
+#include <unistd.h>
 
 namespace regcache::cache {
 namespace {
@@ -97,6 +100,69 @@ TEST(fill, a_failure_wakes_waiters_with_the_error) {
   ioc.run();
   EXPECT_EQ(seen.state, fill::phase::failed);
   EXPECT_EQ(seen.error, errc::upstream_unreachable);
+}
+
+}  // namespace
+}  // namespace regcache::cache
+
+namespace regcache::cache {
+namespace {
+
+// The coordinator against an upstream that refuses connections: single
+// flight while the fill runs, the failure reaches every waiter, and the
+// table forgets the failed fill so the next request starts afresh.
+class coordinator_test : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = std::filesystem::temp_directory_path() /
+            ("regcache-fill-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter_++));
+    blobs_ = store::blob_store::open(root_).value();
+    index_ = store::index::open(root_ / "index").value();
+    metrics_ = std::make_unique<cache_metrics>(registry_);
+    auto ep = upstream::parse_url("http://127.0.0.1:1").value();
+    source_ = std::make_shared<upstream_source>();
+    source_->name = "127.0.0.1:1";
+    source_->client = std::make_shared<upstream::client>(ioc_.get_executor(), ep, upstream::client_options{});
+  }
+  void TearDown() override {
+    source_.reset();
+    index_.reset();
+    std::filesystem::remove_all(root_);
+  }
+  context make_context() {
+    return context{blobs_, index_.get(), metrics_.get(), &core::clock::system(), ioc_.get_executor(),
+                   ioc_.get_executor()};
+  }
+
+  static inline int counter_ = 0;
+  std::filesystem::path root_;
+  boost::asio::io_context ioc_;
+  metrics::registry registry_;
+  std::unique_ptr<cache_metrics> metrics_;
+  std::shared_ptr<store::blob_store> blobs_;
+  std::unique_ptr<store::index> index_;
+  std::shared_ptr<upstream_source> source_;
+};
+
+TEST_F(coordinator_test, joins_share_one_fill_and_a_failure_clears_the_entry) {
+  fill_coordinator fills(make_context());
+  auto first = fills.join(some_digest(), source_, "team/app");
+  auto second = fills.join(some_digest(), source_, "team/app");
+  EXPECT_EQ(first, second) << "one download per digest";
+  EXPECT_EQ(fills.in_flight(), 1u);
+  EXPECT_EQ(metrics_->fills_in_flight.value(), 1);
+
+  fill::snapshot seen;
+  boost::asio::co_spawn(ioc_, wait_beyond_into(second.get(), 0, &seen), boost::asio::detached);
+  ioc_.run_for(std::chrono::seconds(10));
+  EXPECT_EQ(seen.state, fill::phase::failed);
+  EXPECT_EQ(seen.error, errc::upstream_unreachable);
+  EXPECT_EQ(fills.in_flight(), 0u);
+  EXPECT_EQ(metrics_->fills_in_flight.value(), 0);
+  EXPECT_FALSE(blobs_->exists(some_digest()));
+
+  auto third = fills.join(some_digest(), source_, "team/app");
+  EXPECT_NE(third, first) << "a failed fill is not reused";
 }
 
 }  // namespace
