@@ -1,0 +1,29 @@
+#pragma once
+// Errors of the upstream module: reaching a registry and speaking HTTP/1.1 to it.
+// HTTP statuses (404, 429, 5xx) are not errors here; they come back in the response.
+#include "regcache/core/result.hpp"
+
+#include <type_traits>
+
+namespace regcache::upstream {
+
+enum class errc {
+  invalid_url = 1,    // not http(s)://host[:port][/path], or with userinfo, query or fragment
+  connect_failed,     // name resolution or TCP connect failed (refused, unreachable, unknown host)
+  connect_timeout,    // resolve + connect + TLS handshake took longer than connect_timeout
+  read_timeout,       // one read or write took longer than read_timeout
+  tls_failed,         // TLS handshake or certificate verification failed
+  protocol_error,     // the upstream sent something that is not valid HTTP/1.1 (or a header over 64 KiB)
+  body_too_large,     // read_all: the body is larger than the caller's limit
+  connection_closed,  // the upstream closed or reset the connection before the message was complete
+  invalid_request,    // the request itself is malformed: target not origin-form, CR/LF in a header, empty buffer
+};
+
+const boost::system::error_category& upstream_category() noexcept;
+
+inline error_code make_error_code(errc e) noexcept { return {static_cast<int>(e), upstream_category()}; }
+
+}  // namespace regcache::upstream
+
+template <>
+struct boost::system::is_error_code_enum<regcache::upstream::errc> : std::true_type {};
