@@ -159,7 +159,13 @@ int serve(const serve_flags& flags) {
     auto source = std::make_shared<cache::upstream_source>();
     source->name = u.name;
     source->aliases = u.aliases;
-    source->client = std::make_shared<upstream::client>(ioc.get_executor(), *ep, opts);
+    try {
+      source->client = std::make_shared<upstream::client>(ioc.get_executor(), *ep, opts);
+    } catch (const std::exception& e) {
+      // The TLS context loads ca_file here; a bad file is a configuration error.
+      spdlog::critical("upstreams ({}): ca_file {}: {}", u.name, u.ca_file, e.what());
+      return 2;
+    }
     source->tag_ttl = u.tag_ttl;
     source->docker_hub = is_docker_hub_host(u.name);
     spdlog::info("upstream {} → {} (tag_ttl {} ms){}", u.name, u.url, u.tag_ttl.count(),

@@ -52,7 +52,7 @@ struct upstream_config {
   std::string username;
   std::string password_file;  // file holding the password; read when the upstream is set up
   std::string password_env;   // environment variable holding the password
-  std::string ca_file;        // PEM bundle to verify the upstream with instead of the system's
+  std::string ca_file;        // PEM bundle trusted in addition to the system's CAs
   bool insecure_skip_verify = false;
   std::chrono::milliseconds tag_ttl{300'000};  // 0 = revalidate a tag on every request
   std::chrono::milliseconds connect_timeout{5'000};
