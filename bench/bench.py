@@ -934,8 +934,30 @@ class Bench:
         self.loadgen = None
         self.results = {}
 
-    def step(self, peer, what):
+    def step(self, peer, what, timed=True):
         log(f"{peer.name}: {what}")
+        if timed and self.args.wait_idle > 0:
+            self.wait_idle()
+
+    def wait_idle(self, threshold=0.3, sample=1.0):
+        """Wait (up to --wait-idle seconds) until the machine is quiet: less
+        than `threshold` cores busy over `sample` seconds while our processes
+        are idle.  On a shared machine this keeps other users' bursts out of
+        the measurements; it cannot help when they start mid-phase."""
+        deadline = time.monotonic() + self.args.wait_idle
+        waited = 0.0
+        while True:
+            t0, b0 = time.monotonic(), machine_busy_seconds()
+            time.sleep(sample)
+            busy = (machine_busy_seconds() - b0) / (time.monotonic() - t0)
+            if busy < threshold:
+                break
+            waited += sample
+            if time.monotonic() >= deadline:
+                log(f"  machine still busy ({busy:.2f} cores) after waiting {waited:.0f}s; measuring anyway")
+                return
+        if waited:
+            log(f"  waited {waited:.0f}s for the machine to go idle")
 
     def measure_peer(self, peer, res):
         """Fill `res` phase by phase (a failure keeps what was measured)."""
@@ -978,7 +1000,7 @@ class Bench:
         res["ttfb"] = r
 
         # integrity: one full pull with sha256 checks (untimed), and the big blob
-        self.step(peer, "verify: full pull + big blob with sha256 checks")
+        self.step(peer, "verify: full pull + big blob with sha256 checks", timed=False)
         run_pulls(peer.host, peer.port, 1, a.lanes, verify=True)
         conn = HttpConn(peer.host, peer.port)
         hs = hashlib.sha256()
@@ -1246,6 +1268,9 @@ def parse_args(argv):
     ap.add_argument("--nginx-workers", default="2", help="nginx worker_processes (default 2 = cores)")
     ap.add_argument("--nginx-reuseport", action="store_true",
                     help="add `reuseport` to both nginx listen directives (spreads connections over workers)")
+    ap.add_argument("--wait-idle", type=float, default=0, metavar="SEC",
+                    help="before each timed phase wait up to SEC seconds until the machine is idle "
+                         "(< 0.3 cores busy): for shared machines (default 0: do not wait)")
     ap.add_argument("--verify-cold", action="store_true",
                     help="sha256 every blob during the timed cold pulls (costs client CPU)")
     ap.add_argument("--regcache-ignore-sigpipe", action="store_true",
@@ -1306,7 +1331,8 @@ def main(argv=None):
                        "load_seconds": bench.load_seconds, "warmup_seconds": bench.warmup,
                        "warm_pull_seconds": bench.warm_seconds, "loadgen_threads": args.loadgen_threads,
                        "sink": args.sink, "nginx_workers": args.nginx_workers,
-                       "nginx_reuseport": args.nginx_reuseport, "verify_cold": args.verify_cold},
+                       "nginx_reuseport": args.nginx_reuseport, "verify_cold": args.verify_cold,
+                       "wait_idle": args.wait_idle, "regcache_ignore_sigpipe": args.regcache_ignore_sigpipe},
             "peers": {p: results[p]["describe"] for p in results},
             "baseline": args.baseline,
             "idle_busy_cores_before_run": bench.idle_busy_cores,
