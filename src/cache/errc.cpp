@@ -1,33 +1,31 @@
 #include "regcache/cache/errc.hpp"
 
-#include <string>
+#include "regcache/core/error_category.hpp"
+
+#include <string_view>
 
 namespace regcache::cache {
 namespace {
 
-class category final : public boost::system::error_category {
- public:
-  const char* name() const noexcept override { return "regcache.cache"; }
-  std::string message(int ev) const override {
-    switch (static_cast<errc>(ev)) {
-      case errc::manifest_unknown: return "manifest unknown to the upstream registry";
-      case errc::blob_unknown: return "blob unknown to the upstream registry";
-      case errc::not_acceptable: return "the manifest's media type is not in the request's Accept header";
-      case errc::upstream_unreachable: return "the upstream registry could not be reached";
-      case errc::upstream_failed: return "the upstream registry answered with an error";
-      case errc::upstream_rate_limited: return "the upstream registry is rate limiting (429)";
-      case errc::upstream_invalid: return "the upstream registry sent a malformed answer";
-      case errc::digest_mismatch: return "the upstream registry sent content that does not match its digest";
-      case errc::storage_failed: return "local storage failed";
-    }
-    return "unknown cache error";
+std::string_view describe(errc e) noexcept {
+  switch (e) {
+    case errc::manifest_unknown: return "manifest unknown to the upstream registry";
+    case errc::blob_unknown: return "blob unknown to the upstream registry";
+    case errc::not_acceptable: return "the manifest's media type is not in the request's Accept header";
+    case errc::upstream_unreachable: return "the upstream registry could not be reached";
+    case errc::upstream_failed: return "the upstream registry answered with an error";
+    case errc::upstream_rate_limited: return "the upstream registry is rate limiting (429)";
+    case errc::upstream_invalid: return "the upstream registry sent a malformed answer";
+    case errc::digest_mismatch: return "the upstream registry sent content that does not match its digest";
+    case errc::storage_failed: return "local storage failed";
   }
-};
+  return "unknown cache error";
+}
 
 }  // namespace
 
 const boost::system::error_category& cache_category() noexcept {
-  static const category instance;
+  static const core::enum_category<errc> instance("regcache.cache", describe);
   return instance;
 }
 

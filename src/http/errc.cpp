@@ -1,26 +1,24 @@
 #include "regcache/http/errc.hpp"
 
-#include <string>
+#include "regcache/core/error_category.hpp"
+
+#include <string_view>
 
 namespace regcache::http {
 namespace {
 
-class category final : public boost::system::error_category {
- public:
-  const char* name() const noexcept override { return "regcache.http"; }
-  std::string message(int ev) const override {
-    switch (static_cast<errc>(ev)) {
-      case errc::invalid_target:
-        return "invalid request target: expected /path?query of printable ASCII, at most 8192 bytes, with valid %-escapes";
-    }
-    return "unknown http error";
+std::string_view describe(errc e) noexcept {
+  switch (e) {
+    case errc::invalid_target:
+      return "invalid request target: expected /path?query of printable ASCII, at most 8192 bytes, with valid %-escapes";
   }
-};
+  return "unknown http error";
+}
 
 }  // namespace
 
 const boost::system::error_category& http_category() noexcept {
-  static const category instance;
+  static const core::enum_category<errc> instance("regcache.http", describe);
   return instance;
 }
 

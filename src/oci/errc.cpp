@@ -1,32 +1,30 @@
 #include "regcache/oci/errc.hpp"
 
-#include <string>
+#include "regcache/core/error_category.hpp"
+
+#include <string_view>
 
 namespace regcache::oci {
 namespace {
 
-class category final : public boost::system::error_category {
- public:
-  const char* name() const noexcept override { return "regcache.oci"; }
-  std::string message(int ev) const override {
-    switch (static_cast<errc>(ev)) {
-      case errc::name_invalid: return "invalid repository name: use lowercase components like library/alpine";
-      case errc::tag_invalid: return "invalid tag: at most 128 characters of [a-zA-Z0-9._-], not starting with . or -";
-      case errc::digest_invalid: return "invalid digest: expected <algorithm>:<encoded>, e.g. sha256:<64 lowercase hex>";
-      case errc::unsupported_digest: return "unsupported digest algorithm: only sha256 and sha512 can be verified";
-      case errc::route_unknown: return "not a registry API path: expected /v2/<name>/(manifests|blobs|tags|referrers)/...";
-      case errc::manifest_invalid: return "invalid manifest: not a JSON image manifest or index with valid descriptors";
-      case errc::manifest_too_large: return "manifest too large: at most 4 MiB is accepted";
-      case errc::tag_list_invalid: return "invalid tag list or pagination parameter";
-    }
-    return "unknown oci error";
+std::string_view describe(errc e) noexcept {
+  switch (e) {
+    case errc::name_invalid: return "invalid repository name: use lowercase components like library/alpine";
+    case errc::tag_invalid: return "invalid tag: at most 128 characters of [a-zA-Z0-9._-], not starting with . or -";
+    case errc::digest_invalid: return "invalid digest: expected <algorithm>:<encoded>, e.g. sha256:<64 lowercase hex>";
+    case errc::unsupported_digest: return "unsupported digest algorithm: only sha256 and sha512 can be verified";
+    case errc::route_unknown: return "not a registry API path: expected /v2/<name>/(manifests|blobs|tags|referrers)/...";
+    case errc::manifest_invalid: return "invalid manifest: not a JSON image manifest or index with valid descriptors";
+    case errc::manifest_too_large: return "manifest too large: at most 4 MiB is accepted";
+    case errc::tag_list_invalid: return "invalid tag list or pagination parameter";
   }
-};
+  return "unknown oci error";
+}
 
 }  // namespace
 
 const boost::system::error_category& oci_category() noexcept {
-  static const category instance;
+  static const core::enum_category<errc> instance("regcache.oci", describe);
   return instance;
 }
 
