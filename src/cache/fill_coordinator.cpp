@@ -37,7 +37,7 @@ fill::snapshot fill::snapshot_locked() const {
   s.size = size_;
   s.written = written_;
   s.error = error_;
-  if (state_ == phase::committed) s.servable = written_;
+  if (s.whole()) s.servable = written_;
   else if (state_ == phase::streaming && written_ > 0) s.servable = written_ - 1;  // last byte held back
   return s;
 }
@@ -71,6 +71,13 @@ void fill::start_streaming(std::optional<std::uint64_t> size, std::shared_ptr<st
 void fill::advance(std::uint64_t bytes) {
   std::lock_guard lock(mutex_);
   written_ += bytes;
+  notify_locked();
+}
+
+void fill::verified() {
+  std::lock_guard lock(mutex_);
+  state_ = phase::verified;
+  size_ = written_;
   notify_locked();
 }
 
@@ -119,7 +126,7 @@ asio::awaitable<fill::snapshot> fill::wait_servable_beyond(std::uint64_t offset)
     {
       std::lock_guard lock(mutex_);
       auto s = snapshot_locked();
-      if (s.servable > offset || state_ == phase::committed || state_ == phase::failed) co_return s;
+      if (s.servable > offset || s.whole() || state_ == phase::failed) co_return s;
       version = version_;
     }
     co_await wait_change(version);
@@ -162,7 +169,11 @@ asio::awaitable<void> fill_coordinator::run(std::shared_ptr<fill> f, std::shared
     spdlog::error("fill digest={} ended by exception: {}", f->digest().str(), e.what());
     ec = errc::storage_failed;
   }
-  if (ec) {
+  if (ec && f->observe().state == fill::phase::verified) {
+    // Clients got (or are getting) the verified bytes from the temp file's
+    // descriptor; only the cache copy is lost.
+    spdlog::warn("fill digest={} verified but not cached: {}", f->digest().str(), ec.message());
+  } else if (ec) {
     if (ec == errc::digest_mismatch) ctx_.metrics->digest_mismatches.inc();
     spdlog::warn("fill failed upstream={} repository={} digest={}: {}", source->name, repository,
                  f->digest().str(), ec.message());
@@ -224,14 +235,16 @@ asio::awaitable<error_code> fill_coordinator::download(std::shared_ptr<fill> f,
     f->advance(*n);
   }
 
+  if (auto ec = writer->verify()) {
+    spdlog::error("upstream={} repository={} sent bytes that do not match digest={}: nothing cached",
+                  source->name, repository, digest.str());
+    co_return errc::digest_mismatch;
+  }
+  f->verified();
+
   const auto here = co_await asio::this_coro::executor;
   const auto committed = co_await commit_on(ctx_.blocking, here, &*writer);
   if (!committed) {
-    if (committed.error() == store::errc::digest_mismatch || committed.error() == store::errc::size_mismatch) {
-      spdlog::error("upstream={} repository={} sent bytes that do not match digest={}: nothing cached",
-                    source->name, repository, digest.str());
-      co_return errc::digest_mismatch;
-    }
     spdlog::error("committing digest={} failed: {}", digest.str(), committed.error().message());
     co_return errc::storage_failed;
   }

@@ -89,7 +89,7 @@ asio::awaitable<error_code> copy_range(exchange& ex, body_source source, std::ui
     const auto available = std::min(snap.servable, end);
     if (available <= offset) {
       // Committed yet shorter than the range: the upstream's Content-Length lied.
-      if (snap.state == cache::fill::phase::committed) co_return cache::errc::upstream_invalid;
+      if (snap.whole()) co_return cache::errc::upstream_invalid;
       continue;
     }
     if (auto ec = co_await ex.send_file(source.file->fd(), offset, available - offset)) co_return ec;
@@ -108,7 +108,7 @@ asio::awaitable<error_code> copy_until_committed(exchange& ex, body_source sourc
       if (auto ec = co_await ex.send_file(source.file->fd(), offset, snap.servable - offset)) co_return ec;
       offset = snap.servable;
     }
-    if (snap.state == cache::fill::phase::committed && offset >= snap.servable) co_return error_code{};
+    if (snap.whole() && offset >= snap.servable) co_return error_code{};
   }
 }
 

@@ -148,7 +148,7 @@ blob_writer& blob_writer::operator=(blob_writer&& other) noexcept {
 }
 
 error_code blob_writer::append(std::span<const std::byte> bytes) {
-  if (state_ != state::open) return errc::writer_closed;
+  if (state_ != state::open || verified_) return errc::writer_closed;
   if (failed_) return failed_;
   // An upstream sending more than it announced must not fill the disk.
   if (expected_size_ && bytes.size() > *expected_size_ - size_) {
@@ -177,10 +177,17 @@ result<std::filesystem::path> blob_writer::commit() {
   return published;
 }
 
+error_code blob_writer::verify() {
+  if (state_ != state::open) return errc::writer_closed;
+  if (failed_ || verified_) return failed_;
+  if (expected_size_ && size_ != *expected_size_) failed_ = errc::size_mismatch;
+  else if (hasher_.finish() != expected_) failed_ = errc::digest_mismatch;
+  verified_ = !failed_;
+  return failed_;
+}
+
 result<std::filesystem::path> blob_writer::publish() {
-  if (failed_) return failed_;
-  if (expected_size_ && size_ != *expected_size_) return errc::size_mismatch;
-  if (hasher_.finish() != expected_) return errc::digest_mismatch;
+  if (auto ec = verify()) return ec;
 
   // Committed blobs are immutable (DESIGN.md §3); the mode says so to anyone
   // poking at the directory.

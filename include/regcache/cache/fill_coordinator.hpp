@@ -5,7 +5,7 @@
 //
 // A fill (one download of one digest) moves through these phases:
 //
-//   starting ──upstream 200 + headers──▶ streaming ──sha256 ok, fsync, rename, index row──▶ committed
+//   starting ──upstream 200 + headers──▶ streaming ──sha256 ok──▶ verified ──fsync, rename, index row──▶ committed
 //      │                                     │
 //      └──── upstream error / 404 ───────────┴──── broken transfer / digest mismatch ──────▶ failed
 //
@@ -21,7 +21,10 @@
 //
 // While streaming, readers may read up to servable bytes: everything written
 // except the last byte, which is released only once the digest verified, so
-// no client ever receives a complete but wrong blob.
+// no client ever receives a complete but wrong blob. Verified content is
+// served whole at once; making it durable (fsync, rename, index) happens
+// after, off the clients' critical path. A failure to commit verified
+// content only means it is not cached.
 //
 // Thread-safety: every member may be called from any thread.
 #include "regcache/cache/context.hpp"
@@ -43,13 +46,15 @@ namespace regcache::cache {
 
 class fill {
  public:
-  enum class phase { starting, streaming, committed, failed };
+  enum class phase { starting, streaming, verified, committed, failed };
   struct snapshot {
     phase state = phase::starting;
     std::optional<std::uint64_t> size;  // from the upstream's Content-Length
     std::uint64_t written = 0;
     std::uint64_t servable = 0;
     error_code error;
+    // Every byte is verified and servable (committed or not).
+    bool whole() const noexcept { return state == phase::verified || state == phase::committed; }
   };
 
   explicit fill(core::digest d) : digest_(std::move(d)) {}
@@ -66,6 +71,7 @@ class fill {
   // Driven by the fill's coroutine only.
   void start_streaming(std::optional<std::uint64_t> size, std::shared_ptr<store::file_handle> file);
   void advance(std::uint64_t bytes);
+  void verified();
   void complete();
   void fail(error_code ec);
 

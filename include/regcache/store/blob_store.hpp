@@ -106,6 +106,13 @@ class blob_writer {
   // download pread through it and finish even if the writer is gone.
   std::shared_ptr<file_handle> reader() const noexcept { return reader_; }
 
+  // Checks the size (errc::size_mismatch) and the digest (errc::digest_mismatch)
+  // of everything appended, without touching the disk: cheap, since hashing
+  // ran along with append. Once it succeeded no more bytes may be appended, and
+  // the content may be handed out before commit() makes it durable. A failure
+  // spends the writer like a failed append.
+  [[nodiscard]] error_code verify();
+
   // Publishes the blob: checks the size (errc::size_mismatch) and the digest
   // (errc::digest_mismatch), fdatasyncs the file, renames it to blob_path
   // (creating the 2-hex directory) and fsyncs the directory. Returns the final
@@ -135,6 +142,7 @@ class blob_writer {
   core::digest expected_;
   std::optional<std::uint64_t> expected_size_;
   core::hasher hasher_;
+  bool verified_ = false;
   std::uint64_t size_ = 0;
   error_code failed_;
   state state_ = state::open;

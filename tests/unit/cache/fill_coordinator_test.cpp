@@ -45,6 +45,18 @@ TEST(fill, holds_back_the_last_byte_until_committed) {
   EXPECT_EQ(*f.observe().size, 10u);
 }
 
+TEST(fill, verified_content_is_whole_before_it_is_durable) {
+  fill f(some_digest());
+  f.start_streaming(std::nullopt, nullptr);
+  f.advance(7);
+  EXPECT_EQ(f.observe().servable, 6u);
+  EXPECT_FALSE(f.observe().whole());
+  f.verified();
+  EXPECT_TRUE(f.observe().whole());
+  EXPECT_EQ(f.observe().servable, 7u);
+  EXPECT_EQ(*f.observe().size, 7u) << "a chunked upstream's size is known once verified";
+}
+
 TEST(fill, failure_serves_nothing_more_and_keeps_the_error) {
   fill f(some_digest());
   f.start_streaming(10, nullptr);

@@ -66,6 +66,28 @@ TEST_F(blob_store_test, blob_path_is_sharded_by_two_hex) {
             dir_.path() / "root" / "blobs" / "sha256" / d.hex().substr(0, 2) / d.hex());
 }
 
+TEST_F(blob_store_test, verify_checks_without_publishing_and_ends_appends) {
+  const auto content = pattern(10'000);
+  auto w = writer_for(content, content.size());
+  ASSERT_FALSE(w.append(as_bytes(content)));
+  EXPECT_FALSE(w.verify());
+  EXPECT_FALSE(w.verify()) << "verify is idempotent";
+  EXPECT_FALSE(store_->exists(digest_of(content))) << "verified is not yet published";
+  EXPECT_EQ(w.append(as_bytes("x")), errc::writer_closed) << "verified content is final";
+  auto path = w.commit();
+  ASSERT_TRUE(path.has_value()) << path.error().message();
+  EXPECT_EQ(read_file(*path), content);
+}
+
+TEST_F(blob_store_test, verify_reports_a_mismatch_and_commit_then_cleans_up) {
+  const auto content = pattern(10'000);
+  auto w = store_->create_writer(digest_of("other"), std::nullopt).value();
+  ASSERT_FALSE(w.append(as_bytes(content)));
+  EXPECT_EQ(w.verify(), errc::digest_mismatch);
+  EXPECT_EQ(w.commit().error(), errc::digest_mismatch);
+  EXPECT_EQ(temp_files(), 0u);
+}
+
 TEST_F(blob_store_test, commit_publishes_verified_blob) {
   const auto content = pattern(100'000);
   const auto d = digest_of(content);
