@@ -88,8 +88,9 @@ def group_peak_rss_kib(pgid):
     return sum(_proc_status_kib(pid, "VmHWM") for pid in process.group_members(pgid))
 
 
-def group_cpu_seconds(pgid):
-    total = 0
+def group_cpu_by_process(pgid):
+    """{pid: CPU seconds (utime + stime)} of every live process of the group."""
+    out = {}
     for pid in process.group_members(pgid):
         try:
             with open(f"/proc/{pid}/stat", "rb") as f:
@@ -97,8 +98,12 @@ def group_cpu_seconds(pgid):
         except OSError:
             continue
         rest = stat[stat.rindex(b")") + 2:].split()
-        total += int(rest[11]) + int(rest[12])  # utime, stime (fields 14, 15)
-    return total / CLK_TCK
+        out[pid] = (int(rest[11]) + int(rest[12])) / CLK_TCK  # utime, stime (fields 14, 15)
+    return out
+
+
+def group_cpu_seconds(pgid):
+    return sum(group_cpu_by_process(pgid).values())
 
 
 def self_cpu_seconds():
@@ -133,8 +138,9 @@ class Meter:
         self.peer, self.upstream = peer, upstream
 
     def _snap(self):
-        return (time.monotonic(), machine_busy_seconds(), self.peer.cpu_seconds(),
-                self.upstream.cpu_seconds(), self_cpu_seconds() + children_cpu_seconds())
+        procs = group_cpu_by_process(self.peer.pgid())
+        return (time.monotonic(), machine_busy_seconds(), sum(procs.values()),
+                self.upstream.cpu_seconds(), self_cpu_seconds() + children_cpu_seconds(), procs)
 
     def __enter__(self):
         self.s0 = self._snap()
@@ -145,8 +151,11 @@ class Meter:
             raise PeerDied(f"{self.peer.name} is not running any more ({self.peer.exit_description()})") from exc
         s1 = self._snap()
         wall = s1[0] - self.s0[0]
-        d = [b - a for a, b in zip(self.s0, s1)]
+        d = [b - a for a, b in zip(self.s0[:5], s1[:5])]
         self.result = {
+            # per process of the peer (nginx: is the load spread over the workers?)
+            "peer_process_cores": {str(pid): round((c - self.s0[5].get(pid, 0.0)) / wall, 3)
+                                   for pid, c in s1[5].items()},
             "wall_s": round(wall, 3),
             "machine_busy_cores": d[1] / wall,
             "peer_cores": d[2] / wall,
