@@ -186,16 +186,6 @@ asio::awaitable<void> fill_coordinator::run(std::shared_ptr<fill> f, std::shared
 
 namespace {
 
-// Runs on the blocking executor: hashing is already done, this is the fsync
-// and rename, which may stall a thread for a while on a busy disk.
-asio::awaitable<result<std::filesystem::path>> commit_on(asio::any_io_executor blocking,
-                                                         asio::any_io_executor back, store::blob_writer* writer) {
-  co_await asio::post(blocking, asio::use_awaitable);
-  auto committed = writer->commit();
-  co_await asio::post(back, asio::use_awaitable);
-  co_return committed;
-}
-
 }  // namespace
 
 asio::awaitable<error_code> fill_coordinator::download(std::shared_ptr<fill> f,
@@ -242,25 +232,35 @@ asio::awaitable<error_code> fill_coordinator::download(std::shared_ptr<fill> f,
   }
   f->verified();
 
+  // Making it durable (fsync, rename, a synced index write) may stall a thread
+  // on a busy disk: not an I/O thread.
   const auto here = co_await asio::this_coro::executor;
-  const auto committed = co_await commit_on(ctx_.blocking, here, &*writer);
+  co_await asio::post(ctx_.blocking, asio::use_awaitable);
+  const auto persisted = persist(digest, *writer, *source, repository);
+  co_await asio::post(here, asio::use_awaitable);
+  co_return persisted;
+}
+
+error_code fill_coordinator::persist(const core::digest& digest, store::blob_writer& writer,
+                                     const upstream_source& source, const std::string& repository) {
+  const auto committed = writer.commit();
   if (!committed) {
     spdlog::error("committing digest={} failed: {}", digest.str(), committed.error().message());
-    co_return errc::storage_failed;
+    return errc::storage_failed;
   }
   const auto now = core::to_unix_ms(ctx_.clock->now());
   store::blob_record record;
-  record.size = writer->size();
+  record.size = writer.size();
   record.created_ms = now;
   record.last_access_ms = now;
   if (auto ec = ctx_.index->put_blob(digest, record)) {
     spdlog::error("indexing digest={} failed: {}", digest.str(), ec.message());
-    co_return errc::storage_failed;
+    return errc::storage_failed;
   }
-  if (auto ec = ctx_.index->put_link(source->name, repository, digest, now))
-    spdlog::warn("recording link {}/{}@{} failed: {}", source->name, repository, digest.str(), ec.message());
+  if (auto ec = ctx_.index->put_link(source.name, repository, digest, now))
+    spdlog::warn("recording link {}/{}@{} failed: {}", source.name, repository, digest.str(), ec.message());
   ctx_.metrics->cached_bytes.add(static_cast<std::int64_t>(record.size));
-  co_return error_code{};
+  return error_code{};
 }
 
 }  // namespace regcache::cache

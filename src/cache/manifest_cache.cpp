@@ -6,7 +6,10 @@
 #include "regcache/oci/manifest.hpp"
 #include "regcache/oci/media_type.hpp"
 
+#include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
+
+#include <functional>
 
 namespace regcache::cache {
 namespace asio = boost::asio;
@@ -20,6 +23,11 @@ std::string tag_key(const upstream_source& source, const std::string& repository
   key.reserve(source.name.size() + repository.size() + tag.size() + 2);
   key.append(source.name).append(1, '\0').append(repository).append(1, '\0').append(tag);
   return key;
+}
+
+void persist_manifest(store::index* index, const core::digest& digest, const store::manifest_record& record) {
+  if (auto ec = index->put_manifest(digest, record))
+    spdlog::error("storing manifest {} failed (served, but not cached on disk): {}", digest.str(), ec.message());
 }
 
 }  // namespace
@@ -133,15 +141,14 @@ asio::awaitable<result<manifest_result>> manifest_cache::fetch(std::shared_ptr<c
   const auto media_type = content_type.empty() ? info->media_type : content_type;
 
   const auto now = core::to_unix_ms(ctx_.clock->now());
-  store::manifest_record record{media_type, *body, now, now};
-  if (auto ec = ctx_.index->put_manifest(actual, record)) {
-    spdlog::error("storing manifest {} failed: {}", actual.str(), ec.message());
-    co_return errc::storage_failed;
-  }
   remember_links(*source, repository, actual, media_type, *body);
   manifest_result m{actual, media_type, body->size(), nullptr, "miss"};
   m.bytes = std::make_shared<const std::string>(std::move(*body));
   hot_insert(actual, media_type, m.bytes);
+  // The synced index write waits for the disk: the client does not. Until it
+  // lands, the in-memory copy answers.
+  asio::post(ctx_.blocking, std::bind(persist_manifest, ctx_.index, actual,
+                                      store::manifest_record{media_type, *m.bytes, now, now}));
   co_return m;
 }
 

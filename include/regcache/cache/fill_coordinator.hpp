@@ -106,6 +106,9 @@ class fill_coordinator {
   boost::asio::awaitable<error_code> download(std::shared_ptr<fill> f,
                                               std::shared_ptr<const upstream_source> source,
                                               std::string repository);
+  // Commit and index a verified download; runs on the blocking executor.
+  error_code persist(const core::digest& digest, store::blob_writer& writer, const upstream_source& source,
+                     const std::string& repository);
   void finish(const std::shared_ptr<fill>& f);
 
   context ctx_;
