@@ -117,11 +117,24 @@ void connection::close_if_idle() noexcept {
 }
 
 asio::awaitable<error_code> connection::write_buffers(std::string_view a, std::string_view b, std::string_view c) {
-  const std::array<asio::const_buffer, 3> buffers{asio::buffer(a), asio::buffer(b), asio::buffer(c)};
+  std::array<asio::const_buffer, 3> buffers{asio::buffer(a), asio::buffer(b), asio::buffer(c)};
+  // Most responses fit in the socket's send buffer: one non-blocking write,
+  // no timer, no trip through the reactor. Only the rest waits, with a timeout.
+  error_code ec;
+  const std::size_t total = a.size() + b.size() + c.size();
+  const std::size_t written = stream_.socket().write_some(buffers, ec);
+  if (!ec && written == total) co_return error_code{};
+  if (ec && ec != asio::error::would_block && ec != asio::error::try_again) co_return ec;
+  std::size_t skip = ec ? 0 : written;
+  for (auto& buffer : buffers) {
+    const auto consumed = std::min(skip, buffer.size());
+    buffer += consumed;
+    skip -= consumed;
+  }
   stream_.expires_after(options().write_timeout);
-  auto [ec, n] = co_await asio::async_write(stream_, buffers, use_tuple);
+  auto [write_ec, n] = co_await asio::async_write(stream_, buffers, use_tuple);
   stream_.expires_never();
-  co_return ec;
+  co_return write_ec;
 }
 
 void on_write_timeout(tcp::socket* socket, const error_code& ec) {
@@ -145,7 +158,6 @@ asio::awaitable<error_code> connection::wait_writable() {
 
 asio::awaitable<error_code> connection::sendfile_all(int fd, std::uint64_t offset, std::uint64_t length) {
   const int out = stream_.socket().native_handle();
-  stream_.socket().non_blocking(true);
   while (length > 0) {
     off_t off = static_cast<off_t>(offset);
     const auto chunk = static_cast<std::size_t>(std::min<std::uint64_t>(length, 1u << 30));
@@ -230,6 +242,9 @@ asio::awaitable<void> connection::run() {
   error_code ec;
   stream_.socket().set_option(tcp::no_delay(true), ec);
   ignore_error(ec, "Nagle only affects latency");
+  // Writes and sendfile try the socket directly first (see write_buffers).
+  stream_.socket().non_blocking(true, ec);
+  ignore_error(ec, "a blocking socket only loses the fast path");
   while (co_await serve_one()) {
   }
   close();
