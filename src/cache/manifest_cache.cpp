@@ -176,7 +176,11 @@ asio::awaitable<result<manifest_result>> manifest_cache::by_digest(std::shared_p
     if (head->content_length && !head->content_type.empty())
       co_return manifest_result{digest, head->content_type, *head->content_length, nullptr, "miss"};
   }
-  co_return co_await fetch(source, repository, digest.str(), digest);
+  auto ticket = digest_flights_.join(source->name + '\0' + repository + '@' + digest.str());
+  if (!ticket.leader()) co_return co_await ticket.wait();
+  auto fetched = co_await fetch(source, repository, digest.str(), digest);
+  ticket.finish(fetched);
+  co_return fetched;
 }
 
 asio::awaitable<result<manifest_result>> manifest_cache::by_tag(std::shared_ptr<const upstream_source> source,
@@ -191,7 +195,17 @@ asio::awaitable<result<manifest_result>> manifest_cache::by_tag(std::shared_ptr<
       }
     }
   }
-  co_return co_await revalidate(source, repository, tag, need_body);
+  auto ticket = tag_flights_.join(tag_key(*source, repository, tag));
+  if (!ticket.leader()) {
+    auto shared = co_await ticket.wait();
+    // The leader may have answered a HEAD without fetching the body.
+    if (shared && need_body && !shared->bytes)
+      co_return co_await by_digest(source, repository, shared->digest, true);
+    co_return shared;
+  }
+  auto revalidated = co_await revalidate(source, repository, tag, need_body);
+  ticket.finish(revalidated);
+  co_return revalidated;
 }
 
 asio::awaitable<result<manifest_result>> manifest_cache::revalidate(std::shared_ptr<const upstream_source> source,

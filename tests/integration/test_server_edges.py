@@ -54,6 +54,29 @@ class UpstreamFaultTests(fixtures.RegcacheTestCase):
         self.assertLess(took, 3.0, "a refused connection must not hang the client")
 
 
+class ManifestFlightTests(fixtures.RegcacheTestCase):
+    IMAGES = ("multi",)
+
+    def test_concurrent_cold_manifest_requests_share_one_upstream_exchange(self):
+        img = self.images["multi"]
+        rc = self.start_regcache()
+        headers = {"Accept": "application/vnd.oci.image.index.v1+json"}
+        by_tag = fixtures.get_concurrently([(rc.manifest_url(img.repo, img.tag), headers)] * 16)
+        for status, _, _, sha, error in by_tag:
+            self.assertIsNone(error)
+            self.assertEqual(status, 200)
+            self.assertEqual("sha256:" + sha, img.index_digest)
+        child = img.manifest_for("arm64")
+        by_digest = fixtures.get_concurrently(
+            [(rc.manifest_url(img.repo, child.digest), {"Accept": child.media_type})] * 16)
+        for status, _, _, sha, error in by_digest:
+            self.assertIsNone(error)
+            self.assertEqual(status, 200)
+            self.assertEqual("sha256:" + sha, child.digest)
+        upstream = self.registry.requests(path_contains="/manifests/")
+        self.assertEqual(len(upstream), 3, [f"{r.method} {r.path}" for r in upstream])
+
+
 class WireTests(fixtures.RegcacheTestCase):
     IMAGES = ("multi",)
 

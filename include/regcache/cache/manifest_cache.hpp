@@ -10,6 +10,8 @@
 //
 // Thread-safety: all members may be called from any thread.
 #include "regcache/cache/context.hpp"
+#include "regcache/cache/errc.hpp"
+#include "regcache/cache/single_flight.hpp"
 #include "regcache/cache/upstream_source.hpp"
 #include "regcache/core/digest.hpp"
 
@@ -40,6 +42,9 @@ class manifest_cache {
   // copies on the hot path (a tag HEAD is a map lookup).
   explicit manifest_cache(context ctx, std::size_t hot_bytes = 16 * 1024 * 1024)
       : ctx_(std::move(ctx)), hot_limit_bytes_(hot_bytes) {}
+
+  // Upstream work in progress, shared by concurrent requests (tests read it).
+  std::size_t in_flight() const { return tag_flights_.in_flight() + digest_flights_.in_flight(); }
 
   boost::asio::awaitable<result<manifest_result>> by_tag(std::shared_ptr<const upstream_source> source,
                                                          std::string repository, std::string tag, bool need_body);
@@ -77,6 +82,9 @@ class manifest_cache {
                  const store::tag_record& record);
 
   context ctx_;
+  // Concurrent requests for the same tag or missing manifest share one upstream exchange.
+  single_flight<manifest_result> tag_flights_{errc::upstream_unreachable};
+  single_flight<manifest_result> digest_flights_{errc::upstream_unreachable};
   const std::size_t hot_limit_bytes_;
   std::mutex hot_mutex_;
   std::unordered_map<core::digest, hot_manifest> hot_;
