@@ -18,6 +18,7 @@
 #include <CLI/CLI.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -93,14 +94,15 @@ asio::awaitable<void> flush_access_times(store::index* index) {
 }
 
 asio::awaitable<void> shutdown_on_signal(asio::signal_set* signals, http::server* server,
-                                         std::chrono::milliseconds grace, asio::io_context* ioc) {
+                                         std::chrono::milliseconds grace,
+                                         std::vector<std::unique_ptr<asio::io_context>>* contexts) {
   auto signal = co_await signals->async_wait(asio::use_awaitable);
   spdlog::info("signal {} received: draining (grace {} ms, {} connections open)", signal, grace.count(),
                server->open_connections());
   server->drain();
   const auto left = co_await server->wait_drained(grace);
   if (left > 0) spdlog::warn("grace period over: closing {} connections", left);
-  ioc->stop();
+  for (auto& ioc : *contexts) ioc->stop();
 }
 
 int serve(const serve_flags& flags) {
@@ -137,7 +139,16 @@ int serve(const serve_flags& flags) {
                report->files_removed);
 
   const unsigned threads = cfg.server.threads ? cfg.server.threads : std::max(1u, std::thread::hardware_concurrency());
-  asio::io_context ioc(static_cast<int>(threads));
+  // One single-threaded io_context per thread: a connection lives on one
+  // thread, so its handlers never wake another one. Context 0 also runs the
+  // acceptor, signals, fills and upstream connections.
+  std::vector<std::unique_ptr<asio::io_context>> contexts;
+  std::vector<asio::any_io_executor> workers;
+  for (unsigned i = 0; i < threads; ++i) {
+    contexts.push_back(std::make_unique<asio::io_context>(1));
+    workers.push_back(contexts.back()->get_executor());
+  }
+  auto& ioc = *contexts.front();
   asio::thread_pool blocking(2);
   metrics::registry metrics;
   cache::cache_metrics cache_metrics(metrics);
@@ -194,7 +205,7 @@ int serve(const serve_flags& flags) {
   registry::handler handler({cfg.metrics.enabled, cfg.metrics.path},
                             registry::router(sources, cfg.default_upstream), manifest_cache, blob_cache, discovery,
                             cache_metrics, [&server_ptr] { return server_ptr && !server_ptr->draining(); });
-  http::server server(ioc.get_executor(), server_options, std::ref(handler), metrics);
+  http::server server(ioc.get_executor(), workers, server_options, std::ref(handler), metrics);
   server_ptr = &server;
   if (auto ec = server.listen()) {
     spdlog::critical("server.listen {}: {}", cfg.server.listen, ec.message());
@@ -205,13 +216,17 @@ int serve(const serve_flags& flags) {
                server.port(), threads, cfg.storage.root.string());
 
   asio::signal_set signals(ioc, SIGINT, SIGTERM);
-  asio::co_spawn(ioc, shutdown_on_signal(&signals, &server, cfg.server.shutdown_grace, &ioc), asio::detached);
+  asio::co_spawn(ioc, shutdown_on_signal(&signals, &server, cfg.server.shutdown_grace, &contexts), asio::detached);
   asio::co_spawn(ioc, flush_access_times(index->get()), asio::detached);
 
-  std::vector<std::thread> workers;
-  for (unsigned i = 1; i < threads; ++i) workers.emplace_back([&ioc] { ioc.run(); });
+  // Idle worker contexts must keep running until shutdown.
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> keep_running;
+  for (auto& context : contexts) keep_running.push_back(asio::make_work_guard(*context));
+  std::vector<std::thread> threads_running;
+  for (unsigned i = 1; i < threads; ++i) threads_running.emplace_back([&contexts, i] { contexts[i]->run(); });
   ioc.run();
-  for (auto& t : workers) t.join();
+  for (auto& context : contexts) context->stop();
+  for (auto& t : threads_running) t.join();
   blocking.join();
   if (auto ec = (*index)->flush_access_times()) spdlog::warn("final access-time flush failed: {}", ec.message());
   spdlog::info("regcache stopped");

@@ -32,8 +32,9 @@ using asio::ip::tcp;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 struct server_shared {
-  server_shared(asio::any_io_executor ex, server_options opts, handler h, metrics::registry& m)
-      : executor(std::move(ex)), acceptor(executor), options(std::move(opts)), handle(std::move(h)), metrics(m),
+  server_shared(asio::any_io_executor ex, std::vector<asio::any_io_executor> w, server_options opts, handler h,
+                metrics::registry& m)
+      : executor(std::move(ex)), workers(std::move(w)), acceptor(executor), options(std::move(opts)), handle(std::move(h)), metrics(m),
         id_prefix(random_prefix()) {}
 
   static std::string random_prefix() {
@@ -84,7 +85,11 @@ struct server_shared {
     }
   }
 
+  asio::any_io_executor next_worker() { return workers[next_worker_index++ % workers.size()]; }
+
   asio::any_io_executor executor;
+  std::vector<asio::any_io_executor> workers;
+  std::size_t next_worker_index = 0;  // only the accept loop touches it
   tcp::acceptor acceptor;
   server_options options;
   handler handle;
@@ -273,7 +278,7 @@ asio::awaitable<void> run_connection(std::shared_ptr<connection> conn, std::shar
 
 asio::awaitable<void> accept_loop(std::shared_ptr<server_shared> shared) {
   for (;;) {
-    auto [ec, socket] = co_await shared->acceptor.async_accept(asio::make_strand(shared->executor), use_tuple);
+    auto [ec, socket] = co_await shared->acceptor.async_accept(asio::make_strand(shared->next_worker()), use_tuple);
     if (ec) {
       if (ec == asio::error::operation_aborted || !shared->acceptor.is_open()) co_return;
       // EMFILE and friends: log and keep accepting rather than die.
@@ -298,8 +303,10 @@ asio::awaitable<void> accept_loop(std::shared_ptr<server_shared> shared) {
 
 }  // namespace
 
-server::server(asio::any_io_executor executor, server_options options, handler h, metrics::registry& metrics)
-    : state_(std::make_shared<state>(std::move(executor), std::move(options), std::move(h), metrics)) {}
+server::server(asio::any_io_executor executor, std::vector<asio::any_io_executor> workers, server_options options,
+               handler h, metrics::registry& metrics)
+    : state_(std::make_shared<state>(std::move(executor), std::move(workers), std::move(options), std::move(h),
+                                     metrics)) {}
 
 server::~server() = default;
 

@@ -23,6 +23,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace regcache::metrics {
 class registry;
@@ -45,8 +46,11 @@ using handler = std::function<boost::asio::awaitable<void>(exchange&)>;
 
 class server {
  public:
-  server(boost::asio::any_io_executor executor, server_options options, handler h,
-         metrics::registry& metrics);
+  // `executor` runs the acceptor; accepted connections are spread round-robin
+  // over `workers` (one single-threaded io_context per core keeps a
+  // connection's work on one thread, with no cross-thread wake-ups).
+  server(boost::asio::any_io_executor executor, std::vector<boost::asio::any_io_executor> workers,
+         server_options options, handler h, metrics::registry& metrics);
   ~server();
   server(const server&) = delete;
   server& operator=(const server&) = delete;
