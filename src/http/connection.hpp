@@ -21,9 +21,9 @@ class connection : public std::enable_shared_from_this<connection> {
   connection(boost::asio::ip::tcp::socket socket, std::shared_ptr<server_shared> shared);
 
   boost::asio::awaitable<void> run();
-  // The connection's strand: everything touching the socket runs there.
+  // The connection's (single-threaded) executor: everything touching the socket runs there.
   boost::asio::any_io_executor executor() { return stream_.get_executor(); }
-  // Called on the connection's strand when the server drains.
+  // Called on the connection's executor when the server drains.
   void close_if_idle() noexcept;
 
   using request_type = boost::beast::http::request<boost::beast::http::empty_body>;

@@ -8,7 +8,6 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/read.hpp>
@@ -45,10 +44,19 @@ struct server_shared {
   }
 
   std::string next_request_id() {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%s-%06llx", id_prefix.c_str(),
-                  static_cast<unsigned long long>(++request_counter));
-    return buf;
+    // "<8 hex of this process>-<hex counter>": unique per process lifetime, cheap.
+    static constexpr char digits[] = "0123456789abcdef";
+    auto n = ++request_counter;
+    char counter[16];
+    int i = 16;
+    do {
+      counter[--i] = digits[n & 0xf];
+      n >>= 4;
+    } while (n != 0 || i > 10);
+    std::string id;
+    id.reserve(id_prefix.size() + 1 + static_cast<std::size_t>(16 - i));
+    id.append(id_prefix).append(1, '-').append(counter + i, static_cast<std::size_t>(16 - i));
+    return id;
   }
 
   // The request counter and duration histogram of a (route, status) pair.
@@ -278,7 +286,7 @@ asio::awaitable<void> run_connection(std::shared_ptr<connection> conn, std::shar
 
 asio::awaitable<void> accept_loop(std::shared_ptr<server_shared> shared) {
   for (;;) {
-    auto [ec, socket] = co_await shared->acceptor.async_accept(asio::make_strand(shared->next_worker()), use_tuple);
+    auto [ec, socket] = co_await shared->acceptor.async_accept(shared->next_worker(), use_tuple);
     if (ec) {
       if (ec == asio::error::operation_aborted || !shared->acceptor.is_open()) co_return;
       // EMFILE and friends: log and keep accepting rather than die.

@@ -3,7 +3,7 @@
 // and timeouts, runs one coroutine per connection, and calls the handler for
 // each request. It knows nothing about OCI or the cache (DESIGN.md §2).
 //
-//   acceptor ──▶ connection coroutine (on its own strand)
+//   acceptor ──▶ connection coroutine (on one worker thread)
 //                  loop: read head (idle timeout, header limit)
 //                        handler(exchange)      ← registry::handler
 //                        access log line + request metrics
@@ -47,8 +47,9 @@ using handler = std::function<boost::asio::awaitable<void>(exchange&)>;
 class server {
  public:
   // `executor` runs the acceptor; accepted connections are spread round-robin
-  // over `workers` (one single-threaded io_context per core keeps a
-  // connection's work on one thread, with no cross-thread wake-ups).
+  // over `workers`, which must each be single-threaded (one io_context per
+  // core): a connection's handlers then never run concurrently and never
+  // wake another thread, so no strand is needed.
   server(boost::asio::any_io_executor executor, std::vector<boost::asio::any_io_executor> workers,
          server_options options, handler h, metrics::registry& metrics);
   ~server();
