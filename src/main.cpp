@@ -171,7 +171,7 @@ int serve(const serve_flags& flags) {
     source->name = u.name;
     source->aliases = u.aliases;
     try {
-      source->client = std::make_shared<upstream::client>(ioc.get_executor(), *ep, opts);
+      for (const auto& worker : workers) source->clients.push_back(std::make_shared<upstream::client>(worker, *ep, opts));
     } catch (const std::exception& e) {
       // The TLS context loads ca_file here; a bad file is a configuration error.
       spdlog::critical("upstreams ({}): ca_file {}: {}", u.name, u.ca_file, e.what());
@@ -184,7 +184,7 @@ int serve(const serve_flags& flags) {
     sources.push_back(std::move(source));
   }
 
-  cache::context ctx{*blobs, index->get(), &cache_metrics, &clock, blocking.get_executor(), ioc.get_executor()};
+  cache::context ctx{*blobs, index->get(), &cache_metrics, &clock, blocking.get_executor()};
   cache::fill_coordinator fills(ctx);
   cache::blob_cache blob_cache(ctx, fills);
   cache::manifest_cache manifest_cache(ctx);
@@ -223,7 +223,11 @@ int serve(const serve_flags& flags) {
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> keep_running;
   for (auto& context : contexts) keep_running.push_back(asio::make_work_guard(*context));
   std::vector<std::thread> threads_running;
-  for (unsigned i = 1; i < threads; ++i) threads_running.emplace_back([&contexts, i] { contexts[i]->run(); });
+  for (unsigned i = 1; i < threads; ++i)
+    threads_running.emplace_back([&contexts, i] {
+      cache::set_worker_index(i);
+      contexts[i]->run();
+    });
   ioc.run();
   for (auto& context : contexts) context->stop();
   for (auto& t : threads_running) t.join();

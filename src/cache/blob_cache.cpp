@@ -2,6 +2,7 @@
 
 #include "regcache/cache/errc.hpp"
 
+#include <boost/asio/this_coro.hpp>
 #include <spdlog/spdlog.h>
 
 namespace regcache::cache {
@@ -43,7 +44,8 @@ asio::awaitable<result<opened_blob>> blob_cache::open(std::shared_ptr<const upst
     co_return opened_blob{std::move(*hit), "hit"};
   }
   ctx_.metrics->misses.inc();
-  auto f = fills_.join(digest, source, repository);
+  const auto here = co_await asio::this_coro::executor;
+  auto f = fills_.join(digest, source, repository, here);
   co_return opened_blob{std::move(f), "miss"};
 }
 

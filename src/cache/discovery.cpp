@@ -73,7 +73,7 @@ asio::awaitable<result<std::vector<std::string>>> discovery::fetch_tags(
     all.insert(all.end(), tags->begin(), tags->end());
     target.reset();
     if (auto link = response.header("Link"))
-      if (auto next = next_link(*link)) target = relative_target(*next, source->client->target());
+      if (auto next = next_link(*link)) target = relative_target(*next, source->client().target());
   }
   std::sort(all.begin(), all.end());
   all.erase(std::unique(all.begin(), all.end()), all.end());

@@ -136,7 +136,8 @@ asio::awaitable<fill::snapshot> fill::wait_servable_beyond(std::uint64_t offset)
 // ---- coordinator -----------------------------------------------------------
 
 std::shared_ptr<fill> fill_coordinator::join(const core::digest& digest,
-                                             std::shared_ptr<const upstream_source> source, std::string repository) {
+                                             std::shared_ptr<const upstream_source> source, std::string repository,
+                                             asio::any_io_executor executor) {
   std::shared_ptr<fill> f;
   {
     std::lock_guard lock(mutex_);
@@ -145,7 +146,7 @@ std::shared_ptr<fill> fill_coordinator::join(const core::digest& digest,
     slot = f = std::make_shared<fill>(digest);
   }
   ctx_.metrics->fills_in_flight.add(1);
-  asio::co_spawn(ctx_.io, run(f, std::move(source), std::move(repository)), asio::detached);
+  asio::co_spawn(executor, run(f, std::move(source), std::move(repository)), asio::detached);
   return f;
 }
 

@@ -8,9 +8,18 @@
 namespace regcache::cache {
 namespace asio = boost::asio;
 
+namespace {
+thread_local std::size_t this_worker = 0;
+}  // namespace
+
+void set_worker_index(std::size_t index) noexcept { this_worker = index; }
+std::size_t worker_index() noexcept { return this_worker; }
+
+upstream::client& upstream_source::client() const { return *clients[this_worker % clients.size()]; }
+
 asio::awaitable<result<upstream::response>> send_upstream(const upstream_source& source, cache_metrics& metrics,
                                                           upstream::request req) {
-  auto sent = co_await source.client->send(std::move(req));
+  auto sent = co_await source.client().send(std::move(req));
   if (!sent) {
     spdlog::warn("upstream {} unreachable: {}", source.name, sent.error().message());
     co_return errc::upstream_unreachable;

@@ -35,8 +35,6 @@ struct context {
   const core::clock* clock = &core::clock::system();
   // Executor for work that may block a thread for a while (fsync, rename).
   boost::asio::any_io_executor blocking;
-  // Executor on which fills run, detached from any client connection.
-  boost::asio::any_io_executor io;
 };
 
 }  // namespace regcache::cache

@@ -9,8 +9,8 @@
 //      │                                     │
 //      └──── upstream error / 404 ───────────┴──── broken transfer / digest mismatch ──────▶ failed
 //
-// Only the fill's own coroutine (run by the coordinator on the io executor,
-// detached from every client) moves it forward. Readers only observe it.
+// Only the fill's own coroutine (run by the coordinator on the first asker's
+// I/O thread, but detached from every client) moves it forward. Readers only observe it.
 // In the coordinator's table an entry for a digest is
 //
 //   absent ──join()──▶ filling ──committed or failed──▶ absent
@@ -95,9 +95,10 @@ class fill_coordinator {
  public:
   explicit fill_coordinator(context ctx) : ctx_(std::move(ctx)) {}
 
-  // The fill for `digest`, started from `source`/`repository` if none runs.
+  // The fill for `digest`, started from `source`/`repository` if none runs;
+  // a new fill runs on `executor` (the first asker's I/O thread).
   std::shared_ptr<fill> join(const core::digest& digest, std::shared_ptr<const upstream_source> source,
-                             std::string repository);
+                             std::string repository, boost::asio::any_io_executor executor);
   std::size_t in_flight() const;
 
  private:

@@ -17,11 +17,21 @@ struct upstream_source {
   // Keys in the index (tags, links) are scoped by it.
   std::string name;
   std::vector<std::string> aliases;
-  std::shared_ptr<upstream::client> client;
+  // One client (and connection pool) per I/O thread, indexed by
+  // worker_index(): a request's upstream traffic stays on its own thread.
+  std::vector<std::shared_ptr<upstream::client>> clients;
   std::chrono::milliseconds tag_ttl{300'000};
   // Docker Hub names without a slash live under "library/".
   bool docker_hub = false;
+
+  // The client of the calling thread.
+  upstream::client& client() const;
 };
+
+// Which I/O thread the caller runs on; set once by each thread at start
+// (threads that never set it count as 0).
+void set_worker_index(std::size_t index) noexcept;
+std::size_t worker_index() noexcept;
 
 struct cache_metrics;
 

@@ -134,7 +134,7 @@ class coordinator_test : public ::testing::Test {
     auto ep = upstream::parse_url("http://127.0.0.1:1").value();
     source_ = std::make_shared<upstream_source>();
     source_->name = "127.0.0.1:1";
-    source_->client = std::make_shared<upstream::client>(ioc_.get_executor(), ep, upstream::client_options{});
+    source_->clients.push_back(std::make_shared<upstream::client>(ioc_.get_executor(), ep, upstream::client_options{}));
   }
   void TearDown() override {
     source_.reset();
@@ -142,8 +142,7 @@ class coordinator_test : public ::testing::Test {
     std::filesystem::remove_all(root_);
   }
   context make_context() {
-    return context{blobs_, index_.get(), metrics_.get(), &core::clock::system(), ioc_.get_executor(),
-                   ioc_.get_executor()};
+    return context{blobs_, index_.get(), metrics_.get(), &core::clock::system(), ioc_.get_executor()};
   }
 
   static inline int counter_ = 0;
@@ -158,8 +157,8 @@ class coordinator_test : public ::testing::Test {
 
 TEST_F(coordinator_test, joins_share_one_fill_and_a_failure_clears_the_entry) {
   fill_coordinator fills(make_context());
-  auto first = fills.join(some_digest(), source_, "team/app");
-  auto second = fills.join(some_digest(), source_, "team/app");
+  auto first = fills.join(some_digest(), source_, "team/app", ioc_.get_executor());
+  auto second = fills.join(some_digest(), source_, "team/app", ioc_.get_executor());
   EXPECT_EQ(first, second) << "one download per digest";
   EXPECT_EQ(fills.in_flight(), 1u);
   EXPECT_EQ(metrics_->fills_in_flight.value(), 1);
@@ -173,7 +172,7 @@ TEST_F(coordinator_test, joins_share_one_fill_and_a_failure_clears_the_entry) {
   EXPECT_EQ(metrics_->fills_in_flight.value(), 0);
   EXPECT_FALSE(blobs_->exists(some_digest()));
 
-  auto third = fills.join(some_digest(), source_, "team/app");
+  auto third = fills.join(some_digest(), source_, "team/app", ioc_.get_executor());
   EXPECT_NE(third, first) << "a failed fill is not reused";
 }
 
