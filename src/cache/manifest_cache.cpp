@@ -208,11 +208,24 @@ asio::awaitable<result<manifest_result>> manifest_cache::by_tag(std::shared_ptr<
   co_return revalidated;
 }
 
+// A tag never seen before is fetched with one GET (a HEAD first would only
+// add a round trip), and the body's hash tells the digest.
+asio::awaitable<result<manifest_result>> manifest_cache::fetch_tag(std::shared_ptr<const upstream_source> source,
+                                                                   std::string repository, std::string tag,
+                                                                   std::int64_t now_ms) {
+  auto fetched = co_await fetch(source, repository, tag, std::nullopt);
+  if (!fetched) co_return fetched.error();
+  tag_store(*source, repository, tag, store::tag_record{fetched->digest, fetched->media_type, now_ms, {}});
+  ctx_.metrics->misses.inc();
+  co_return fetched;
+}
+
 asio::awaitable<result<manifest_result>> manifest_cache::revalidate(std::shared_ptr<const upstream_source> source,
                                                                     std::string repository, std::string tag,
                                                                     bool need_body) {
   const auto cached = tag_lookup(*source, repository, tag);
   const auto now = core::to_unix_ms(ctx_.clock->now());
+  if (!cached && need_body) co_return co_await fetch_tag(source, repository, tag, now);
 
   auto head = co_await head_upstream(*source, *ctx_.metrics, "/v2/" + repository + "/manifests/" + tag, true);
   error_code failure;
@@ -235,14 +248,8 @@ asio::awaitable<result<manifest_result>> manifest_cache::revalidate(std::shared_
 
   std::optional<core::digest> digest;
   if (auto parsed = core::digest::parse(head->digest_header)) digest = *parsed;
-  if (!digest) {
-    // No usable Docker-Content-Digest: only a GET can tell which manifest the tag names.
-    auto fetched = co_await fetch(source, repository, tag, std::nullopt);
-    if (!fetched) co_return fetched.error();
-    tag_store(*source, repository, tag, store::tag_record{fetched->digest, fetched->media_type, now, {}});
-    ctx_.metrics->misses.inc();
-    co_return fetched;
-  }
+  // No usable Docker-Content-Digest: only a GET can tell which manifest the tag names.
+  if (!digest) co_return co_await fetch_tag(source, repository, tag, now);
 
   tag_store(*source, repository, tag, store::tag_record{*digest, head->content_type, now, {}});
   if (auto hit = lookup(*digest)) {

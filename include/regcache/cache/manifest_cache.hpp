@@ -60,6 +60,9 @@ class manifest_cache {
                                                         std::optional<core::digest> expected);
   void remember_links(const upstream_source& source, const std::string& repository, const core::digest& digest,
                       const std::string& media_type, const std::string& bytes);
+  boost::asio::awaitable<result<manifest_result>> fetch_tag(std::shared_ptr<const upstream_source> source,
+                                                            std::string repository, std::string tag,
+                                                            std::int64_t now_ms);
   boost::asio::awaitable<result<manifest_result>> revalidate(std::shared_ptr<const upstream_source> source,
                                                              std::string repository, std::string tag,
                                                              bool need_body);
