@@ -29,6 +29,8 @@ namespace beast = boost::beast;
 namespace beast_http = boost::beast::http;
 using asio::ip::tcp;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+// What one read of a request head asks the socket for.
+constexpr std::size_t read_chunk_bytes = 4096;
 
 struct server_shared {
   server_shared(asio::any_io_executor ex, std::vector<asio::any_io_executor> w, server_options opts, handler h,
@@ -200,11 +202,23 @@ asio::awaitable<void> connection::reply_error_and_close(unsigned status, std::st
 asio::awaitable<bool> connection::serve_one() {
   parser_.emplace();
   parser_->header_limit(static_cast<std::uint32_t>(options().max_header_bytes));
-  idle_ = true;
-  stream_.expires_after(options().idle_timeout);
-  auto [ec, n] = co_await beast_http::async_read_header(stream_, buffer_, *parser_, use_tuple);
+  error_code ec;
+  if (buffer_.size() == 0) {
+    // Waiting for the next request: the idle timeout. Once its first bytes
+    // are here, the rest of the head must come within the read timeout.
+    idle_ = true;
+    stream_.expires_after(options().idle_timeout);
+    auto [read_ec, n] = co_await stream_.async_read_some(buffer_.prepare(read_chunk_bytes), use_tuple);
+    buffer_.commit(n);
+    ec = read_ec;
+    idle_ = false;
+  }
+  if (!ec) {
+    stream_.expires_after(options().read_timeout);
+    auto [head_ec, n] = co_await beast_http::async_read_header(stream_, buffer_, *parser_, use_tuple);
+    ec = head_ec;
+  }
   stream_.expires_never();
-  idle_ = false;
   if (ec) {
     if (ec == beast_http::error::header_limit) {
       co_await reply_error_and_close(431, "Request Header Fields Too Large");

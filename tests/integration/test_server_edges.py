@@ -132,6 +132,30 @@ class WireTests(fixtures.RegcacheTestCase):
         status, _, body = h.request(rc.blob_url(img.repo, big.digest), timeout=120)
         self.assertBody(body, big.digest)
 
+    def test_idle_and_read_timeouts_close_slow_clients(self):
+        config = {"server": {"idle_timeout": "1s", "read_timeout": "2s"}}
+        rc = self.start_regcache(config=config, upstream_url=self.registry.url)
+
+        def seconds_until_closed(sock):
+            started = time.monotonic()
+            sock.settimeout(10)
+            try:
+                while sock.recv(4096):
+                    pass
+            except ConnectionResetError:
+                pass
+            return time.monotonic() - started
+
+        with socket.create_connection(("127.0.0.1", rc.port), timeout=5) as idle:
+            took = seconds_until_closed(idle)
+            self.assertGreater(took, 0.7)
+            self.assertLess(took, 2.5, "an idle connection ends after server.idle_timeout")
+        with socket.create_connection(("127.0.0.1", rc.port), timeout=5) as slow:
+            slow.sendall(b"GET /v2/ HTTP/1.1\r\nHost: x\r\n")  # the head never ends
+            took = seconds_until_closed(slow)
+            self.assertGreater(took, 1.5, "a started head gets server.read_timeout, not the idle timeout")
+            self.assertLess(took, 3.5)
+
     def test_max_connections_is_enforced(self):
         config = {"server": {"max_connections": 2}}
         rc = self.start_regcache(config=config, upstream_url=self.registry.url)
