@@ -187,15 +187,55 @@ asio::awaitable<void> fill_coordinator::run(std::shared_ptr<fill> f, std::shared
 
 namespace {
 
+// How often one fill may resume a broken upstream transfer in all, and the
+// pause before the first resume (doubling after each).
+constexpr int max_resumes = 3;
+constexpr std::chrono::milliseconds first_resume_pause{100};
+
+// Whether `content_range` ("bytes <first>-<last>/<total>") continues exactly
+// at `offset` to the end of a `total`-byte blob.
+bool continues_at(std::string_view content_range, std::uint64_t offset, std::uint64_t total) {
+  const auto expected = "bytes " + std::to_string(offset) + "-" + std::to_string(total - 1) + "/" +
+                        std::to_string(total);
+  return content_range == expected;
+}
+
+asio::awaitable<void> pause(std::chrono::milliseconds how_long) {
+  asio::steady_timer timer(co_await asio::this_coro::executor, how_long);
+  auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+  ignore_error(ec, "the pause is only a back-off");
+}
+
 }  // namespace
+
+asio::awaitable<result<upstream::response>> fill_coordinator::resume(std::shared_ptr<const upstream_source> source,
+                                                                     std::string target, std::uint64_t offset,
+                                                                     std::uint64_t size) {
+  upstream::request req;
+  req.verb = upstream::method::get;
+  req.target = target;
+  req.headers.emplace_back("Range", "bytes=" + std::to_string(offset) + "-");
+  auto sent = co_await send_upstream(*source, *ctx_.metrics, std::move(req));
+  if (!sent) co_return sent.error();
+  const auto range = sent->header("Content-Range");
+  if (sent->status() == 206 && range && continues_at(*range, offset, size)) {
+    spdlog::info("resumed upstream transfer {} at byte {}", target, offset);
+    co_return std::move(*sent);
+  }
+  // A 200 or a range elsewhere cannot continue this file; a 404 now means it is gone.
+  spdlog::warn("upstream cannot resume {} at byte {}: status {}", target, offset, sent->status());
+  if (sent->status() == 206 || sent->status() == 200) co_return errc::upstream_invalid;
+  co_return upstream_status_error(sent->status(), errc::blob_unknown);
+}
 
 asio::awaitable<error_code> fill_coordinator::download(std::shared_ptr<fill> f,
                                                        std::shared_ptr<const upstream_source> source,
                                                        std::string repository) {
   const auto& digest = f->digest();
+  const std::string target = "/v2/" + repository + "/blobs/" + digest.str();
   upstream::request req;
   req.verb = upstream::method::get;
-  req.target = "/v2/" + repository + "/blobs/" + digest.str();
+  req.target = target;
   auto sent = co_await send_upstream(*source, *ctx_.metrics, std::move(req));
   if (!sent) co_return sent.error();
   auto response = std::move(*sent);
@@ -210,12 +250,24 @@ asio::awaitable<error_code> fill_coordinator::download(std::shared_ptr<fill> f,
   f->start_streaming(size, writer->reader());
 
   std::vector<std::byte> buffer(fill_buffer_bytes);
+  int resumes = 0;  // per fill, not per break: a link that keeps breaking gives up
   for (;;) {
     auto n = co_await response.read_some(buffer);
     if (!n) {
       spdlog::warn("upstream transfer broke digest={} after {} bytes: {}", digest.str(), writer->size(),
                    n.error().message());
-      co_return errc::upstream_unreachable;
+      // Without a known size a resumed range could not be checked to end the blob.
+      if (!size) co_return errc::upstream_unreachable;
+      result<upstream::response> resumed = errc::upstream_unreachable;
+      while (!resumed && resumes < max_resumes) {
+        co_await pause(first_resume_pause * (1 << resumes));
+        ++resumes;
+        resumed = co_await resume(source, target, writer->size(), *size);
+        if (!resumed && resumed.error() != errc::upstream_unreachable) co_return resumed.error();
+      }
+      if (!resumed) co_return resumed.error();
+      response = std::move(*resumed);
+      continue;
     }
     if (*n == 0) break;
     if (auto ec = writer->append(std::span<const std::byte>(buffer.data(), *n))) {

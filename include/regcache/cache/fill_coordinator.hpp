@@ -9,6 +9,9 @@
 //      │                                     │
 //      └──── upstream error / 404 ───────────┴──── broken transfer / digest mismatch ──────▶ failed
 //
+// A broken transfer is resumed from where it stopped (at most 3 times per
+// fill, with back-off); only when that fails does the fill fail.
+//
 // Only the fill's own coroutine (run by the coordinator on the first asker's
 // I/O thread, but detached from every client) moves it forward. Readers only observe it.
 // In the coordinator's table an entry for a digest is
@@ -107,6 +110,12 @@ class fill_coordinator {
   boost::asio::awaitable<error_code> download(std::shared_ptr<fill> f,
                                               std::shared_ptr<const upstream_source> source,
                                               std::string repository);
+  // After a broken transfer: GET the rest (Range: bytes=<offset>-); only a 206
+  // continuing exactly at `offset` to the end of the `size`-byte blob is
+  // accepted. download() bounds how often, with back-off.
+  boost::asio::awaitable<result<upstream::response>> resume(std::shared_ptr<const upstream_source> source,
+                                                            std::string target, std::uint64_t offset,
+                                                            std::uint64_t size);
   // Commit and index a verified download; runs on the blocking executor.
   error_code persist(const core::digest& digest, store::blob_writer& writer, const upstream_source& source,
                      const std::string& repository);

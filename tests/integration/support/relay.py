@@ -1,0 +1,113 @@
+"""A fault-injecting TCP relay between regcache and an upstream.
+
+    relay = Relay(upstream_port, cut_after=8 * MiB, cut_connections=1)
+    relay.start()            # listens on relay.port (loopback)
+    ...
+    relay.stop()
+
+Every accepted connection is relayed to 127.0.0.1:<upstream_port>. With
+`cut_after` set, the first `cut_connections` connections (None = all) whose
+upstream-to-client bytes pass `cut_after` are closed right there, mid-response.
+`cut` counts how many were cut.
+"""
+
+import socket
+import threading
+
+from . import ports
+
+
+class Relay:
+    def __init__(self, upstream_port, cut_after=None, cut_connections=None):
+        self.upstream_port = upstream_port
+        self.cut_after = cut_after
+        self.cut_connections = cut_connections
+        self.cut = 0
+        self.port = None
+        self._lock = threading.Lock()
+        self._listener = None
+        self._stopping = threading.Event()
+        self._threads = []
+        self._sockets = []
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self):
+        self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._listener.bind((ports.LOOPBACK, 0))
+        self._listener.listen(64)
+        self.port = self._listener.getsockname()[1]
+        t = threading.Thread(target=self._accept_loop, daemon=True)
+        t.start()
+        self._threads.append(t)
+        return self
+
+    def stop(self):
+        self._stopping.set()
+        try:
+            self._listener.close()
+        except OSError:
+            pass
+        with self._lock:
+            for s in self._sockets:
+                try:
+                    s.close()
+                except OSError:
+                    pass
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def _should_cut(self):
+        with self._lock:
+            if self.cut_connections is not None and self.cut >= self.cut_connections:
+                return False
+            self.cut += 1
+            return True
+
+    def _accept_loop(self):
+        while not self._stopping.is_set():
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            try:
+                upstream = socket.create_connection((ports.LOOPBACK, self.upstream_port), timeout=10)
+            except OSError:
+                client.close()
+                continue
+            with self._lock:
+                self._sockets += [client, upstream]
+            threading.Thread(target=self._pump, args=(client, upstream, False), daemon=True).start()
+            threading.Thread(target=self._pump, args=(upstream, client, True), daemon=True).start()
+
+    def _pump(self, src, dst, is_response):
+        sent = 0
+        try:
+            while True:
+                data = src.recv(256 * 1024)
+                if not data:
+                    break
+                if is_response and self.cut_after is not None and sent + len(data) > self.cut_after:
+                    if self._should_cut():
+                        dst.sendall(data[: max(0, self.cut_after - sent)])
+                        break
+                dst.sendall(data)
+                sent += len(data)
+        except OSError:
+            pass
+        for s in (src, dst):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            try:
+                s.close()
+            except OSError:
+                pass

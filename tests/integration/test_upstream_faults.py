@@ -1,0 +1,55 @@
+"""Upstreams that break: transfers cut mid-blob, resumed or failed cleanly.
+
+A fault-injecting relay (support/relay.py) sits between regcache and the real
+docker-registry upstream.
+
+Run one:  REGCACHE_BIN=build/regcache python3 -m unittest -v test_upstream_faults
+"""
+
+import http.client
+import os
+
+from support import fixtures
+from support import http as h
+from support.fixtures import MiB
+from support.relay import Relay
+
+
+class BrokenTransferTests(fixtures.RegcacheTestCase):
+    IMAGES = ("multi",)
+
+    def start_behind_relay(self, **relay_options):
+        relay = Relay(self.registry.port, **relay_options).start()
+        self.addCleanup(relay.stop)
+        return relay, self.start_regcache(upstream_url=relay.url)
+
+    def test_a_transfer_cut_mid_blob_is_resumed_and_every_client_verifies(self):
+        img = self.images["multi"]
+        big = img.largest_blob()
+        relay, rc = self.start_behind_relay(cut_after=8 * MiB, cut_connections=1)
+        results = fixtures.get_concurrently([(rc.blob_url(img.repo, big.digest), {})] * 4)
+        for status, _, n, sha, error in results:
+            self.assertIsNone(error)
+            self.assertEqual(status, 200)
+            self.assertEqual(n, big.size)
+            self.assertEqual("sha256:" + sha, big.digest)
+        self.assertEqual(relay.cut, 1, "the relay must really have cut the transfer")
+        self.assertIn("resumed upstream transfer", rc.log_text())
+        self.assertEqual(len(self.registry.blob_gets(big.digest)), 2, "one GET, then one ranged GET")
+        status, _, body = h.request(rc.blob_url(img.repo, big.digest), timeout=120)
+        self.assertBody(body, big.digest)
+        self.assertTrue(os.path.exists(rc.blob_file(big.digest)), "the resumed blob is cached")
+
+    def test_a_transfer_cut_every_time_fails_cleanly_and_caches_nothing(self):
+        img = self.images["multi"]
+        big = img.largest_blob()
+        relay, rc = self.start_behind_relay(cut_after=8 * MiB)
+        resp = h.stream(rc.blob_url(img.repo, big.digest), timeout=60)
+        self.assertEqual(resp.status, 200)
+        with self.assertRaises((http.client.IncompleteRead, ConnectionError)):
+            resp.read()
+        resp.close()
+        self.assertGreaterEqual(relay.cut, 2, "the first transfer and every resume were cut")
+        self.assertFalse(os.path.exists(rc.blob_file(big.digest)), "nothing partial is cached")
+        self.assertEqual(os.listdir(rc.tmp_dir), [])
+        self.assertIn("fill failed", rc.log_text())
