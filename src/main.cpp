@@ -13,7 +13,9 @@
 #include "regcache/store/blob_store.hpp"
 #include "regcache/store/index.hpp"
 #include "regcache/store/reconcile.hpp"
+#include "regcache/upstream/authenticator.hpp"
 #include "regcache/upstream/client.hpp"
+#include "regcache/upstream/credentials.hpp"
 
 #include <CLI/CLI.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -30,6 +32,7 @@
 #include <csignal>
 #include <cstdio>
 #include <iostream>
+#include <optional>
 #include <thread>
 
 namespace asio = boost::asio;
@@ -177,6 +180,21 @@ int serve(const serve_flags& flags) {
       spdlog::critical("upstreams ({}): ca_file {}: {}", u.name, u.ca_file, e.what());
       return 2;
     }
+    std::optional<upstream::credentials> creds;
+    if (!u.username.empty()) {
+      auto loaded = upstream::load_credentials(u.username, u.password_file, u.password_env);
+      if (!loaded) {
+        const bool from_file = !u.password_file.empty();
+        // Named, never echoed: an operator may have pasted the password itself there.
+        spdlog::critical("upstreams[{}].{}: {}", u.name, from_file ? "password_file" : "password_env",
+                         from_file ? "the password file cannot be read"
+                                   : "the environment variable it names is not set");
+        return 2;
+      }
+      creds = std::move(*loaded);
+    }
+    if (creds) spdlog::info("upstream {}: credentials of {}", u.name, upstream::redacted(*creds));
+    source->auth = std::make_shared<upstream::authenticator>(u.name, std::move(creds), opts);
     source->tag_ttl = u.tag_ttl;
     source->docker_hub = is_docker_hub_host(u.name);
     spdlog::info("upstream {} → {} (tag_ttl {} ms){}", u.name, u.url, u.tag_ttl.count(),

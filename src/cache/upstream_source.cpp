@@ -19,13 +19,34 @@ upstream::client& upstream_source::client() const { return *clients[this_worker 
 
 asio::awaitable<result<upstream::response>> send_upstream(const upstream_source& source, cache_metrics& metrics,
                                                           upstream::request req) {
-  auto sent = co_await source.client().send(std::move(req));
+  auto& client = source.client();
+  result<upstream::response> sent = upstream::errc::invalid_request;
+  if (source.auth) {
+    std::string repository = repository_of_target(req.target);
+    sent = co_await source.auth->send(client, std::move(req), std::move(repository));
+  } else {
+    sent = co_await client.send(std::move(req));
+  }
   if (!sent) {
     spdlog::warn("upstream {} unreachable: {}", source.name, sent.error().message());
     co_return errc::upstream_unreachable;
   }
   metrics.upstream_requests(sent->status()).inc();
   co_return std::move(*sent);
+}
+
+std::string repository_of_target(std::string_view target) {
+  target = target.substr(0, target.find('?'));
+  if (!target.starts_with("/v2/")) return {};
+  target.remove_prefix(4);
+  const auto last = target.rfind('/');
+  if (last == std::string_view::npos || last == 0) return {};
+  const auto before = target.substr(0, last);
+  const auto marker_at = before.rfind('/');
+  if (marker_at == std::string_view::npos || marker_at == 0) return {};
+  const auto marker = before.substr(marker_at + 1);
+  if (marker != "manifests" && marker != "blobs" && marker != "tags" && marker != "referrers") return {};
+  return std::string(before.substr(0, marker_at));
 }
 
 error_code upstream_status_error(unsigned status, errc not_found) {

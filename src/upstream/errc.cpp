@@ -17,6 +17,7 @@ std::string_view describe(errc e) noexcept {
     case errc::protocol_error: return "the upstream registry sent malformed HTTP";
     case errc::body_too_large: return "the upstream response body exceeds the allowed size";
     case errc::connection_closed: return "the upstream registry closed the connection mid-message";
+    case errc::credentials_unavailable: return "upstream credentials unavailable: the password file cannot be read or the password variable is not set";
     case errc::invalid_request: return "invalid upstream request: target must be origin-form and headers free of CR/LF";
   }
   return "unknown upstream error";

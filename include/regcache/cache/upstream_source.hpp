@@ -1,6 +1,7 @@
 #pragma once
 // One configured upstream registry, as the pull-through layer uses it.
 #include "regcache/cache/errc.hpp"
+#include "regcache/upstream/authenticator.hpp"
 #include "regcache/upstream/client.hpp"
 
 #include <boost/asio/awaitable.hpp>
@@ -23,6 +24,10 @@ struct upstream_source {
   std::chrono::milliseconds tag_ttl{300'000};
   // Docker Hub names without a slash live under "library/".
   bool docker_hub = false;
+  // Answers the upstream's 401 challenges (Basic credentials, Bearer tokens)
+  // for all of this upstream's clients. Null sends every request anonymously
+  // as is (tests); main always makes one, credentials or not.
+  std::shared_ptr<upstream::authenticator> auth;
 
   // The client of the calling thread.
   upstream::client& client() const;
@@ -35,10 +40,16 @@ std::size_t worker_index() noexcept;
 
 struct cache_metrics;
 
-// Every request the cache sends upstream goes through here: it is counted by
-// status, and a transport failure becomes errc::upstream_unreachable.
+// Every request the cache sends upstream goes through here: it is authorized
+// by source.auth (scope from repository_of_target), counted by status, and a
+// transport failure becomes errc::upstream_unreachable. A 401 that could not
+// be answered comes back as the response.
 boost::asio::awaitable<result<upstream::response>> send_upstream(const upstream_source& source,
                                                                  cache_metrics& metrics, upstream::request req);
+
+// The repository of "/v2/<repo>/(manifests|blobs|tags|referrers)/<x>[?query]",
+// or "" for other targets ("/v2/").
+std::string repository_of_target(std::string_view target);
 
 // The cache error for an upstream answer that is not a success.
 error_code upstream_status_error(unsigned status, errc not_found);

@@ -17,6 +17,7 @@ enum class errc {
   body_too_large,     // read_all: the body is larger than the caller's limit
   connection_closed,  // the upstream closed or reset the connection before the message was complete
   invalid_request,    // the request itself is malformed: target not origin-form, CR/LF in a header, empty buffer
+  credentials_unavailable,  // the configured password file cannot be read or the password variable is not set
 };
 
 const boost::system::error_category& upstream_category() noexcept;

@@ -1,0 +1,392 @@
+#include "regcache/upstream/authenticator.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <charconv>
+#include <functional>
+
+namespace regcache::upstream {
+namespace asio = boost::asio;
+using sys_time = std::chrono::system_clock::time_point;
+
+namespace {
+
+constexpr std::size_t max_token_body = 64 * 1024;
+constexpr std::size_t max_cached_tokens = 1024;
+constexpr std::chrono::seconds default_token_lifetime{60};
+constexpr std::chrono::seconds max_margin{30};
+
+bool iequals(std::string_view a, std::string_view b) noexcept {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+void set_authorization(request& req, std::string value) {
+  std::erase_if(req.headers, [](const auto& h) { return iequals(h.first, "Authorization"); });
+  req.headers.emplace_back("Authorization", std::move(value));
+}
+
+std::string query_escape(std::string_view s) {
+  static constexpr char hex[] = "0123456789ABCDEF";
+  std::string out;
+  for (const char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~' || c == ':' || c == '/') {
+      out.push_back(ch);
+    } else {
+      out.push_back('%');
+      out.push_back(hex[c >> 4]);
+      out.push_back(hex[c & 15]);
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> split_scopes(std::string_view s) {
+  std::vector<std::string> out;
+  while (!s.empty()) {
+    const auto sp = s.find(' ');
+    const auto part = s.substr(0, sp);
+    if (!part.empty()) out.emplace_back(part);
+    if (sp == std::string_view::npos) break;
+    s.remove_prefix(sp + 1);
+  }
+  return out;
+}
+
+void normalise_scopes(std::vector<std::string>& scopes) {
+  std::sort(scopes.begin(), scopes.end());
+  scopes.erase(std::unique(scopes.begin(), scopes.end()), scopes.end());
+}
+
+bool parse_int(std::string_view s, int& out) {
+  return std::from_chars(s.data(), s.data() + s.size(), out).ec == std::errc{} && !s.empty();
+}
+
+void wake(const std::shared_ptr<asio::steady_timer>& timer) { timer->cancel(); }
+
+}  // namespace
+
+sys_time token_usable_until(sys_time received, std::optional<sys_time> issued_at,
+                            std::optional<std::int64_t> expires_in_seconds) {
+  std::chrono::seconds lifetime = default_token_lifetime;
+  if (expires_in_seconds && *expires_in_seconds > 0)
+    lifetime = std::chrono::seconds(std::min<std::int64_t>(*expires_in_seconds, 365LL * 24 * 3600));
+  sys_time start = received;
+  if (issued_at && *issued_at <= received && *issued_at + lifetime > received) start = *issued_at;
+  const auto margin = std::min<std::chrono::system_clock::duration>(max_margin, lifetime / 10);
+  return start + lifetime - margin;
+}
+
+std::optional<sys_time> parse_rfc3339(std::string_view s) {
+  // YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)
+  if (s.size() < 20 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') || s[13] != ':' ||
+      s[16] != ':')
+    return std::nullopt;
+  int y, mo, d, h, mi, sec;
+  if (!parse_int(s.substr(0, 4), y) || !parse_int(s.substr(5, 2), mo) || !parse_int(s.substr(8, 2), d) ||
+      !parse_int(s.substr(11, 2), h) || !parse_int(s.substr(14, 2), mi) || !parse_int(s.substr(17, 2), sec))
+    return std::nullopt;
+  const std::chrono::year_month_day ymd{std::chrono::year{y}, std::chrono::month{static_cast<unsigned>(mo)},
+                                        std::chrono::day{static_cast<unsigned>(d)}};
+  if (!ymd.ok() || h > 23 || mi > 59 || sec > 60) return std::nullopt;
+  std::size_t at = 19;
+  std::chrono::nanoseconds frac{0};
+  if (at < s.size() && s[at] == '.') {
+    ++at;
+    std::int64_t scale = 100'000'000;
+    const auto start = at;
+    while (at < s.size() && s[at] >= '0' && s[at] <= '9') {
+      frac += std::chrono::nanoseconds((s[at] - '0') * scale);
+      scale /= 10;
+      ++at;
+    }
+    if (at == start) return std::nullopt;
+  }
+  if (at >= s.size()) return std::nullopt;
+  std::chrono::minutes offset{0};
+  if (s[at] == 'Z' || s[at] == 'z') {
+    ++at;
+  } else if (s[at] == '+' || s[at] == '-') {
+    int oh, om;
+    if (s.size() - at != 6 || s[at + 3] != ':' || !parse_int(s.substr(at + 1, 2), oh) ||
+        !parse_int(s.substr(at + 4, 2), om))
+      return std::nullopt;
+    offset = std::chrono::hours(oh) + std::chrono::minutes(om);
+    if (s[at] == '-') offset = -offset;
+    at += 6;
+  } else {
+    return std::nullopt;
+  }
+  if (at != s.size()) return std::nullopt;
+  const sys_time t = std::chrono::sys_days{ymd} + std::chrono::hours(h) + std::chrono::minutes(mi) +
+                     std::chrono::seconds(sec) - offset;
+  return t + std::chrono::duration_cast<std::chrono::system_clock::duration>(frac);
+}
+
+std::optional<token_response> parse_token_response(std::string_view body) {
+  boost::system::error_code ec;
+  const auto value = boost::json::parse(body, ec);
+  if (ec || !value.is_object()) return std::nullopt;
+  const auto& obj = value.as_object();
+  token_response out;
+  if (const auto* t = obj.if_contains("access_token"); t && t->is_string() && !t->as_string().empty())
+    out.token = std::string(t->as_string());
+  else if (const auto* t2 = obj.if_contains("token"); t2 && t2->is_string())
+    out.token = std::string(t2->as_string());
+  if (out.token.empty()) return std::nullopt;
+  if (const auto* e = obj.if_contains("expires_in")) {
+    if (e->is_int64()) out.expires_in = e->as_int64();
+    else if (e->is_uint64()) out.expires_in = static_cast<std::int64_t>(std::min<std::uint64_t>(e->as_uint64(), INT64_MAX));
+    else if (e->is_double()) out.expires_in = static_cast<std::int64_t>(std::clamp(e->as_double(), -1.0, 1e12));
+  }
+  if (const auto* i = obj.if_contains("issued_at"); i && i->is_string()) out.issued_at = parse_rfc3339(i->as_string());
+  return out;
+}
+
+std::string token_cache_key(std::string_view realm, std::string_view service, std::vector<std::string> scopes,
+                            std::string_view identity) {
+  normalise_scopes(scopes);
+  std::string key;
+  key.append(realm).append(1, '\n').append(service).append(1, '\n').append(identity).append(1, '\n');
+  for (const auto& s : scopes) key.append(s).append(1, ' ');
+  return key;
+}
+
+// One token fetch in progress; callers for the same key wait on it.
+struct authenticator::flight {
+  std::mutex mutex;
+  bool done = false;
+  std::optional<std::string> token;
+  std::vector<std::shared_ptr<asio::steady_timer>> waiters;
+};
+
+authenticator::authenticator(std::string upstream_name, std::optional<credentials> creds, client_options realm_options,
+                             const core::clock& clock)
+    : name_(std::move(upstream_name)), creds_(std::move(creds)), realm_options_(std::move(realm_options)),
+      clock_(clock) {}
+
+authenticator::~authenticator() = default;
+
+std::string authenticator::identity() const { return creds_ ? creds_->username : std::string(); }
+
+std::shared_ptr<client> authenticator::realm_client(const endpoint& ep, asio::any_io_executor executor) {
+  const auto origin = ep.origin();
+  std::lock_guard lock(mutex_);
+  auto& slot = realm_clients_[origin];
+  if (!slot) slot = std::make_shared<client>(std::move(executor), ep, realm_options_);
+  return slot;
+}
+
+void authenticator::drop_token(const std::string& key, const std::string& token) {
+  std::lock_guard lock(mutex_);
+  if (auto it = tokens_.find(key); it != tokens_.end() && it->second.token == token) tokens_.erase(it);
+}
+
+asio::awaitable<std::optional<std::string>> authenticator::wait_for(std::shared_ptr<flight> f) {
+  constexpr std::chrono::milliseconds recheck{500};
+  for (;;) {
+    auto timer = std::make_shared<asio::steady_timer>(co_await asio::this_coro::executor);
+    timer->expires_after(recheck);
+    {
+      std::lock_guard lock(f->mutex);
+      if (f->done) co_return f->token;
+      f->waiters.push_back(timer);
+    }
+    auto [ec] = co_await timer->async_wait(asio::as_tuple(asio::use_awaitable));
+    ignore_error(ec, "a cancelled wait is the wake-up signal");
+  }
+}
+
+asio::awaitable<std::optional<std::string>> authenticator::token_for(std::string realm, std::string service,
+                                                                     std::vector<std::string> scopes) {
+  const std::string key = token_cache_key(realm, service, scopes, identity());
+  std::shared_ptr<flight> f;
+  bool leader = false;
+  {
+    std::lock_guard lock(mutex_);
+    if (auto it = tokens_.find(key); it != tokens_.end()) {
+      if (clock_.now() < it->second.usable_until) co_return it->second.token;
+      tokens_.erase(it);
+    }
+    auto& slot = flights_[key];
+    if (!slot) {
+      slot = std::make_shared<flight>();
+      leader = true;
+    }
+    f = slot;
+  }
+  if (!leader) co_return co_await wait_for(f);
+
+  std::optional<cached_token> fetched;
+  try {
+    fetched = co_await fetch_token(realm, service, scopes);
+  } catch (const std::exception& e) {
+    spdlog::warn("upstream {}: token request to {} failed: {}", name_, realm, e.what());
+  }
+  std::optional<std::string> outcome;
+  {
+    std::lock_guard lock(mutex_);
+    if (fetched) {
+      outcome = fetched->token;
+      if (tokens_.size() >= max_cached_tokens) {
+        const auto now = clock_.now();
+        std::erase_if(tokens_, [&](const auto& entry) { return entry.second.usable_until <= now; });
+        if (tokens_.size() >= max_cached_tokens) tokens_.clear();
+      }
+      tokens_[key] = std::move(*fetched);
+    }
+    if (auto it = flights_.find(key); it != flights_.end() && it->second == f) flights_.erase(it);
+  }
+  {
+    std::lock_guard lock(f->mutex);
+    f->done = true;
+    f->token = outcome;
+    for (auto& timer : f->waiters) asio::post(timer->get_executor(), std::bind(wake, timer));
+    f->waiters.clear();
+  }
+  co_return outcome;
+}
+
+asio::awaitable<std::optional<authenticator::cached_token>> authenticator::fetch_token(std::string realm,
+                                                                                       std::string service,
+                                                                                       std::vector<std::string> scopes) {
+  const auto question = realm.find('?');
+  const std::string base = realm.substr(0, question);
+  auto ep = parse_url(base);
+  if (!ep) {
+    spdlog::warn("upstream {}: token realm \"{}\" is not an http(s) URL", name_, realm);
+    co_return std::nullopt;
+  }
+  std::string target = ep->base_path.empty() ? std::string("/") : ep->base_path;
+  ep->base_path.clear();
+  std::vector<std::string> query;
+  if (question != std::string::npos && question + 1 < realm.size()) query.push_back(realm.substr(question + 1));
+  if (!service.empty()) query.push_back("service=" + query_escape(service));
+  normalise_scopes(scopes);
+  for (const auto& scope : scopes) query.push_back("scope=" + query_escape(scope));
+  for (std::size_t i = 0; i < query.size(); ++i) target += (i == 0 ? "?" : "&") + query[i];
+
+  request req{method::get, std::move(target), {}};
+  if (creds_) set_authorization(req, basic_authorization(*creds_));
+  auto executor = co_await asio::this_coro::executor;
+  auto token_client = realm_client(*ep, std::move(executor));
+  ++token_fetches_;
+  spdlog::debug("upstream {}: token request to {} (service {}, {} scopes){}", name_, base, service, scopes.size(),
+                creds_ ? " with credentials" : " anonymously");
+  auto sent = co_await token_client->send(std::move(req));
+  if (!sent) {
+    spdlog::warn("upstream {}: token request to {} failed: {}", name_, base, sent.error().message());
+    co_return std::nullopt;
+  }
+  if (sent->status() != 200) {
+    spdlog::warn("upstream {}: token endpoint {} answered {}{}", name_, base, sent->status(),
+                 creds_ ? " (credentials of " + redacted(*creds_) + ")" : std::string(" (anonymous)"));
+    co_return std::nullopt;
+  }
+  auto body = co_await sent->read_all(max_token_body);
+  if (!body) {
+    spdlog::warn("upstream {}: token response from {} unreadable: {}", name_, base, body.error().message());
+    co_return std::nullopt;
+  }
+  auto parsed = parse_token_response(*body);
+  if (!parsed) {
+    spdlog::warn("upstream {}: token response from {} holds no token", name_, base);
+    co_return std::nullopt;
+  }
+  co_return cached_token{std::move(parsed->token),
+                         token_usable_until(clock_.now(), parsed->issued_at, parsed->expires_in)};
+}
+
+asio::awaitable<result<response>> authenticator::send(client& c, request req, std::string repository) {
+  std::vector<std::string> derived_scopes;
+  if (!repository.empty()) derived_scopes.push_back("repository:" + repository + ":pull");
+  scheme pre = scheme::none;
+  std::string pre_realm;
+  std::string pre_service;
+  {
+    std::lock_guard lock(mutex_);
+    pre = last_scheme_;
+    pre_realm = last_realm_;
+    pre_service = last_service_;
+  }
+
+  request first = req;
+  std::optional<std::string> used_token;
+  std::string used_key;
+  bool used_basic = false;
+  if (pre == scheme::basic && creds_) {
+    set_authorization(first, basic_authorization(*creds_));
+    used_basic = true;
+  } else if (pre == scheme::bearer && !derived_scopes.empty()) {
+    auto token = co_await token_for(pre_realm, pre_service, derived_scopes);
+    if (token) {
+      used_key = token_cache_key(pre_realm, pre_service, derived_scopes, identity());
+      set_authorization(first, "Bearer " + *token);
+      used_token = std::move(token);
+    }
+  }
+  auto sent = co_await c.send(std::move(first));
+  if (!sent || sent->status() != 401) co_return std::move(sent);
+
+  const auto values = sent->headers("WWW-Authenticate");
+  const auto challenges = parse_challenges(values);
+  const challenge* chosen = nullptr;
+  for (const auto& ch : challenges) {
+    if ((ch.scheme == "bearer" && ch.param("realm") && !ch.param("realm")->empty()) ||
+        (ch.scheme == "basic" && creds_)) {
+      chosen = &ch;
+      break;
+    }
+  }
+  if (!chosen) co_return std::move(sent);
+
+  if (chosen->scheme == "basic") {
+    if (used_basic) {
+      spdlog::warn("upstream {} refused the credentials of {}", name_, redacted(*creds_));
+      co_return std::move(sent);
+    }
+    request second = req;
+    set_authorization(second, basic_authorization(*creds_));
+    auto again = co_await c.send(std::move(second));
+    if (again && again->status() != 401) {
+      std::lock_guard lock(mutex_);
+      last_scheme_ = scheme::basic;
+    } else if (again) {
+      spdlog::warn("upstream {} refused the credentials of {}", name_, redacted(*creds_));
+    }
+    co_return std::move(again);
+  }
+
+  std::string realm(*chosen->param("realm"));
+  std::string service(chosen->param("service").value_or(""));
+  std::vector<std::string> scopes = derived_scopes;
+  if (auto scope = chosen->param("scope"); scope && !scope->empty()) scopes = split_scopes(*scope);
+  if (used_token) drop_token(used_key, *used_token);
+  auto token = co_await token_for(realm, service, scopes);
+  if (!token) co_return std::move(sent);
+  request second = req;
+  set_authorization(second, "Bearer " + *token);
+  auto again = co_await c.send(std::move(second));
+  if (again && again->status() != 401) {
+    std::lock_guard lock(mutex_);
+    last_scheme_ = scheme::bearer;
+    last_realm_ = realm;
+    last_service_ = service;
+  } else if (again) {
+    drop_token(token_cache_key(realm, service, scopes, identity()), *token);
+    spdlog::warn("upstream {} refused a fresh token from {}", name_, realm);
+  }
+  co_return std::move(again);
+}
+
+}  // namespace regcache::upstream
