@@ -68,6 +68,8 @@ config::config load_config(const serve_flags& flags) {
     config::upstream_config u;
     u.name = name;
     u.url = flags.upstream;
+    // Naming an http:// URL on the command line is the explicit opt-in.
+    u.insecure_http = ep->scheme == "http";
     if (hub) u.aliases = {"registry-1.docker.io", "index.docker.io"};
     cfg.upstreams.push_back(u);
     cfg.default_upstream = name;
@@ -168,6 +170,8 @@ int serve(const serve_flags& flags) {
     opts.connect_timeout = u.connect_timeout;
     opts.read_timeout = u.read_timeout;
     opts.ca_file = u.ca_file;
+    opts.client_cert_file = u.client_cert_file;
+    opts.client_key_file = u.client_key_file;
     opts.insecure_skip_verify = u.insecure_skip_verify;
     opts.user_agent = std::string("regcache/") + REGCACHE_VERSION;
     auto source = std::make_shared<cache::upstream_source>();
@@ -177,7 +181,7 @@ int serve(const serve_flags& flags) {
       for (const auto& worker : workers) source->clients.push_back(std::make_shared<upstream::client>(worker, *ep, opts));
     } catch (const std::exception& e) {
       // The TLS context loads ca_file here; a bad file is a configuration error.
-      spdlog::critical("upstreams ({}): ca_file {}: {}", u.name, u.ca_file, e.what());
+      spdlog::critical("upstreams ({}): TLS files: {}", u.name, e.what());
       return 2;
     }
     std::optional<upstream::credentials> creds;
@@ -196,9 +200,15 @@ int serve(const serve_flags& flags) {
     if (creds) spdlog::info("upstream {}: credentials of {}", u.name, upstream::redacted(*creds));
     source->auth = std::make_shared<upstream::authenticator>(u.name, std::move(creds), opts);
     source->tag_ttl = u.tag_ttl;
+    source->max_stale = u.max_stale;
+    source->serve_cached_when_tag_not_found = u.on_tag_not_found == "serve_cached";
     source->docker_hub = is_docker_hub_host(u.name);
     spdlog::info("upstream {} → {} (tag_ttl {} ms){}", u.name, u.url, u.tag_ttl.count(),
                  u.name == cfg.default_upstream ? " [default]" : "");
+    if (u.insecure_http)
+      spdlog::warn("INSECURE: upstream {} is plain HTTP: content and credentials travel unencrypted", u.name);
+    if (u.insecure_skip_verify)
+      spdlog::warn("INSECURE: upstream {}: TLS certificates are NOT verified (insecure_skip_verify)", u.name);
     sources.push_back(std::move(source));
   }
 

@@ -233,8 +233,12 @@ asio::awaitable<result<manifest_result>> manifest_cache::revalidate(std::shared_
   else if (head->status != 200) failure = upstream_status_error(head->status, errc::manifest_unknown);
 
   if (failure) {
-    // The upstream says the tag is gone: follow it. Any other failure: serve what we have.
-    if (failure != errc::manifest_unknown && cached) {
+    // The upstream says the tag is gone: follow it unless told to keep serving
+    // it. Any other failure: serve what we have, within max_stale.
+    const bool gone = failure == errc::manifest_unknown;
+    const auto stale_for = ctx_.clock->now() - core::from_unix_ms(cached ? cached->fetched_at_ms : 0) - source->tag_ttl;
+    const bool too_stale = source->max_stale.count() > 0 && stale_for > source->max_stale;
+    if (cached && (gone ? source->serve_cached_when_tag_not_found : !too_stale)) {
       if (auto stale = lookup(cached->digest)) {
         spdlog::warn("serving stale tag upstream={} repository={} tag={} digest={}: {}", source->name, repository,
                      tag, stale->digest.str(), failure.message());
@@ -243,6 +247,9 @@ asio::awaitable<result<manifest_result>> manifest_cache::revalidate(std::shared_
         co_return std::move(*stale);
       }
     }
+    if (cached && too_stale && !gone)
+      spdlog::warn("not serving tag upstream={} repository={} tag={}: stale beyond max_stale", source->name,
+                   repository, tag);
     co_return failure;
   }
 

@@ -346,9 +346,11 @@ void read_storage(const YAML::Node& n, const std::string& path, storage_config& 
 }
 
 void read_upstream(const YAML::Node& n, const std::string& path, upstream_config& u) {
-  static constexpr std::array<std::string_view, 12> keys{
-      "name",    "url",        "aliases",    "username", "password_file",   "password_env",
-      "ca_file", "insecure_skip_verify", "tag_ttl", "connect_timeout", "read_timeout", "max_connections"};
+  static constexpr std::array<std::string_view, 17> keys{
+      "name",          "url",          "aliases",         "username",        "password_file",
+      "password_env",  "ca_file",      "client_cert_file", "client_key_file", "insecure_skip_verify",
+      "insecure_http", "tag_ttl",      "max_stale",       "on_tag_not_found", "connect_timeout",
+      "read_timeout",  "max_connections"};
   if (n.IsNull()) fail_at(path, "expected a mapping (" + join(keys) + "), got nothing", n);
   for_each_key(n, path, keys, [&](std::string_view key, const YAML::Node& v, const std::string& p) {
     if (key == "name") u.name = read_string(v, p);
@@ -358,8 +360,13 @@ void read_upstream(const YAML::Node& n, const std::string& path, upstream_config
     else if (key == "password_file") u.password_file = read_string(v, p);
     else if (key == "password_env") u.password_env = read_string(v, p);
     else if (key == "ca_file") u.ca_file = read_string(v, p);
+    else if (key == "client_cert_file") u.client_cert_file = read_string(v, p);
+    else if (key == "client_key_file") u.client_key_file = read_string(v, p);
     else if (key == "insecure_skip_verify") u.insecure_skip_verify = read_bool(v, p);
+    else if (key == "insecure_http") u.insecure_http = read_bool(v, p);
     else if (key == "tag_ttl") u.tag_ttl = read_duration(v, p);
+    else if (key == "max_stale") u.max_stale = read_duration(v, p);
+    else if (key == "on_tag_not_found") u.on_tag_not_found = read_string(v, p);
     else if (key == "connect_timeout") u.connect_timeout = read_duration(v, p);
     else if (key == "read_timeout") u.read_timeout = read_duration(v, p);
     else u.max_connections = read_count<std::size_t>(v, p);
@@ -437,6 +444,23 @@ void validate_upstream(const upstream_config& u, const std::string& path,
     claim(u.aliases[i], path + ".aliases[" + std::to_string(i) + "]");
   }
   if (auto problem = url_problem(u.url)) fail(path + ".url", *problem);
+  if (u.url.starts_with("http://") && !u.insecure_http) {
+    fail(path + ".url", quote(u.url) + " is plain HTTP: set insecure_http: true to allow it (credentials and "
+                                       "content then travel unencrypted)");
+  }
+  if (u.client_cert_file.empty() != u.client_key_file.empty()) {
+    fail(path + (u.client_cert_file.empty() ? ".client_cert_file" : ".client_key_file"),
+         "must be set together with " + std::string(u.client_cert_file.empty() ? "client_key_file" : "client_cert_file"));
+  }
+  static constexpr std::array<std::string_view, 2> not_found_policies{"follow", "serve_cached"};
+  if (std::find(not_found_policies.begin(), not_found_policies.end(), u.on_tag_not_found) ==
+      not_found_policies.end()) {
+    fail(path + ".on_tag_not_found",
+         quote(u.on_tag_not_found) + " is not a policy (allowed: " + join(not_found_policies) + ")");
+  }
+  if (u.max_stale.count() < 0) {
+    fail(path + ".max_stale", format_duration(u.max_stale) + " is not allowed (must be 0 or more; 0 = no bound)");
+  }
   // The password settings are only ever named here, never echoed: an operator
   // may have pasted the password itself into them.
   if (!u.password_file.empty() && !u.password_env.empty()) {

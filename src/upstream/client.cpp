@@ -143,6 +143,20 @@ result<detail::http_request> build_message(const request& req, const endpoint& e
   return msg;
 }
 
+// Mutual TLS: present a client certificate when one is configured.
+void use_client_certificate(asio::ssl::context& ctx, const endpoint& ep, const client_options& opts) {
+  if (opts.client_cert_file.empty()) return;
+  error_code ec;
+  ctx.use_certificate_chain_file(opts.client_cert_file, ec);
+  if (ec)
+    throw boost::system::system_error(ec, "upstream " + ep.origin() + ": cannot load client_cert_file " +
+                                              opts.client_cert_file);
+  ctx.use_private_key_file(opts.client_key_file, asio::ssl::context::pem, ec);
+  if (ec)
+    throw boost::system::system_error(ec, "upstream " + ep.origin() + ": cannot load client_key_file " +
+                                              opts.client_key_file);
+}
+
 std::shared_ptr<asio::ssl::context> make_tls_context(const endpoint& ep, const client_options& opts) {
   if (!ep.tls()) return nullptr;
   auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
@@ -152,6 +166,7 @@ std::shared_ptr<asio::ssl::context> make_tls_context(const endpoint& ep, const c
     ctx->set_verify_mode(asio::ssl::verify_none, ec);
     if (ec) throw boost::system::system_error(ec, "upstream " + ep.origin() + ": TLS setup");
     spdlog::warn("upstream {}: insecure_skip_verify is set: the certificate is not verified", ep.origin());
+    use_client_certificate(*ctx, ep, opts);
     return ctx;
   }
   ctx->set_verify_mode(asio::ssl::verify_peer, ec);
@@ -162,6 +177,7 @@ std::shared_ptr<asio::ssl::context> make_tls_context(const endpoint& ep, const c
     ctx->load_verify_file(opts.ca_file, ec);
     if (ec) throw boost::system::system_error(ec, "upstream " + ep.origin() + ": cannot load ca_file " + opts.ca_file);
   }
+  use_client_certificate(*ctx, ep, opts);
   return ctx;
 }
 

@@ -22,6 +22,12 @@ struct upstream_source {
   // worker_index(): a request's upstream traffic stays on its own thread.
   std::vector<std::shared_ptr<upstream::client>> clients;
   std::chrono::milliseconds tag_ttl{300'000};
+  // How long past tag_ttl a tag may be served when the upstream cannot
+  // answer; 0 = no bound.
+  std::chrono::milliseconds max_stale{0};
+  // When the upstream says a cached tag is gone: serve the cached one (true)
+  // or follow the upstream (false, the default).
+  bool serve_cached_when_tag_not_found = false;
   // Docker Hub names without a slash live under "library/".
   bool docker_hub = false;
   // Answers the upstream's 401 challenges (Basic credentials, Bearer tokens)

@@ -53,7 +53,12 @@ struct upstream_config {
   std::string password_file;  // file holding the password; read when the upstream is set up
   std::string password_env;   // environment variable holding the password
   std::string ca_file;        // PEM bundle trusted in addition to the system's CAs
+  std::string client_cert_file;  // PEM certificate for mutual TLS (with client_key_file)
+  std::string client_key_file;
   bool insecure_skip_verify = false;
+  bool insecure_http = false;    // required to use an http:// url
+  std::chrono::milliseconds max_stale{0};  // 0 = serve a stale tag however old
+  std::string on_tag_not_found = "follow";  // follow | serve_cached
   std::chrono::milliseconds tag_ttl{300'000};  // 0 = revalidate a tag on every request
   std::chrono::milliseconds connect_timeout{5'000};
   std::chrono::milliseconds read_timeout{30'000};

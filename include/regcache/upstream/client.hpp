@@ -49,6 +49,9 @@ struct client_options {
   std::size_t max_idle_connections = 32;
   // PEM bundle trusted in addition to the system's CAs (https only).
   std::string ca_file;
+  // PEM client certificate chain and key for mutual TLS (https only); both or neither.
+  std::string client_cert_file;
+  std::string client_key_file;
   // Skips certificate and host name verification (https only). For tests and labs.
   bool insecure_skip_verify = false;
   std::string user_agent = "regcache";

@@ -40,7 +40,7 @@ def regcache_bin():
 
 def upstream_config(registry, tag_ttl=None, **extra):
     """The config dict for one upstream = `registry` (a Registry), made default."""
-    up = {"name": registry.host, "url": registry.url}
+    up = {"name": registry.host, "url": registry.url, "insecure_http": registry.url.startswith("http://")}
     if tag_ttl is not None:
         up["tag_ttl"] = tag_ttl
     up.update(extra)

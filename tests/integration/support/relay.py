@@ -18,8 +18,9 @@ from . import ports
 
 
 class Relay:
-    def __init__(self, upstream_port, cut_after=None, cut_connections=None):
+    def __init__(self, upstream_port, cut_after=None, cut_connections=None, server_tls=None):
         self.upstream_port = upstream_port
+        self.server_tls = server_tls  # an ssl.SSLContext: terminate TLS towards regcache
         self.cut_after = cut_after
         self.cut_connections = cut_connections
         self.cut = 0
@@ -32,7 +33,8 @@ class Relay:
 
     @property
     def url(self):
-        return f"http://127.0.0.1:{self.port}"
+        # TLS certificates made by support/tls.py name "localhost".
+        return f"https://localhost:{self.port}" if self.server_tls else f"http://127.0.0.1:{self.port}"
 
     def start(self):
         self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -47,10 +49,13 @@ class Relay:
 
     def stop(self):
         self._stopping.set()
-        try:
-            self._listener.close()
-        except OSError:
-            pass
+        # shutdown() wakes the thread blocked in accept(); close() alone would
+        # leave the kernel socket listening until accept() returns.
+        for end in (lambda: self._listener.shutdown(socket.SHUT_RDWR), self._listener.close):
+            try:
+                end()
+            except OSError:
+                pass
         with self._lock:
             for s in self._sockets:
                 try:
@@ -77,15 +82,22 @@ class Relay:
                 client, _ = self._listener.accept()
             except OSError:
                 return
-            try:
-                upstream = socket.create_connection((ports.LOOPBACK, self.upstream_port), timeout=10)
-            except OSError:
-                client.close()
-                continue
-            with self._lock:
-                self._sockets += [client, upstream]
-            threading.Thread(target=self._pump, args=(client, upstream, False), daemon=True).start()
-            threading.Thread(target=self._pump, args=(upstream, client, True), daemon=True).start()
+            threading.Thread(target=self._connect, args=(client,), daemon=True).start()
+
+    def _connect(self, client):
+        try:
+            if self.server_tls is not None:
+                client.settimeout(10)
+                client = self.server_tls.wrap_socket(client, server_side=True)
+                client.settimeout(None)
+            upstream = socket.create_connection((ports.LOOPBACK, self.upstream_port), timeout=10)
+        except OSError:  # ssl.SSLError is one: a refused handshake ends here
+            client.close()
+            return
+        with self._lock:
+            self._sockets += [client, upstream]
+        threading.Thread(target=self._pump, args=(client, upstream, False), daemon=True).start()
+        self._pump(upstream, client, True)
 
     def _pump(self, src, dst, is_response):
         sent = 0

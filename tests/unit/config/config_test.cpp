@@ -40,6 +40,7 @@ config with_upstream(std::string name = "docker.io", std::string url = "https://
   upstream_config u;
   u.name = std::move(name);
   u.url = std::move(url);
+  u.insecure_http = u.url.starts_with("http://");
   cfg.upstreams.push_back(u);
   return cfg;
 }
@@ -100,6 +101,9 @@ upstreams:
     username: ci
     password_env: CI_REGISTRY_PASSWORD
     insecure_skip_verify: true
+    insecure_http: true
+    max_stale: 1h
+    on_tag_not_found: serve_cached
     tag_ttl: 0
 default_upstream: 127.0.0.1:5001
 log:
@@ -137,6 +141,11 @@ metrics:
   EXPECT_EQ(local.name, "127.0.0.1:5001");
   EXPECT_EQ(local.password_env, "CI_REGISTRY_PASSWORD");
   EXPECT_TRUE(local.insecure_skip_verify);
+  EXPECT_TRUE(local.insecure_http);
+  EXPECT_EQ(local.max_stale, 1h);
+  EXPECT_EQ(local.on_tag_not_found, "serve_cached");
+  EXPECT_EQ(hub.on_tag_not_found, "follow");
+  EXPECT_EQ(hub.max_stale, 0ms);
   EXPECT_EQ(local.tag_ttl, 0ms);
   EXPECT_EQ(local.connect_timeout, 5s);
   EXPECT_EQ(local.max_connections, 64u);
@@ -215,7 +224,8 @@ TEST(config, unknown_keys_list_what_is_allowed) {
   EXPECT_THAT(parse_error("metrics: {port: 9090}"), StartsWith("metrics.port: unknown key (allowed: enabled, path)"));
   EXPECT_THAT(parse_error("upstreams: [{name: a.io, tagttl: 5m}]"),
               AllOf(StartsWith("upstreams[0].tagttl: unknown key (allowed: name, url, aliases, username, "
-                               "password_file, password_env, ca_file, insecure_skip_verify, tag_ttl, "
+                               "password_file, password_env, ca_file, client_cert_file, client_key_file, "
+                               "insecure_skip_verify, insecure_http, tag_ttl, max_stale, on_tag_not_found, "
                                "connect_timeout, read_timeout, max_connections)")));
   EXPECT_THAT(parse_error("log: {level: info, level: debug}"), StartsWith("log.level: given twice"));
 }
@@ -446,6 +456,23 @@ TEST(config_validate, upstream_names) {
   cfg.default_upstream = "quay.io";
   EXPECT_EQ(validate_error(cfg), "upstreams[1].aliases[0]: \"index.docker.io\" is already used by "
                                  "upstreams[0].aliases[0] (names and aliases must be unique)");
+}
+
+TEST(config_validate, plain_http_needs_the_opt_in) {
+  auto cfg = with_upstream("a.io", "http://a.io");
+  cfg.upstreams[0].insecure_http = false;
+  EXPECT_THAT(validate_error(cfg), StartsWith("upstreams[0].url: \"http://a.io\" is plain HTTP: set insecure_http: true"));
+}
+
+TEST(config_validate, tls_client_certificate_and_tag_policies) {
+  auto cfg = with_upstream();
+  cfg.upstreams[0].client_cert_file = "/etc/c.pem";
+  EXPECT_EQ(validate_error(cfg), "upstreams[0].client_key_file: must be set together with client_cert_file");
+  cfg.upstreams[0].client_key_file = "/etc/k.pem";
+  EXPECT_NO_THROW(validate(cfg));
+  cfg.upstreams[0].on_tag_not_found = "ignore";
+  EXPECT_EQ(validate_error(cfg),
+            "upstreams[0].on_tag_not_found: \"ignore\" is not a policy (allowed: follow, serve_cached)");
 }
 
 TEST(config_validate, upstream_urls) {

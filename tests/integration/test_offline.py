@@ -1,0 +1,99 @@
+"""Serving while the upstream is down: cached images by tag (stale) and by
+digest, a bound on staleness, a clear fast error for what is not cached, and
+the policy for tags the upstream says are gone.
+
+The upstream is reached through a relay (support/relay.py); stopping the relay
+takes the upstream away without touching the registry the class shares.
+
+Run one:  REGCACHE_BIN=build/regcache python3 -m unittest -v test_offline
+"""
+
+import os
+import time
+import urllib.request
+
+from support import fixtures, images, skopeo
+from support import http as h
+from support.fixtures import KiB
+from support.relay import Relay
+
+
+class OfflineTests(fixtures.RegcacheTestCase):
+    IMAGES = ("multi", "docker", "alt")
+
+    def start_behind_relay(self, **upstream_options):
+        relay = Relay(self.registry.port).start()
+        self.addCleanup(relay.stop)
+        upstream = {"name": self.registry.host, "url": relay.url, "insecure_http": True, "tag_ttl": "1s"}
+        upstream.update(upstream_options)
+        config = {"upstreams": [upstream], "default_upstream": self.registry.host}
+        return relay, self.start_regcache(config=config)
+
+    def test_cached_images_pull_by_tag_and_digest_with_the_upstream_down(self):
+        img = self.images["multi"]
+        relay, rc = self.start_behind_relay()
+        skopeo.copy_to_dir(rc.docker_ref(img.repo, img.tag), os.path.join(self.tmpdir(), "warm"))
+        relay.stop()
+        time.sleep(1.3)  # the tag is now past its tag_ttl: revalidation fails, the cached tag is served
+        for ref in (img.tag, img.index_digest):
+            dest = os.path.join(self.tmpdir(), "offline")
+            skopeo.copy_to_dir(rc.docker_ref(img.repo, ref), dest)
+            self.assertEqual(skopeo.verify_dir_copy(dest, img), [], ref)
+        self.assertGreater(rc.metric("regcache_cache_requests_total", outcome="stale"), 0)
+        self.assertIn("serving stale tag", rc.log_text())
+
+        other = self.images["docker"]
+        started = time.monotonic()
+        status, headers, body = h.request(rc.manifest_url(other.repo, other.tag))
+        self.assertLess(time.monotonic() - started, 5.0, "an uncached image must fail fast")
+        self.assertOciError(status, body, 503, "UNAVAILABLE")
+        self.assertIn(self.registry.host, body.decode(), "the error names the upstream")
+        self.assertIn("cannot be reached", body.decode())
+
+    def test_max_stale_bounds_how_old_a_served_tag_may_be(self):
+        img = self.images["alt"]
+        relay, rc = self.start_behind_relay(max_stale="1s")
+        self.assertEqual(h.request(rc.manifest_url(img.repo, img.tag))[0], 200)
+        relay.stop()
+        time.sleep(1.3)  # past tag_ttl, within max_stale
+        self.assertEqual(h.request(rc.manifest_url(img.repo, img.tag))[0], 200)
+        time.sleep(1.2)  # past tag_ttl + max_stale
+        status, _, body = h.request(rc.manifest_url(img.repo, img.tag))
+        self.assertOciError(status, body, 503, "UNAVAILABLE")
+        self.assertIn("stale beyond max_stale", rc.log_text())
+        by_digest = h.request(rc.manifest_url(img.repo, img.manifests[0].digest),
+                              headers={"Accept": img.manifests[0].media_type})
+        self.assertEqual(by_digest[0], 200, "content by digest never goes stale")
+
+    def deleted_upstream_tag(self, seed):
+        """A fresh image under its own tag, pulled once, then deleted upstream."""
+        layout = os.path.join(self.tmpdir(), "gone")
+        img = images.build_image(layout, seed=seed, multi_arch=False, shared_layers=(), layers=(16 * KiB,))
+        img = images.http_push(img, self.registry.url, "library/gone", seed)
+        return img
+
+    def delete_upstream(self, img):
+        req = urllib.request.Request(f"{self.registry.url}/v2/{img.repo}/manifests/{img.manifests[0].digest}",
+                                     method="DELETE")
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            self.assertEqual(resp.status, 202)
+
+    def test_a_tag_gone_upstream_is_followed_by_default(self):
+        img = self.deleted_upstream_tag("follow")
+        _, rc = self.start_behind_relay()
+        self.assertEqual(h.request(rc.manifest_url(img.repo, img.tag))[0], 200)
+        self.delete_upstream(img)
+        time.sleep(1.3)
+        status, _, body = h.request(rc.manifest_url(img.repo, img.tag))
+        self.assertOciError(status, body, 404, "MANIFEST_UNKNOWN")
+
+    def test_a_tag_gone_upstream_can_keep_being_served(self):
+        img = self.deleted_upstream_tag("serve-cached")
+        _, rc = self.start_behind_relay(on_tag_not_found="serve_cached")
+        self.assertEqual(h.request(rc.manifest_url(img.repo, img.tag))[0], 200)
+        self.delete_upstream(img)
+        time.sleep(1.3)
+        status, _, body = h.request(rc.manifest_url(img.repo, img.tag),
+                                    headers={"Accept": img.manifests[0].media_type})
+        self.assertEqual(status, 200)
+        self.assertBody(body, img.manifests[0].digest)
