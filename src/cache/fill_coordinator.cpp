@@ -200,12 +200,6 @@ bool continues_at(std::string_view content_range, std::uint64_t offset, std::uin
   return content_range == expected;
 }
 
-asio::awaitable<void> pause(std::chrono::milliseconds how_long) {
-  asio::steady_timer timer(co_await asio::this_coro::executor, how_long);
-  auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
-  ignore_error(ec, "the pause is only a back-off");
-}
-
 }  // namespace
 
 asio::awaitable<result<upstream::response>> fill_coordinator::resume(std::shared_ptr<const upstream_source> source,
@@ -260,7 +254,7 @@ asio::awaitable<error_code> fill_coordinator::download(std::shared_ptr<fill> f,
       if (!size) co_return errc::upstream_unreachable;
       result<upstream::response> resumed = errc::upstream_unreachable;
       while (!resumed && resumes < max_resumes) {
-        co_await pause(first_resume_pause * (1 << resumes));
+        co_await back_off(first_resume_pause * (1 << resumes));
         ++resumes;
         resumed = co_await resume(source, target, writer->size(), *size);
         if (!resumed && resumed.error() != errc::upstream_unreachable) co_return resumed.error();

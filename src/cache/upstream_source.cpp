@@ -3,6 +3,11 @@
 #include "regcache/cache/context.hpp"
 #include "regcache/oci/media_type.hpp"
 
+#include <boost/algorithm/string/predicate.hpp>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
 namespace regcache::cache {
@@ -17,22 +22,114 @@ std::size_t worker_index() noexcept { return this_worker; }
 
 upstream::client& upstream_source::client() const { return *clients[this_worker % clients.size()]; }
 
+namespace {
+
+constexpr int max_redirects = 10;
+constexpr int max_attempts = 3;
+constexpr std::chrono::milliseconds first_retry_pause{100};
+
+bool is_redirect(unsigned status) {
+  return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
+}
+
+// Worth another try: the upstream is overloaded or restarting.
+bool is_transient(unsigned status) { return status == 500 || status == 502 || status == 503 || status == 504; }
+
+// A redirect's Location split into the origin to connect to and the target
+// to ask for there ("/path?query", kept whole: signed URLs live in the query).
+struct redirect_target {
+  upstream::endpoint origin;
+  std::string target;
+};
+
+std::optional<redirect_target> resolve_location(std::string_view location, const upstream::endpoint& from) {
+  if (location.starts_with('/') && !location.starts_with("//")) {
+    auto origin = upstream::parse_url(from.origin());
+    if (!origin) return std::nullopt;
+    return redirect_target{*origin, std::string(location)};
+  }
+  const auto scheme_end = location.find("://");
+  if (scheme_end == std::string_view::npos) return std::nullopt;
+  const auto path_start = location.find_first_of("/?", scheme_end + 3);
+  auto origin = upstream::parse_url(location.substr(0, path_start));
+  if (!origin) return std::nullopt;
+  std::string target = path_start == std::string_view::npos ? "/" : std::string(location.substr(path_start));
+  if (target.starts_with('?')) target.insert(0, "/");
+  return redirect_target{*origin, std::move(target)};
+}
+
+// Only Accept and Range travel with a redirect (as distribution's client
+// does); Authorization is added again by the authenticator, and only when
+// the redirect stays on the upstream's own host.
+upstream::request redirected(const upstream::request& original, std::string target) {
+  upstream::request next;
+  next.verb = original.verb;
+  next.target = std::move(target);
+  for (const auto& [name, value] : original.headers) {
+    if (boost::iequals(name, "Accept") || boost::iequals(name, "Range")) next.headers.emplace_back(name, value);
+  }
+  return next;
+}
+
+// One exchange with the upstream, following redirects.
+asio::awaitable<result<upstream::response>> exchange(const upstream_source& source, cache_metrics& metrics,
+                                                     upstream::request req) {
+  auto& client = source.client();
+  const std::string repository = repository_of_target(req.target);
+  result<upstream::response> sent = upstream::errc::invalid_request;
+  if (source.auth) sent = co_await source.auth->send(client, req, repository);
+  else sent = co_await client.send(req);
+
+  const auto home = client.target();
+  for (int hops = 0; sent && is_redirect(sent->status()) && source.auth; ++hops) {
+    metrics.upstream_requests(sent->status()).inc();
+    const auto location = sent->header("Location");
+    const auto next = location ? resolve_location(*location, home) : std::nullopt;
+    if (hops == max_redirects || !next) {
+      spdlog::warn("upstream {}: not following redirect {} for {}", source.name, location.value_or("(none)"),
+                   req.target);
+      co_return upstream::errc::protocol_error;
+    }
+    const auto executor = co_await asio::this_coro::executor;
+    auto target_client = source.auth->client_for(next->origin, executor);
+    auto follow = redirected(req, next->target);
+    if (next->origin.host == home.host && next->origin.port == home.port)
+      sent = co_await source.auth->send(*target_client, std::move(follow), repository);
+    else
+      sent = co_await target_client->send(std::move(follow));
+  }
+  co_return sent;
+}
+
+}  // namespace
+
+asio::awaitable<void> back_off(std::chrono::milliseconds how_long) {
+  asio::steady_timer timer(co_await asio::this_coro::executor, how_long);
+  auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+  ignore_error(ec, "the pause is only a back-off");
+}
+
 asio::awaitable<result<upstream::response>> send_upstream(const upstream_source& source, cache_metrics& metrics,
                                                           upstream::request req) {
-  auto& client = source.client();
-  result<upstream::response> sent = upstream::errc::invalid_request;
-  if (source.auth) {
-    std::string repository = repository_of_target(req.target);
-    sent = co_await source.auth->send(client, std::move(req), std::move(repository));
-  } else {
-    sent = co_await client.send(std::move(req));
+  // Every request regcache sends upstream is a GET or HEAD: safe to repeat.
+  for (int attempt = 1;; ++attempt) {
+    auto sent = co_await exchange(source, metrics, req);
+    const bool refused = !sent && sent.error() == upstream::errc::connect_failed;
+    const bool transient = sent && is_transient(sent->status());
+    if (attempt < max_attempts && (refused || transient)) {
+      if (transient) metrics.upstream_requests(sent->status()).inc();
+      spdlog::info("upstream {}: {} for {}, retrying", source.name,
+                   refused ? sent.error().message() : "status " + std::to_string(sent->status()), req.target);
+      co_await back_off(first_retry_pause * (1 << (attempt - 1)));
+      continue;
+    }
+    if (!sent) {
+      spdlog::warn("upstream {} unreachable: {}", source.name, sent.error().message());
+      co_return errc::upstream_unreachable;
+    }
+    metrics.upstream_requests(sent->status()).inc();
+    co_return std::move(*sent);
   }
-  if (!sent) {
-    spdlog::warn("upstream {} unreachable: {}", source.name, sent.error().message());
-    co_return errc::upstream_unreachable;
-  }
-  metrics.upstream_requests(sent->status()).inc();
-  co_return std::move(*sent);
 }
 
 std::string repository_of_target(std::string_view target) {

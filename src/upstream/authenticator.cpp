@@ -179,7 +179,7 @@ authenticator::~authenticator() = default;
 
 std::string authenticator::identity() const { return creds_ ? creds_->username : std::string(); }
 
-std::shared_ptr<client> authenticator::realm_client(const endpoint& ep, asio::any_io_executor executor) {
+std::shared_ptr<client> authenticator::client_for(const endpoint& ep, asio::any_io_executor executor) {
   const auto origin = ep.origin();
   std::lock_guard lock(mutex_);
   auto& slot = realm_clients_[origin];
@@ -279,7 +279,7 @@ asio::awaitable<std::optional<authenticator::cached_token>> authenticator::fetch
   request req{method::get, std::move(target), {}};
   if (creds_) set_authorization(req, basic_authorization(*creds_));
   auto executor = co_await asio::this_coro::executor;
-  auto token_client = realm_client(*ep, std::move(executor));
+  auto token_client = client_for(*ep, std::move(executor));
   ++token_fetches_;
   spdlog::debug("upstream {}: token request to {} (service {}, {} scopes){}", name_, base, service, scopes.size(),
                 creds_ ? " with credentials" : " anonymously");

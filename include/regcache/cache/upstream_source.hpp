@@ -46,10 +46,16 @@ std::size_t worker_index() noexcept;
 
 struct cache_metrics;
 
+// Waits before trying the upstream again.
+boost::asio::awaitable<void> back_off(std::chrono::milliseconds how_long);
+
 // Every request the cache sends upstream goes through here: it is authorized
 // by source.auth (scope from repository_of_target), counted by status, and a
 // transport failure becomes errc::upstream_unreachable. A 401 that could not
-// be answered comes back as the response.
+// be answered comes back as the response. Redirects are followed (at most
+// 10; Accept and Range kept, Authorization only on the upstream's own host,
+// targets never remembered); a refused connection or a 500/502/503/504 is
+// tried again, three attempts in all, with back-off.
 boost::asio::awaitable<result<upstream::response>> send_upstream(const upstream_source& source,
                                                                  cache_metrics& metrics, upstream::request req);
 

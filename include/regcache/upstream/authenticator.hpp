@@ -79,6 +79,11 @@ class authenticator {
   // authorization that fails comes back as the upstream's 401 response.
   [[nodiscard]] boost::asio::awaitable<result<response>> send(client& c, request req, std::string repository);
 
+  // A client for another origin this upstream sends us to (token realms,
+  // redirect targets such as blob storage), made on first use with the realm
+  // options and shared by all threads.
+  std::shared_ptr<client> client_for(const endpoint& ep, boost::asio::any_io_executor executor);
+
   // Token requests sent so far (for tests and metrics).
   std::size_t token_fetches() const noexcept { return token_fetches_.load(); }
 
@@ -96,7 +101,6 @@ class authenticator {
   boost::asio::awaitable<std::optional<cached_token>> fetch_token(std::string realm, std::string service,
                                                                   std::vector<std::string> scopes);
   boost::asio::awaitable<std::optional<std::string>> wait_for(std::shared_ptr<flight> f);
-  std::shared_ptr<client> realm_client(const endpoint& ep, boost::asio::any_io_executor executor);
   void drop_token(const std::string& key, const std::string& token);
   std::string identity() const;
 
