@@ -8,6 +8,7 @@ Run one:  REGCACHE_BIN=build/regcache python3 -m unittest -v test_upstream_fault
 
 import http.client
 import os
+import time
 
 from support import fixtures
 from support import http as h
@@ -53,3 +54,20 @@ class BrokenTransferTests(fixtures.RegcacheTestCase):
         self.assertFalse(os.path.exists(rc.blob_file(big.digest)), "nothing partial is cached")
         self.assertEqual(os.listdir(rc.tmp_dir), [])
         self.assertIn("fill failed", rc.log_text())
+
+
+class StalledUpstreamTests(fixtures.RegcacheTestCase):
+    IMAGES = ("alt",)
+
+    def test_an_upstream_slower_than_read_timeout_gets_a_clear_error_in_time(self):
+        img = self.images["alt"]
+        relay = Relay(self.registry.port, delay=5.0).start()
+        self.addCleanup(relay.stop)
+        upstream = {"name": self.registry.host, "url": relay.url, "insecure_http": True, "read_timeout": "1s"}
+        rc = self.start_regcache(config={"upstreams": [upstream], "default_upstream": self.registry.host})
+        started = time.monotonic()
+        status, _, body = h.request(rc.manifest_url(img.repo, img.tag), timeout=30)
+        took = time.monotonic() - started
+        self.assertOciError(status, body, 503, "UNAVAILABLE")
+        self.assertLess(took, 4.0, "a stalled upstream must not hold the client past its read_timeout")
+        self.assertIn("did not answer in time", rc.log_text())

@@ -8,19 +8,23 @@
 Every accepted connection is relayed to 127.0.0.1:<upstream_port>. With
 `cut_after` set, the first `cut_connections` connections (None = all) whose
 upstream-to-client bytes pass `cut_after` are closed right there, mid-response.
-`cut` counts how many were cut.
+`cut` counts how many were cut. `delay` holds every response chunk back
+that many seconds (a stalled upstream).
 """
 
 import socket
 import threading
+import time
 
 from . import ports
 
 
 class Relay:
-    def __init__(self, upstream_port, cut_after=None, cut_connections=None, server_tls=None):
+    def __init__(self, upstream_port, cut_after=None, cut_connections=None, server_tls=None, delay=0.0):
         self.upstream_port = upstream_port
         self.server_tls = server_tls  # an ssl.SSLContext: terminate TLS towards regcache
+        self.client_bytes = bytearray()  # everything clients sent, to inspect their headers
+        self.delay = delay  # seconds to hold every response chunk back
         self.cut_after = cut_after
         self.cut_connections = cut_connections
         self.cut = 0
@@ -106,6 +110,11 @@ class Relay:
                 data = src.recv(256 * 1024)
                 if not data:
                     break
+                if not is_response:
+                    with self._lock:
+                        self.client_bytes += data
+                if is_response and self.delay:
+                    time.sleep(self.delay)
                 if is_response and self.cut_after is not None and sent + len(data) > self.cut_after:
                     if self._should_cut():
                         dst.sendall(data[: max(0, self.cut_after - sent)])
