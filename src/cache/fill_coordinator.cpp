@@ -4,11 +4,9 @@
 #include "regcache/cache/errc.hpp"
 #include "regcache/store/errc.hpp"
 
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
@@ -20,12 +18,7 @@ namespace asio = boost::asio;
 
 namespace {
 
-// A waiter wakes at the latest after this, re-checks and waits again: a
-// safety net, the normal wake-up is the notification.
-constexpr std::chrono::milliseconds waiter_recheck{500};
 constexpr std::size_t fill_buffer_bytes = 256 * 1024;
-
-void wake(const std::shared_ptr<asio::steady_timer>& timer) { timer->cancel(); }
 
 }  // namespace
 
@@ -54,10 +47,7 @@ std::shared_ptr<store::file_handle> fill::file() const {
 
 void fill::notify_locked() {
   ++version_;
-  // Each waiter's timer lives on the waiter's own executor (its connection's
-  // strand); the cancel is posted there so it cannot race the waiter.
-  for (auto& timer : waiters_) asio::post(timer->get_executor(), std::bind(wake, timer));
-  waiters_.clear();
+  waiters_.wake_all();
 }
 
 void fill::start_streaming(std::optional<std::uint64_t> size, std::shared_ptr<store::file_handle> file) {
@@ -96,15 +86,14 @@ void fill::fail(error_code ec) {
 }
 
 asio::awaitable<fill::snapshot> fill::wait_change(std::uint64_t seen_version) {
-  auto timer = std::make_shared<asio::steady_timer>(co_await asio::this_coro::executor);
-  timer->expires_after(waiter_recheck);
+  const auto executor = co_await asio::this_coro::executor;
+  core::wake_list::ticket parked;
   {
     std::lock_guard lock(mutex_);
     if (version_ != seen_version) co_return snapshot_locked();
-    waiters_.push_back(timer);
+    parked = waiters_.park(executor);
   }
-  auto [ec] = co_await timer->async_wait(asio::as_tuple(asio::use_awaitable));
-  ignore_error(ec, "a cancelled wait is the wake-up signal");
+  co_await core::wake_list::wait(std::move(parked));
   co_return observe();
 }
 

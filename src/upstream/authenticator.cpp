@@ -1,8 +1,5 @@
 #include "regcache/upstream/authenticator.hpp"
 
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json/parse.hpp>
@@ -72,7 +69,6 @@ bool parse_int(std::string_view s, int& out) {
   return std::from_chars(s.data(), s.data() + s.size(), out).ec == std::errc{} && !s.empty();
 }
 
-void wake(const std::shared_ptr<asio::steady_timer>& timer) { timer->cancel(); }
 
 }  // namespace
 
@@ -162,14 +158,6 @@ std::string token_cache_key(std::string_view realm, std::string_view service, st
   return key;
 }
 
-// One token fetch in progress; callers for the same key wait on it.
-struct authenticator::flight {
-  std::mutex mutex;
-  bool done = false;
-  std::optional<std::string> token;
-  std::vector<std::shared_ptr<asio::steady_timer>> waiters;
-};
-
 authenticator::authenticator(std::string upstream_name, std::optional<credentials> creds, client_options realm_options,
                              const core::clock& clock)
     : name_(std::move(upstream_name)), creds_(std::move(creds)), realm_options_(std::move(realm_options)),
@@ -192,40 +180,18 @@ void authenticator::drop_token(const std::string& key, const std::string& token)
   if (auto it = tokens_.find(key); it != tokens_.end() && it->second.token == token) tokens_.erase(it);
 }
 
-asio::awaitable<std::optional<std::string>> authenticator::wait_for(std::shared_ptr<flight> f) {
-  constexpr std::chrono::milliseconds recheck{500};
-  for (;;) {
-    auto timer = std::make_shared<asio::steady_timer>(co_await asio::this_coro::executor);
-    timer->expires_after(recheck);
-    {
-      std::lock_guard lock(f->mutex);
-      if (f->done) co_return f->token;
-      f->waiters.push_back(timer);
-    }
-    auto [ec] = co_await timer->async_wait(asio::as_tuple(asio::use_awaitable));
-    ignore_error(ec, "a cancelled wait is the wake-up signal");
-  }
-}
-
 asio::awaitable<std::optional<std::string>> authenticator::token_for(std::string realm, std::string service,
                                                                      std::vector<std::string> scopes) {
   const std::string key = token_cache_key(realm, service, scopes, identity());
-  std::shared_ptr<flight> f;
-  bool leader = false;
   {
     std::lock_guard lock(mutex_);
     if (auto it = tokens_.find(key); it != tokens_.end()) {
       if (clock_.now() < it->second.usable_until) co_return it->second.token;
       tokens_.erase(it);
     }
-    auto& slot = flights_[key];
-    if (!slot) {
-      slot = std::make_shared<flight>();
-      leader = true;
-    }
-    f = slot;
   }
-  if (!leader) co_return co_await wait_for(f);
+  auto ticket = token_flights_.join(key);
+  if (!ticket.leader()) co_return co_await ticket.wait();
 
   std::optional<cached_token> fetched;
   try {
@@ -234,26 +200,17 @@ asio::awaitable<std::optional<std::string>> authenticator::token_for(std::string
     spdlog::warn("upstream {}: token request to {} failed: {}", name_, realm, e.what());
   }
   std::optional<std::string> outcome;
-  {
+  if (fetched) {
+    outcome = fetched->token;
     std::lock_guard lock(mutex_);
-    if (fetched) {
-      outcome = fetched->token;
-      if (tokens_.size() >= max_cached_tokens) {
-        const auto now = clock_.now();
-        std::erase_if(tokens_, [&](const auto& entry) { return entry.second.usable_until <= now; });
-        if (tokens_.size() >= max_cached_tokens) tokens_.clear();
-      }
-      tokens_[key] = std::move(*fetched);
+    if (tokens_.size() >= max_cached_tokens) {
+      const auto now = clock_.now();
+      std::erase_if(tokens_, [&](const auto& entry) { return entry.second.usable_until <= now; });
+      if (tokens_.size() >= max_cached_tokens) tokens_.clear();
     }
-    if (auto it = flights_.find(key); it != flights_.end() && it->second == f) flights_.erase(it);
+    tokens_[key] = std::move(*fetched);
   }
-  {
-    std::lock_guard lock(f->mutex);
-    f->done = true;
-    f->token = outcome;
-    for (auto& timer : f->waiters) asio::post(timer->get_executor(), std::bind(wake, timer));
-    f->waiters.clear();
-  }
+  ticket.finish(outcome);
   co_return outcome;
 }
 

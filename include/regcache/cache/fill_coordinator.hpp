@@ -33,10 +33,10 @@
 #include "regcache/cache/context.hpp"
 #include "regcache/cache/upstream_source.hpp"
 #include "regcache/core/digest.hpp"
+#include "regcache/core/wake_list.hpp"
 #include "regcache/store/file_handle.hpp"
 
 #include <boost/asio/awaitable.hpp>
-#include <boost/asio/steady_timer.hpp>
 
 #include <memory>
 #include <mutex>
@@ -91,7 +91,7 @@ class fill {
   error_code error_;
   std::uint64_t version_ = 0;
   std::shared_ptr<store::file_handle> file_;
-  std::vector<std::shared_ptr<boost::asio::steady_timer>> waiters_;
+  core::wake_list waiters_;
 };
 
 class fill_coordinator {

@@ -11,7 +11,7 @@
 // Thread-safety: all members may be called from any thread.
 #include "regcache/cache/context.hpp"
 #include "regcache/cache/errc.hpp"
-#include "regcache/cache/single_flight.hpp"
+#include "regcache/core/single_flight.hpp"
 #include "regcache/cache/upstream_source.hpp"
 #include "regcache/core/digest.hpp"
 
@@ -86,8 +86,8 @@ class manifest_cache {
 
   context ctx_;
   // Concurrent requests for the same tag or missing manifest share one upstream exchange.
-  single_flight<manifest_result> tag_flights_{errc::upstream_unreachable};
-  single_flight<manifest_result> digest_flights_{errc::upstream_unreachable};
+  core::single_flight<result<manifest_result>> tag_flights_{errc::upstream_unreachable};
+  core::single_flight<result<manifest_result>> digest_flights_{errc::upstream_unreachable};
   const std::size_t hot_limit_bytes_;
   std::mutex hot_mutex_;
   std::unordered_map<core::digest, hot_manifest> hot_;

@@ -21,6 +21,7 @@
 // per-thread clients; send() may run on any thread. Requests must be safe to
 // resend (GET/HEAD). Credentials and tokens are never logged.
 #include "regcache/core/clock.hpp"
+#include "regcache/core/single_flight.hpp"
 #include "regcache/core/result.hpp"
 #include "regcache/upstream/challenge.hpp"
 #include "regcache/upstream/client.hpp"
@@ -88,7 +89,6 @@ class authenticator {
   std::size_t token_fetches() const noexcept { return token_fetches_.load(); }
 
  private:
-  struct flight;
   struct cached_token {
     std::string token;
     std::chrono::system_clock::time_point usable_until;
@@ -100,7 +100,6 @@ class authenticator {
                                                                std::vector<std::string> scopes);
   boost::asio::awaitable<std::optional<cached_token>> fetch_token(std::string realm, std::string service,
                                                                   std::vector<std::string> scopes);
-  boost::asio::awaitable<std::optional<std::string>> wait_for(std::shared_ptr<flight> f);
   void drop_token(const std::string& key, const std::string& token);
   std::string identity() const;
 
@@ -115,7 +114,8 @@ class authenticator {
   std::string last_realm_;
   std::string last_service_;
   std::map<std::string, cached_token> tokens_;
-  std::map<std::string, std::shared_ptr<flight>> flights_;
+  // Concurrent requests for the same token share one fetch.
+  core::single_flight<std::optional<std::string>> token_flights_{std::nullopt};
   std::map<std::string, std::shared_ptr<client>> realm_clients_;
 };
 

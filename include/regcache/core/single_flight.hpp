@@ -1,8 +1,8 @@
 #pragma once
-// Single flight for small results (manifests, tag resolutions): the first
-// caller for a key does the work, callers that arrive while it runs wait for
-// its result instead of asking the upstream again. Blobs have their own,
-// streaming variant (fill_coordinator.hpp).
+// Single flight for small results (manifests, tag resolutions, tokens): the
+// first caller for a key does the work, callers that arrive while it runs
+// wait for its result instead of doing it again. Blobs have their own,
+// streaming variant (cache/fill_coordinator.hpp).
 //
 // Usage, from a coroutine:
 //
@@ -12,40 +12,35 @@
 //   ticket.finish(r);            // every waiter gets a copy of r
 //   co_return r;
 //
-// A leader that leaves without finish() (an exception) finishes with
-// `abandoned`, so waiters never hang.
+// A leader that leaves without finish() (an exception) finishes with the
+// `abandoned` value given at construction, so waiters never hang.
 //
 // Thread-safety: join/finish/wait may be called from any thread; waiters are
-// woken on their own executors.
-#include "regcache/core/result.hpp"
+// woken on their own executors (wake_list.hpp).
+#include "regcache/core/wake_list.hpp"
 
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
 
-#include <chrono>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <unordered_map>
-#include <vector>
+#include <utility>
 
-namespace regcache::cache {
+namespace regcache::core {
 
-template <class T>
+template <class Value>
 class single_flight {
   struct flight {
     std::mutex mutex;
-    std::optional<result<T>> outcome;
-    std::vector<std::shared_ptr<boost::asio::steady_timer>> waiters;
+    std::optional<Value> outcome;
+    wake_list waiters;
   };
 
  public:
-  explicit single_flight(error_code abandoned) : abandoned_(abandoned) {}
+  explicit single_flight(Value abandoned) : abandoned_(std::move(abandoned)) {}
 
   class ticket {
    public:
@@ -56,29 +51,26 @@ class single_flight {
           leader_(std::exchange(other.leader_, false)) {}
     ticket& operator=(ticket&&) = delete;
     ~ticket() {
-      if (leader_) finish(result<T>(owner_->abandoned_));
+      if (leader_) finish(owner_->abandoned_);
     }
 
     bool leader() const noexcept { return leader_; }
 
-    void finish(const result<T>& outcome) {
+    void finish(const Value& outcome) {
       leader_ = false;
       owner_->complete(key_, flight_, outcome);
     }
 
-    boost::asio::awaitable<result<T>> wait() {
-      // Re-check now and then: a safety net, the normal wake-up is the notification.
-      constexpr std::chrono::milliseconds recheck{500};
+    boost::asio::awaitable<Value> wait() {
       for (;;) {
-        auto timer = std::make_shared<boost::asio::steady_timer>(co_await boost::asio::this_coro::executor);
-        timer->expires_after(recheck);
+        const auto executor = co_await boost::asio::this_coro::executor;
+        wake_list::ticket parked;
         {
           std::lock_guard lock(flight_->mutex);
           if (flight_->outcome) co_return *flight_->outcome;
-          flight_->waiters.push_back(timer);
+          parked = flight_->waiters.park(executor);
         }
-        auto [ec] = co_await timer->async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
-        ignore_error(ec, "a cancelled wait is the wake-up signal");
+        co_await wake_list::wait(std::move(parked));
       }
     }
 
@@ -103,22 +95,19 @@ class single_flight {
   }
 
  private:
-  static void wake(const std::shared_ptr<boost::asio::steady_timer>& timer) { timer->cancel(); }
-
-  void complete(const std::string& key, const std::shared_ptr<flight>& f, const result<T>& outcome) {
+  void complete(const std::string& key, const std::shared_ptr<flight>& f, const Value& outcome) {
     {
       std::lock_guard lock(mutex_);
       if (auto it = flights_.find(key); it != flights_.end() && it->second == f) flights_.erase(it);
     }
     std::lock_guard lock(f->mutex);
     f->outcome = outcome;
-    for (auto& timer : f->waiters) boost::asio::post(timer->get_executor(), std::bind(wake, timer));
-    f->waiters.clear();
+    f->waiters.wake_all();
   }
 
-  const error_code abandoned_;
+  const Value abandoned_;
   mutable std::mutex mutex_;
   std::unordered_map<std::string, std::shared_ptr<flight>> flights_;
 };
 
-}  // namespace regcache::cache
+}  // namespace regcache::core

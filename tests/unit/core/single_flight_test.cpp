@@ -1,19 +1,21 @@
-#include "regcache/cache/errc.hpp"
-#include "regcache/cache/single_flight.hpp"
+#include "regcache/core/errc.hpp"
+#include "regcache/core/single_flight.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <gtest/gtest.h>
 
 #include <thread>
 
-namespace regcache::cache {
+namespace regcache::core {
 namespace {
 namespace asio = boost::asio;
 
-using flights = single_flight<int>;
+using flights = single_flight<result<int>>;
 
 asio::awaitable<void> join_and_wait(flights* f, std::string key, result<int>* out, int* leaders) {
   auto ticket = f->join(key);
@@ -30,8 +32,8 @@ asio::awaitable<void> join_and_wait(flights* f, std::string key, result<int>* ou
 
 TEST(single_flight, one_leader_and_every_waiter_gets_its_result) {
   asio::io_context ioc;
-  flights f(errc::upstream_unreachable);
-  std::vector<result<int>> results(8, result<int>(errc::storage_failed));
+  flights f(errc::invalid_digest);
+  std::vector<result<int>> results(8, result<int>(errc::invalid_duration));
   int leaders = 0;
   for (auto& r : results) asio::co_spawn(asio::make_strand(ioc), join_and_wait(&f, "k", &r, &leaders), asio::detached);
   const auto t0 = std::chrono::steady_clock::now();
@@ -46,7 +48,7 @@ TEST(single_flight, one_leader_and_every_waiter_gets_its_result) {
 }
 
 TEST(single_flight, different_keys_fly_separately) {
-  flights f(errc::upstream_unreachable);
+  flights f(errc::invalid_digest);
   auto a = f.join("a");
   auto b = f.join("b");
   EXPECT_TRUE(a.leader());
@@ -56,7 +58,7 @@ TEST(single_flight, different_keys_fly_separately) {
 
 TEST(single_flight, an_abandoned_flight_fails_its_waiters_and_is_forgotten) {
   asio::io_context ioc;
-  flights f(errc::upstream_unreachable);
+  flights f(errc::invalid_digest);
   std::optional<flights::ticket> leader(f.join("k"));
   ASSERT_TRUE(leader->leader());
   result<int> seen = 0;
@@ -67,10 +69,10 @@ TEST(single_flight, an_abandoned_flight_fails_its_waiters_and_is_forgotten) {
   ioc.restart();
   ioc.run();
   ASSERT_FALSE(seen.has_value());
-  EXPECT_EQ(seen.error(), errc::upstream_unreachable);
+  EXPECT_EQ(seen.error(), errc::invalid_digest);
   EXPECT_EQ(leaders, 0);
   EXPECT_TRUE(f.join("k").leader()) << "the next request starts afresh";
 }
 
 }  // namespace
-}  // namespace regcache::cache
+}  // namespace regcache::core
