@@ -260,7 +260,9 @@ asio::awaitable<result<manifest_result>> manifest_cache::revalidate(std::shared_
 
   tag_store(*source, repository, tag, store::tag_record{*digest, head->content_type, now, {}});
   if (auto hit = lookup(*digest)) {
-    remember_links(*source, repository, *digest, hit->media_type, *hit->bytes);
+    // A tag still naming the same digest was linked when it was first stored.
+    if (!cached || cached->digest != *digest)
+      remember_links(*source, repository, *digest, hit->media_type, *hit->bytes);
     ctx_.metrics->hits.inc();
     co_return std::move(*hit);
   }

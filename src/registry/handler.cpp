@@ -246,10 +246,10 @@ asio::awaitable<void> handler::serve(exchange& ex) {
       else co_await serve_blob(ex, std::move(*routed_to), *route->reference.digest);
       break;
     case oci::route_kind::tags_list:
-      co_await serve_tags(ex, std::move(*routed_to), route->name);
+      co_await serve_tags(ex, std::move(*routed_to), route->name, std::move(*target));
       break;
     case oci::route_kind::referrers:
-      co_await serve_referrers(ex, std::move(*routed_to), *route->reference.digest);
+      co_await serve_referrers(ex, std::move(*routed_to), *route->reference.digest, std::move(*target));
       break;
     default:
       break;
@@ -379,11 +379,10 @@ asio::awaitable<void> handler::serve_blob(exchange& ex, routed r, core::digest d
   }
 }
 
-asio::awaitable<void> handler::serve_tags(exchange& ex, routed r, std::string path_name) {
+asio::awaitable<void> handler::serve_tags(exchange& ex, routed r, std::string path_name, http::target target) {
   ex.annotate("tags", "-");
-  auto target = http::parse_target(ex.target());
   std::optional<std::size_t> n;
-  if (auto value = target->query_value("n")) {
+  if (auto value = target.query_value("n")) {
     auto parsed = oci::parse_page_size(*value);
     if (!parsed) {
       wire_error e{400, oci::wire_code::pagination_number_invalid, "invalid n: a whole number from 0 to 10000"};
@@ -392,7 +391,7 @@ asio::awaitable<void> handler::serve_tags(exchange& ex, routed r, std::string pa
     }
     n = *parsed;
   }
-  const auto last = target->query_value("last");
+  const auto last = target.query_value("last");
   auto listing = co_await discovery_.tags(r.source, r.repository);
   if (!listing) {
     const auto what = "tags of " + r.repository;
@@ -413,10 +412,9 @@ asio::awaitable<void> handler::serve_tags(exchange& ex, routed r, std::string pa
   ignore_error(ec, "the client may be gone");
 }
 
-asio::awaitable<void> handler::serve_referrers(exchange& ex, routed r, core::digest digest) {
+asio::awaitable<void> handler::serve_referrers(exchange& ex, routed r, core::digest digest, http::target target) {
   ex.annotate("referrers", "-");
-  auto target = http::parse_target(ex.target());
-  const auto artifact_type = target->query_value("artifactType");
+  const auto artifact_type = target.query_value("artifactType");
   std::string wanted_type(artifact_type.value_or(""));
   auto listing = co_await discovery_.referrers(r.source, r.repository, digest, std::move(wanted_type));
   if (!listing) {

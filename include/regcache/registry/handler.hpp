@@ -9,6 +9,7 @@
 #include "regcache/cache/discovery.hpp"
 #include "regcache/cache/manifest_cache.hpp"
 #include "regcache/http/exchange.hpp"
+#include "regcache/http/target.hpp"
 #include "regcache/metrics/registry.hpp"
 #include "regcache/oci/reference.hpp"
 #include "regcache/registry/router.hpp"
@@ -38,8 +39,9 @@ class handler {
   boost::asio::awaitable<void> serve_manifest(http::exchange& ex, routed r, oci::reference reference);
   boost::asio::awaitable<void> serve_blob(http::exchange& ex, routed r, core::digest digest);
   boost::asio::awaitable<void> serve_blob_head(http::exchange& ex, routed r, core::digest digest);
-  boost::asio::awaitable<void> serve_tags(http::exchange& ex, routed r, std::string path_name);
-  boost::asio::awaitable<void> serve_referrers(http::exchange& ex, routed r, core::digest digest);
+  boost::asio::awaitable<void> serve_tags(http::exchange& ex, routed r, std::string path_name, http::target target);
+  boost::asio::awaitable<void> serve_referrers(http::exchange& ex, routed r, core::digest digest,
+                                               http::target target);
 
   handler_options options_;
   router router_;
