@@ -177,8 +177,13 @@ int serve(const serve_flags& flags) {
     auto source = std::make_shared<cache::upstream_source>();
     source->name = u.name;
     source->aliases = u.aliases;
+    // Only the registry's own API is bounded: token endpoints and redirect
+    // targets (the authenticator's clients) are other hosts.
+    auto registry_opts = opts;
+    registry_opts.limit = upstream::connection_limit::make(u.max_connections);
     try {
-      for (const auto& worker : workers) source->clients.push_back(std::make_shared<upstream::client>(worker, *ep, opts));
+      for (const auto& worker : workers)
+        source->clients.push_back(std::make_shared<upstream::client>(worker, *ep, registry_opts));
     } catch (const std::exception& e) {
       // The TLS context loads ca_file here; a bad file is a configuration error.
       spdlog::critical("upstreams ({}): TLS files: {}", u.name, e.what());

@@ -90,6 +90,7 @@ asio::awaitable<result<upstream::response>> exchange(const upstream_source& sour
                    req.target);
       co_return upstream::errc::protocol_error;
     }
+    co_await sent->discard();
     const auto executor = co_await asio::this_coro::executor;
     auto target_client = source.auth->client_for(next->origin, executor);
     auto follow = redirected(req, next->target);

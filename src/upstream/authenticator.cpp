@@ -314,6 +314,7 @@ asio::awaitable<result<response>> authenticator::send(client& c, request req, st
     }
     request second = req;
     set_authorization(second, basic_authorization(*creds_));
+    co_await sent->discard();  // its connection and permit serve the retry
     auto again = co_await c.send(std::move(second));
     if (again && again->status() != 401) {
       std::lock_guard lock(mutex_);
@@ -329,6 +330,7 @@ asio::awaitable<result<response>> authenticator::send(client& c, request req, st
   std::vector<std::string> scopes = derived_scopes;
   if (auto scope = chosen->param("scope"); scope && !scope->empty()) scopes = split_scopes(*scope);
   if (used_token) drop_token(used_key, *used_token);
+  co_await sent->discard();  // its connection and permit serve the token fetch and the retry
   auto token = co_await token_for(realm, service, scopes);
   if (!token) co_return std::move(sent);
   request second = req;

@@ -96,6 +96,8 @@ class pool {
 namespace {
 
 constexpr std::size_t read_all_chunk = 64 * 1024;
+// Longer rests are not worth reading to save a connection.
+constexpr std::size_t discard_limit = 64 * 1024;
 
 bool iequals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](unsigned char x, unsigned char y) {
@@ -186,14 +188,15 @@ std::shared_ptr<asio::ssl::context> make_tls_context(const endpoint& ep, const c
 // ---- response ------------------------------------------------------------
 
 response::response(std::unique_ptr<detail::connection> connection, std::weak_ptr<detail::pool> pool,
-                   std::chrono::milliseconds read_timeout)
+                   std::chrono::milliseconds read_timeout, connection_limit::permit permit)
     : status_(connection->status()),
       fields_(connection->fields()),
       content_length_(connection->content_length()),
       body_done_(connection->body_done()),
       read_timeout_(read_timeout),
       connection_(std::move(connection)),
-      pool_(std::move(pool)) {
+      pool_(std::move(pool)),
+      permit_(std::move(permit)) {
   if (body_done_) release();
 }
 
@@ -209,6 +212,7 @@ response& response::operator=(response&& other) noexcept {
     read_timeout_ = other.read_timeout_;
     connection_ = std::move(other.connection_);
     pool_ = std::move(other.pool_);
+    permit_ = std::move(other.permit_);
   }
   return *this;
 }
@@ -216,6 +220,7 @@ response& response::operator=(response&& other) noexcept {
 response::~response() { release(); }
 
 void response::release() noexcept {
+  permit_.reset();
   if (!connection_) return;
   auto conn = std::move(connection_);
   if (!conn->reusable()) return;
@@ -242,6 +247,7 @@ asio::awaitable<result<std::size_t>> response::read_some(std::span<std::byte> bu
   auto n = co_await connection_->read_body(buf, read_timeout_);
   if (!n) {
     connection_.reset();  // mid-body: nothing more can be read from it
+    permit_.reset();
     co_return n.error();
   }
   if (connection_->body_done()) {
@@ -269,6 +275,15 @@ asio::awaitable<result<std::string>> response::read_all(std::size_t limit) {
     if (*n == 0 || body_done_) break;
   }
   co_return body;
+}
+
+asio::awaitable<void> response::discard() {
+  if (!body_done_) {
+    auto rest = co_await read_all(discard_limit);
+    if (!rest) ignore_error(rest.error(), "an unreadable rest only means the connection is not reused");
+  }
+  body_done_ = true;
+  release();
 }
 
 // ---- client --------------------------------------------------------------
@@ -302,6 +317,8 @@ asio::awaitable<result<response>> client::send(request req) {
   auto msg = build_message(req, state->ep, state->opts);
   if (!msg) co_return msg.error();
   const bool head = req.verb == method::head;
+  connection_limit::permit permit;
+  if (state->opts.limit) permit = co_await state->opts.limit->acquire();
 
   // A pooled connection may have been closed by the upstream just as it was
   // taken; such a request never reached it, so GET and HEAD go once more on a
@@ -316,7 +333,7 @@ asio::awaitable<result<response>> client::send(request req) {
       conn = std::move(*opened);
     }
     const auto ec = co_await conn->exchange(*msg, head, state->opts.read_timeout);
-    if (!ec) co_return response(std::move(conn), state->idle, state->opts.read_timeout);
+    if (!ec) co_return response(std::move(conn), state->idle, state->opts.read_timeout, std::move(permit));
     if (reused && ec == errc::connection_closed && !conn->got_response_bytes()) {
       spdlog::debug("upstream {}: pooled connection was closed by the peer; retrying on a new one",
                     state->ep.origin());

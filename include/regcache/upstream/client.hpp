@@ -14,6 +14,7 @@
 // not errors. Authentication, redirects and retries are layers above send();
 // request is a plain value so such a layer can copy, amend and resend it.
 #include "regcache/core/result.hpp"
+#include "regcache/upstream/connection_limit.hpp"
 #include "regcache/upstream/errc.hpp"
 #include "regcache/upstream/url.hpp"
 
@@ -55,6 +56,8 @@ struct client_options {
   // Skips certificate and host name verification (https only). For tests and labs.
   bool insecure_skip_verify = false;
   std::string user_agent = "regcache";
+  // Shared by every client of one upstream; null means no bound.
+  std::shared_ptr<connection_limit> limit;
 };
 
 enum class method { get, head };
@@ -105,12 +108,18 @@ class response {
   // The whole (remaining) body; errc::body_too_large without reading further
   // when it is, or announces to be, longer than `limit`.
   [[nodiscard]] boost::asio::awaitable<result<std::string>> read_all(std::size_t limit);
+  // Done with the body (a 401 or a redirect about to be answered by another
+  // request): reads and drops a short rest so the connection goes back to
+  // the pool, or closes it. The permit is returned either way; status and
+  // fields stay readable, the body does not.
+  boost::asio::awaitable<void> discard();
 
  private:
   friend class client;
   response(std::unique_ptr<detail::connection> connection, std::weak_ptr<detail::pool> pool,
-           std::chrono::milliseconds read_timeout);
-  // Hands the connection back to the pool if it can carry another exchange, else closes it.
+           std::chrono::milliseconds read_timeout, connection_limit::permit permit);
+  // Hands the connection back to the pool if it can carry another exchange,
+  // else closes it; either way the exchange's permit goes back.
   void release() noexcept;
 
   unsigned status_ = 0;
@@ -120,6 +129,7 @@ class response {
   std::chrono::milliseconds read_timeout_{0};
   std::unique_ptr<detail::connection> connection_;
   std::weak_ptr<detail::pool> pool_;
+  connection_limit::permit permit_;
 };
 
 // Thread-safe: send() may run from many coroutines on many threads and
@@ -134,7 +144,7 @@ class client {
   client& operator=(const client&) = delete;
 
   // Sends the request and returns once the response head arrived; the body is
-  // read through the response. Errors: invalid_request, connect_failed,
+  // read through the response. With options.limit, first waits for a permit. Errors: invalid_request, connect_failed,
   // connect_timeout, tls_failed, read_timeout, connection_closed, protocol_error.
   [[nodiscard]] boost::asio::awaitable<result<response>> send(request req);
 

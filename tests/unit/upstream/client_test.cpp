@@ -634,6 +634,55 @@ TEST_F(client_test, concurrent_sends_from_two_threads) {
   EXPECT_LE(c.idle_connections(), static_cast<std::size_t>(workers));
 }
 
+TEST_F(client_test, limit_holds_an_exchange_until_the_previous_body_is_read) {
+  auto opts = fast_options();
+  opts.limit = connection_limit::make(1);
+  client c(ioc.get_executor(), local(server.port()), opts);
+  auto first = run(ioc, c.send(get("/blob?size=100000")));
+  ASSERT_TRUE(first) << first.error().message();
+  EXPECT_EQ(opts.limit->in_use(), 1u);
+
+  std::optional<result<response>> second;
+  asio::co_spawn(ioc, store_into(c.send(get("/blob?size=10")), &second), asio::detached);
+  ioc.restart();
+  ioc.run_for(200ms);
+  EXPECT_FALSE(second) << "a second exchange must wait for the first one's permit";
+  EXPECT_EQ(opts.limit->waiting(), 1u);
+
+  auto body = run(ioc, first->read_all(100000));
+  ASSERT_TRUE(body);
+  ASSERT_TRUE(second && *second);
+  EXPECT_EQ(server.connections(), 1u) << "the waiting exchange reuses the connection the first one gave back";
+  auto rest = run(ioc, (*second)->read_all(100));
+  ASSERT_TRUE(rest);
+  EXPECT_EQ(*rest, pattern(10));
+  EXPECT_EQ(opts.limit->in_use(), 0u);
+}
+
+TEST_F(client_test, dropped_head_and_discarded_responses_return_their_permits) {
+  auto opts = fast_options();
+  opts.limit = connection_limit::make(1);
+  client c(ioc.get_executor(), local(server.port()), opts);
+  auto head = run(ioc, c.send(request{method::head, "/blob?size=100", {}}));
+  ASSERT_TRUE(head);
+  EXPECT_EQ(opts.limit->in_use(), 0u) << "a HEAD has no body to hold the permit for";
+  {
+    auto unread = run(ioc, c.send(get("/blob?size=100")));
+    ASSERT_TRUE(unread);
+    EXPECT_EQ(opts.limit->in_use(), 1u);
+  }
+  EXPECT_EQ(opts.limit->in_use(), 0u);
+  auto answered = run(ioc, c.send(get("/blob?size=100")));
+  ASSERT_TRUE(answered);
+  auto discarded = asio::co_spawn(ioc, answered->discard(), asio::use_future);
+  ioc.restart();
+  ioc.run();
+  discarded.get();
+  EXPECT_EQ(opts.limit->in_use(), 0u);
+  EXPECT_EQ(answered->status(), 200u);
+  EXPECT_EQ(c.idle_connections(), 1u) << "a short rest is read so the connection is reused";
+}
+
 // ---- TLS -----------------------------------------------------------------
 
 // A directory of certificates made by the openssl CLI, once for the suite.
