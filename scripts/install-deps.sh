@@ -14,7 +14,7 @@ build_pkgs=(
   libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev
 )
 test_pkgs=(
-  docker-registry skopeo containerd apache2-utils openssl curl python3
+  docker-registry skopeo containerd apache2-utils openssl curl python3 python3-yaml
   clang libclang-rt-14-dev
 )
 bench_pkgs=(nginx-light wrk)

@@ -208,6 +208,7 @@ int serve(const serve_flags& flags) {
     source->max_stale = u.max_stale;
     source->serve_cached_when_tag_not_found = u.on_tag_not_found == "serve_cached";
     source->docker_hub = is_docker_hub_host(u.name);
+    source->send_ns = u.send_ns;
     spdlog::info("upstream {} → {} (tag_ttl {} ms){}", u.name, u.url, u.tag_ttl.count(),
                  u.name == cfg.default_upstream ? " [default]" : "");
     if (u.insecure_http)

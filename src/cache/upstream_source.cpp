@@ -2,6 +2,7 @@
 
 #include "regcache/cache/context.hpp"
 #include "regcache/oci/media_type.hpp"
+#include "regcache/upstream/rate_limit.hpp"
 
 #include <boost/algorithm/string/predicate.hpp>
 #include <boost/asio/as_tuple.hpp>
@@ -76,6 +77,7 @@ asio::awaitable<result<upstream::response>> exchange(const upstream_source& sour
                                                      upstream::request req) {
   auto& client = source.client();
   const std::string repository = repository_of_target(req.target);
+  if (source.send_ns) req.target += (req.target.find('?') == std::string::npos ? "?ns=" : "&ns=") + source.name;
   result<upstream::response> sent = upstream::errc::invalid_request;
   if (source.auth) sent = co_await source.auth->send(client, req, repository);
   else sent = co_await client.send(req);
@@ -100,6 +102,29 @@ asio::awaitable<result<upstream::response>> exchange(const upstream_source& sour
       sent = co_await target_client->send(std::move(follow));
   }
   co_return sent;
+}
+
+// Docker Hub reports its pull quota on manifest responses; the gauges show
+// the last values seen, per upstream.
+void record_rate_limit(const upstream_source& source, cache_metrics& metrics, const upstream::response& r) {
+  static constexpr std::pair<std::string_view, std::string_view> headers[] = {
+      {"RateLimit-Limit", "regcache_upstream_ratelimit_limit"},
+      {"RateLimit-Remaining", "regcache_upstream_ratelimit_remaining"}};
+  for (const auto& [header, metric] : headers) {
+    const auto value = r.header(header);
+    const auto parsed = value ? upstream::parse_rate_limit(*value) : std::nullopt;
+    if (!parsed) continue;
+    const metrics::labels upstream_label{{"upstream", source.name}};
+    metrics.registry
+        .get_gauge(metric, "Pull quota the upstream reported in its RateLimit headers (last value seen)",
+                   upstream_label)
+        .set(static_cast<std::int64_t>(parsed->count));
+    if (parsed->window_seconds)
+      metrics.registry
+          .get_gauge("regcache_upstream_ratelimit_window_seconds",
+                     "Length of the upstream's pull-quota window, from its RateLimit headers", upstream_label)
+          .set(static_cast<std::int64_t>(*parsed->window_seconds));
+  }
 }
 
 }  // namespace
@@ -129,6 +154,10 @@ asio::awaitable<result<upstream::response>> send_upstream(const upstream_source&
       co_return errc::upstream_unreachable;
     }
     metrics.upstream_requests(sent->status()).inc();
+    record_rate_limit(source, metrics, *sent);
+    if (sent->status() == 429)
+      spdlog::warn("upstream {} rate-limits regcache (429) for {}; Retry-After: {}", source.name, req.target,
+                   sent->header("Retry-After").value_or("(none)"));
     co_return std::move(*sent);
   }
 }

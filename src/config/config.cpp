@@ -346,11 +346,11 @@ void read_storage(const YAML::Node& n, const std::string& path, storage_config& 
 }
 
 void read_upstream(const YAML::Node& n, const std::string& path, upstream_config& u) {
-  static constexpr std::array<std::string_view, 17> keys{
+  static constexpr std::array<std::string_view, 18> keys{
       "name",          "url",          "aliases",         "username",        "password_file",
       "password_env",  "ca_file",      "client_cert_file", "client_key_file", "insecure_skip_verify",
       "insecure_http", "tag_ttl",      "max_stale",       "on_tag_not_found", "connect_timeout",
-      "read_timeout",  "max_connections"};
+      "read_timeout",  "max_connections", "send_ns"};
   if (n.IsNull()) fail_at(path, "expected a mapping (" + join(keys) + "), got nothing", n);
   for_each_key(n, path, keys, [&](std::string_view key, const YAML::Node& v, const std::string& p) {
     if (key == "name") u.name = read_string(v, p);
@@ -369,6 +369,7 @@ void read_upstream(const YAML::Node& n, const std::string& path, upstream_config
     else if (key == "on_tag_not_found") u.on_tag_not_found = read_string(v, p);
     else if (key == "connect_timeout") u.connect_timeout = read_duration(v, p);
     else if (key == "read_timeout") u.read_timeout = read_duration(v, p);
+    else if (key == "send_ns") u.send_ns = read_bool(v, p);
     else u.max_connections = read_count<std::size_t>(v, p);
   });
 }

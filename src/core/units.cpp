@@ -1,6 +1,7 @@
 #include "regcache/core/units.hpp"
 
 #include "regcache/core/errc.hpp"
+#include "regcache/core/text.hpp"
 
 #include <array>
 #include <charconv>
@@ -11,12 +12,6 @@
 namespace regcache::core {
 namespace {
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
 // Splits "12.5GiB" into 12.5 and "GiB"; fails when no number leads.
 bool split_number(std::string_view text, double& number, std::string_view& unit) {
   std::size_t i = 0;
@@ -24,14 +19,14 @@ bool split_number(std::string_view text, double& number, std::string_view& unit)
   if (i == 0) return false;
   const auto [ptr, ec] = std::from_chars(text.data(), text.data() + i, number);
   if (ec != std::errc{} || ptr != text.data() + i) return false;
-  unit = trim(text.substr(i));
+  unit = core::trim_ows(text.substr(i));
   return true;
 }
 
 }  // namespace
 
 result<std::uint64_t> parse_byte_size(std::string_view text) {
-  text = trim(text);
+  text = core::trim_ows(text);
   double number = 0;
   std::string_view unit;
   if (!split_number(text, number, unit)) return errc::invalid_byte_size;
@@ -52,7 +47,7 @@ result<std::uint64_t> parse_byte_size(std::string_view text) {
 }
 
 result<double> parse_percent(std::string_view text) {
-  text = trim(text);
+  text = core::trim_ows(text);
   if (text.empty() || text.back() != '%') return errc::invalid_byte_size;
   double number = 0;
   std::string_view unit;
@@ -63,7 +58,7 @@ result<double> parse_percent(std::string_view text) {
 }
 
 result<std::chrono::milliseconds> parse_duration(std::string_view text) {
-  text = trim(text);
+  text = core::trim_ows(text);
   if (text.empty()) return errc::invalid_duration;
   double total_ms = 0;
   bool first = true;

@@ -1,5 +1,7 @@
 #include "regcache/http/range.hpp"
 
+#include "regcache/core/text.hpp"
+
 #include <limits>
 #include <optional>
 
@@ -8,14 +10,7 @@ namespace {
 
 constexpr std::uint64_t saturated = std::numeric_limits<std::uint64_t>::max();
 
-bool is_ows(char c) noexcept { return c == ' ' || c == '\t'; }
 bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
-
-std::string_view trim(std::string_view s) noexcept {
-  while (!s.empty() && is_ows(s.front())) s.remove_prefix(1);
-  while (!s.empty() && is_ows(s.back())) s.remove_suffix(1);
-  return s;
-}
 
 // 1*DIGIT; a value beyond 64 bits saturates: it is still "past the end" as a
 // position and "everything" as a suffix length, which is what it means.
@@ -43,7 +38,7 @@ bool starts_with_bytes_unit(std::string_view s) noexcept {
 }  // namespace
 
 range_request parse_range(std::string_view header_value, std::uint64_t size) {
-  auto set = trim(header_value);
+  auto set = core::trim_ows(header_value);
   // Of an empty representation the only selection is all of it: a 200.
   if (size == 0 || !starts_with_bytes_unit(set)) return {};
   set.remove_prefix(6);
@@ -52,7 +47,7 @@ range_request parse_range(std::string_view header_value, std::uint64_t size) {
   std::size_t specs = 0;
   while (true) {
     const auto comma = set.find(',');
-    const auto spec = trim(set.substr(0, comma));
+    const auto spec = core::trim_ows(set.substr(0, comma));
     if (!spec.empty()) {
       if (++specs > max_ranges) return {};
       const auto dash = spec.find('-');

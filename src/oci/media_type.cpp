@@ -1,17 +1,11 @@
 #include "regcache/oci/media_type.hpp"
 
+#include "regcache/core/text.hpp"
+
 #include <cstddef>
 
 namespace regcache::oci {
 namespace {
-
-bool is_ows(char c) noexcept { return c == ' ' || c == '\t'; }
-
-std::string_view trim(std::string_view s) noexcept {
-  while (!s.empty() && is_ows(s.front())) s.remove_prefix(1);
-  while (!s.empty() && is_ows(s.back())) s.remove_suffix(1);
-  return s;
-}
 
 char lower(char c) noexcept { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
 
@@ -61,10 +55,11 @@ bool is_zero_qvalue(std::string_view v) noexcept {
 
 bool has_zero_q(std::string_view params) noexcept {
   while (!params.empty()) {
-    const auto param = trim(next_item(params, ';'));
+    const auto param = core::trim_ows(next_item(params, ';'));
     const auto eq = param.find('=');
     if (eq == std::string_view::npos) continue;
-    if (iequals(trim(param.substr(0, eq)), "q")) return is_zero_qvalue(trim(param.substr(eq + 1)));
+    if (iequals(core::trim_ows(param.substr(0, eq)), "q"))
+      return is_zero_qvalue(core::trim_ows(param.substr(eq + 1)));
   }
   return false;
 }
@@ -99,7 +94,7 @@ std::string_view manifest_accept_header() noexcept {
 }
 
 std::string_view strip_parameters(std::string_view media_type) noexcept {
-  return trim(media_type.substr(0, media_type.find(';')));
+  return core::trim_ows(media_type.substr(0, media_type.find(';')));
 }
 
 bool accepts(std::span<const std::string_view> accept_header_values, std::string_view media_type) noexcept {
@@ -111,7 +106,7 @@ bool accepts(std::span<const std::string_view> accept_header_values, std::string
     while (!value.empty()) {
       const auto element = next_item(value, ',');
       const auto semicolon = find_unquoted(element, ';');
-      const auto range = trim(element.substr(0, semicolon));
+      const auto range = core::trim_ows(element.substr(0, semicolon));
       if (range.empty()) continue;
       any_range = true;
       const int s = specificity(range, type);

@@ -30,6 +30,8 @@ struct upstream_source {
   bool serve_cached_when_tag_not_found = false;
   // Docker Hub names without a slash live under "library/".
   bool docker_hub = false;
+  // The upstream is a mirror that routes by containerd's ?ns=<registry>.
+  bool send_ns = false;
   // Answers the upstream's 401 challenges (Basic credentials, Bearer tokens)
   // for all of this upstream's clients. Null sends every request anonymously
   // as is (tests); main always makes one, credentials or not.

@@ -63,6 +63,7 @@ struct upstream_config {
   std::chrono::milliseconds connect_timeout{5'000};
   std::chrono::milliseconds read_timeout{30'000};
   std::size_t max_connections = 64;
+  bool send_ns = false;  // add ?ns=<name>: the upstream is itself a mirror (another regcache)
 };
 
 struct log_config {

@@ -105,6 +105,7 @@ upstreams:
     max_stale: 1h
     on_tag_not_found: serve_cached
     tag_ttl: 0
+    send_ns: true
 default_upstream: 127.0.0.1:5001
 log:
   level: debug
@@ -147,6 +148,8 @@ metrics:
   EXPECT_EQ(hub.on_tag_not_found, "follow");
   EXPECT_EQ(hub.max_stale, 0ms);
   EXPECT_EQ(local.tag_ttl, 0ms);
+  EXPECT_TRUE(local.send_ns);
+  EXPECT_FALSE(hub.send_ns);
   EXPECT_EQ(local.connect_timeout, 5s);
   EXPECT_EQ(local.max_connections, 64u);
   EXPECT_EQ(cfg.default_upstream, "127.0.0.1:5001");
@@ -226,7 +229,7 @@ TEST(config, unknown_keys_list_what_is_allowed) {
               AllOf(StartsWith("upstreams[0].tagttl: unknown key (allowed: name, url, aliases, username, "
                                "password_file, password_env, ca_file, client_cert_file, client_key_file, "
                                "insecure_skip_verify, insecure_http, tag_ttl, max_stale, on_tag_not_found, "
-                               "connect_timeout, read_timeout, max_connections)")));
+                               "connect_timeout, read_timeout, max_connections, send_ns)")));
   EXPECT_THAT(parse_error("log: {level: info, level: debug}"), StartsWith("log.level: given twice"));
 }
 

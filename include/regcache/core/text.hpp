@@ -1,0 +1,17 @@
+#pragma once
+// Small pieces of header-value parsing shared by the parsers of untrusted text.
+#include <string_view>
+
+namespace regcache::core {
+
+// RFC 9110 optional whitespace: space and horizontal tab.
+constexpr bool is_ows(char c) noexcept { return c == ' ' || c == '\t'; }
+
+// `s` without leading and trailing optional whitespace.
+constexpr std::string_view trim_ows(std::string_view s) noexcept {
+  while (!s.empty() && is_ows(s.front())) s.remove_prefix(1);
+  while (!s.empty() && is_ows(s.back())) s.remove_suffix(1);
+  return s;
+}
+
+}  // namespace regcache::core
