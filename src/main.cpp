@@ -29,6 +29,7 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <iostream>
@@ -95,6 +96,29 @@ asio::awaitable<void> flush_access_times(store::index* index) {
     timer.expires_after(std::chrono::seconds(1));
     co_await timer.async_wait(asio::use_awaitable);
     if (auto ec = index->flush_access_times()) spdlog::warn("flushing access times failed: {}", ec.message());
+  }
+}
+
+// Readiness needs a usable cache: the directory takes files and the index
+// takes writes. Checked off the request path, on the blocking pool.
+asio::awaitable<void> watch_storage(store::blob_store* blobs, store::index* index, asio::any_io_executor blocking,
+                                    std::atomic<bool>* usable) {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  for (;;) {
+    auto ec = co_await asio::co_spawn(
+        blocking,
+        [blobs, index]() -> asio::awaitable<error_code> {
+          if (auto e = blobs->check_writable()) co_return e;
+          co_return index->check_writable();
+        },
+        asio::use_awaitable);
+    const bool ok = !ec;
+    if (ok != usable->exchange(ok)) {
+      if (ok) spdlog::info("storage {} is writable again: ready", blobs->root().string());
+      else spdlog::error("storage {} is not writable ({}): not ready", blobs->root().string(), ec.message());
+    }
+    timer.expires_after(std::chrono::seconds(2));
+    co_await timer.async_wait(asio::use_awaitable);
   }
 }
 
@@ -236,9 +260,12 @@ int serve(const serve_flags& flags) {
   server_options.access_log = cfg.log.access_log;
 
   http::server* server_ptr = nullptr;
+  std::atomic<bool> storage_usable{true};
   registry::handler handler({cfg.metrics.enabled, cfg.metrics.path},
                             registry::router(sources, cfg.default_upstream), manifest_cache, blob_cache, discovery,
-                            cache_metrics, [&server_ptr] { return server_ptr && !server_ptr->draining(); });
+                            cache_metrics, [&server_ptr, &storage_usable] {
+                              return server_ptr && !server_ptr->draining() && storage_usable.load();
+                            });
   http::server server(ioc.get_executor(), workers, server_options, std::ref(handler), metrics);
   server_ptr = &server;
   if (auto ec = server.listen()) {
@@ -252,6 +279,8 @@ int serve(const serve_flags& flags) {
   asio::signal_set signals(ioc, SIGINT, SIGTERM);
   asio::co_spawn(ioc, shutdown_on_signal(&signals, &server, cfg.server.shutdown_grace, &contexts), asio::detached);
   asio::co_spawn(ioc, flush_access_times(index->get()), asio::detached);
+  asio::co_spawn(ioc, watch_storage(blobs->get(), index->get(), blocking.get_executor(), &storage_usable),
+                 asio::detached);
 
   // Idle worker contexts must keep running until shutdown.
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> keep_running;

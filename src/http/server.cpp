@@ -357,11 +357,6 @@ void server::start() { asio::co_spawn(state_->executor, accept_loop(state_), asi
 
 void server::drain() {
   if (state_->draining.exchange(true)) return;
-  asio::post(state_->acceptor.get_executor(), [shared = state_] {
-    error_code ec;
-    shared->acceptor.close(ec);
-    ignore_error(ec, "the acceptor may already be closed");
-  });
   std::lock_guard lock(state_->connections_mutex);
   for (const auto& conn : state_->connections)
     asio::post(conn->executor(), [conn] { conn->close_if_idle(); });

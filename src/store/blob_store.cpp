@@ -100,6 +100,19 @@ error_code blob_store::remove_blob(const core::digest& d) {
   return errno == ENOENT ? error_code(errc::not_found) : error_from_errno(errno);
 }
 
+error_code blob_store::check_writable() const {
+  std::string name = (tmp_dir() / "readiness-probe-XXXXXX").string();
+  name += temp_suffix;
+  const int fd = ::mkostemps(name.data(), static_cast<int>(temp_suffix.size()), O_CLOEXEC);
+  if (fd < 0) return error_from_errno(errno);
+  const char byte = 0;
+  error_code ec;
+  if (::write(fd, &byte, 1) != 1) ec = error_from_errno(errno);
+  ::close(fd);
+  if (::unlink(name.c_str()) != 0 && !ec) ec = error_from_errno(errno);
+  return ec;
+}
+
 bool blob_store::exists(const core::digest& d) const {
   struct stat st {};
   return ::stat(blob_path(d).c_str(), &st) == 0 && S_ISREG(st.st_mode);

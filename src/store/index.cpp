@@ -591,6 +591,12 @@ error_code index::flush_access_times() {
 
 // ── whole-index operations ──────────────────────────────────────────────────
 
+error_code index::check_writable() {
+  static constexpr std::string_view probe_key = "readiness_probe";
+  const auto s = impl_->db->Put(impl_->unsynced, impl_->cf(default_family), slice(probe_key), slice("1"));
+  return s.ok() ? error_code{} : from_status(s);
+}
+
 result<index::stats> index::compute_stats() const {
   stats out;
   auto ec = impl_->scan(blobs, {}, false, [&](std::string_view, std::string_view value, error_code& e) {

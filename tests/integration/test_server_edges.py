@@ -6,6 +6,7 @@ Run one:  REGCACHE_BIN=build/regcache python3 -m unittest -v test_server_edges
 
 import http.client
 import os
+import shutil
 import signal
 import socket
 import threading
@@ -181,19 +182,44 @@ class WireTests(fixtures.RegcacheTestCase):
 class ShutdownTests(fixtures.RegcacheTestCase):
     IMAGES = ("multi",)
 
-    def test_sigterm_lets_an_in_flight_download_finish_then_exits(self):
+    def test_readiness_follows_whether_the_cache_directory_takes_files(self):
+        rc = self.start_regcache()
+        self.assertEqual(h.request(rc.url + "/readyz")[0], 200)
+        shutil.rmtree(rc.tmp_dir)
+        self.assertTrue(wait_until(lambda: h.request(rc.url + "/readyz")[0] == 503, timeout=6),
+                        "a cache directory that cannot take downloads makes regcache unready")
+        self.assertEqual(h.request(rc.url + "/healthz")[0], 200, "liveness does not depend on the disk")
+        self.assertIn("not writable", rc.log_text())
+        os.makedirs(rc.tmp_dir)
+        self.assertTrue(wait_until(lambda: h.request(rc.url + "/readyz")[0] == 200, timeout=6))
+
+    def test_sigterm_turns_readiness_off_and_lets_an_in_flight_download_finish(self):
         img = self.images["multi"]
         big = img.largest_blob()
         rc = self.start_regcache()
+        self.assertEqual(h.request(rc.url + "/readyz")[0], 200)
         resp = h.stream(rc.blob_url(img.repo, big.digest))
         self.assertEqual(resp.status, 200)
         first = resp.read(1 * MiB)
         os.kill(rc.pid, signal.SIGTERM)
         time.sleep(0.3)
-        with self.assertRaises(OSError, msg="a draining server accepts no new connections"):
-            h.request(rc.url + "/v2/", timeout=2)
+        status, _, body = h.request(rc.url + "/readyz", timeout=2)
+        self.assertEqual((status, body), (503, b"not ready\n"), "readiness turns false at once")
+        self.assertEqual(h.request(rc.url + "/healthz", timeout=2)[0], 200, "alive while draining")
+        status, headers, _ = h.request(rc.url + "/v2/", timeout=2)
+        self.assertEqual(status, 200, "requests arriving before the pod leaves the Service are still answered")
+        self.assertEqual(headers.get("connection"), "close", "but their connections are not kept")
         rest = resp.read()
         self.assertBody(first + rest, big.digest)
         code = rc.proc.popen.wait(timeout=20)
         self.assertEqual(code, 0, rc.log_tail())
         self.assertIn("draining", rc.log_text())
+
+
+def wait_until(predicate, timeout, interval=0.2):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return predicate()

@@ -9,9 +9,12 @@
 //                        access log line + request metrics
 //                        keep-alive? next : close
 //
-// Graceful shutdown: drain() stops accepting, closes idle keep-alive
-// connections and lets in-flight responses finish; wait_drained() resolves
-// when every connection has ended or the grace period passed.
+// Graceful shutdown: drain() closes idle keep-alive connections, lets
+// in-flight responses finish, and from then on ends every connection after
+// its current response. It keeps accepting: until Kubernetes has taken the
+// pod out of its Service, new requests still arrive and are answered (and
+// the readiness probe must get through to see the 503). wait_drained()
+// resolves when no connection is open or the grace period passed.
 #include "regcache/core/result.hpp"
 #include "regcache/http/exchange.hpp"
 
@@ -61,7 +64,7 @@ class server {
   std::uint16_t port() const noexcept;
   // Starts the accept loop.
   void start();
-  // Stops accepting and asks every connection to end after its current response.
+  // Asks every connection to end after its current response; accepting goes on.
   void drain();
   bool draining() const noexcept;
   // Resolves when all connections ended or `grace` passed; returns how many were still open.

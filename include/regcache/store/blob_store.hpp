@@ -68,6 +68,9 @@ class blob_store {
   // Unlinks a committed blob; open handles keep reading it. errc::not_found if
   // absent, errc::io_error otherwise.
   [[nodiscard]] error_code remove_blob(const core::digest& d);
+  // Creates, writes one byte to and removes a file in tmp/: fails when the
+  // cache directory went read-only, lost its permissions or its inodes.
+  [[nodiscard]] error_code check_writable() const;
 
   // True if a committed blob file exists (one stat, no verification).
   [[nodiscard]] bool exists(const core::digest& d) const;

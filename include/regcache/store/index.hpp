@@ -155,6 +155,11 @@ class index {
   // second.
   [[nodiscard]] error_code flush_access_times();
 
+  // Whether the index still takes writes: RocksDB turns read-only after a
+  // background error (a full or failing disk). Writes one unsynced marker
+  // row; for the readiness check, every few seconds.
+  [[nodiscard]] error_code check_writable();
+
   struct stats {
     std::uint64_t blob_count = 0;
     std::uint64_t blob_bytes = 0;

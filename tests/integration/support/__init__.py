@@ -1,6 +1,7 @@
 """Integration-test support for regcache.
 
-Fixtures that start real peers on loopback (CNCF docker-registry, skopeo) and
+Fixtures that start real peers on loopback (CNCF docker-registry, skopeo,
+containerd) and
 the regcache binary itself, build OCI / Docker images locally without any
 network, and small HTTP helpers.  Python 3 standard library only.
 
@@ -13,4 +14,8 @@ Modules:
     http      request helpers around http.client, multipart/byteranges parser
     skopeo    skopeo copy / inspect wrappers with clear errors
     fixtures  unittest base classes sharing one seeded upstream per class
+    containerd  Containerd: a real containerd with private root/state/socket, and ctr
+    front     Front: a fault-injecting front door (auth, redirects, 503, 429, RateLimit headers)
+    relay     Relay: a TCP relay that can cut, delay or wrap connections in TLS
+    tls       TestPki: a throwaway CA and certificates
 """

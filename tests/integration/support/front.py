@@ -1,9 +1,12 @@
 """A front door to a real registry that behaves like some public registries:
-it requires Basic credentials, answers blob GETs with a 307 to another host
-(blob storage), and can fail the first requests with a 503.
+it can require Basic credentials, answer blob GETs with a 307 to another host
+(blob storage), fail the first requests with a 503, report a pull quota in
+Docker Hub's RateLimit headers, and rate-limit every request with a 429.
 
     front = Front(registry_url, storage_url, creds=("u", "p"), fail_first=1).start()
     front.url  ...  front.stop()
+    front = Front(registry_url, quota=(100, 42)).start()   # RateLimit-Limit 100, -Remaining 42
+    front.rate_limited = True                               # from now on: 429 + Retry-After
 """
 
 import base64
@@ -16,9 +19,15 @@ from . import ports
 
 
 class Front:
-    def __init__(self, registry_url, storage_url, creds=None, fail_first=0):
+    QUOTA_WINDOW = 21600  # Docker Hub's: six hours
+
+    def __init__(self, registry_url, storage_url=None, creds=None, fail_first=0, quota=None):
         self.registry = urllib.parse.urlsplit(registry_url)
-        self.storage_url = storage_url.rstrip("/")
+        self.storage_url = storage_url.rstrip("/") if storage_url else None
+        self.quota = quota
+        self.rate_limited = False
+        self.in_flight = 0
+        self.peak_in_flight = 0  # most requests it was answering at once
         self.creds = creds
         self.fail_first = fail_first
         self.failed = 0
@@ -40,10 +49,20 @@ class Front:
                 pass
 
             def do_HEAD(self):
-                self.answer()
+                self.counted(self.answer)
 
             def do_GET(self):
-                self.answer()
+                self.counted(self.answer)
+
+            def counted(self, answer):
+                with front._lock:
+                    front.in_flight += 1
+                    front.peak_in_flight = max(front.peak_in_flight, front.in_flight)
+                try:
+                    answer()
+                finally:
+                    with front._lock:
+                        front.in_flight -= 1
 
             def reply(self, status, headers=(), body=b""):
                 self.send_response(status)
@@ -54,17 +73,30 @@ class Front:
                 if self.command != "HEAD":
                     self.wfile.write(body)
 
+            def quota_headers(self, remaining=None):
+                if not front.quota:
+                    return []
+                limit, left = front.quota
+                left = left if remaining is None else remaining
+                return [("RateLimit-Limit", f"{limit};w={front.QUOTA_WINDOW}"),
+                        ("RateLimit-Remaining", f"{left};w={front.QUOTA_WINDOW}")]
+
             def answer(self):
                 with front._lock:
                     fail = front.failed < front.fail_first
                     front.failed += fail
                 if fail:
                     return self.reply(503, [("Retry-After", "1")], b"try again")
+                if front.rate_limited:
+                    body = (b'{"errors":[{"code":"TOOMANYREQUESTS","message":"You have reached your pull '
+                            b'rate limit."}]}')
+                    return self.reply(429, [("Retry-After", "3600"), ("Content-Type", "application/json")]
+                                      + self.quota_headers(remaining=0), body)
                 if front.creds:
                     want = "Basic " + base64.b64encode(":".join(front.creds).encode()).decode()
                     if self.headers.get("Authorization") != want:
                         return self.reply(401, [("WWW-Authenticate", 'Basic realm="front"')], b"{}")
-                if "/blobs/" in self.path and self.command == "GET":
+                if front.storage_url and "/blobs/" in self.path and self.command == "GET":
                     with front._lock:
                         front.redirects += 1
                     return self.reply(307, [("Location", front.storage_url + self.path + "?signature=abc")])
@@ -77,7 +109,7 @@ class Front:
                     keep = [(k, v) for k, v in resp.getheaders()
                             if k.lower() not in ("content-length", "connection", "transfer-encoding")]
                     self.send_response(resp.status)
-                    for k, v in keep:
+                    for k, v in keep + self.quota_headers():
                         self.send_header(k, v)
                     self.send_header("Content-Length", resp.getheader("Content-Length", str(len(body))))
                     self.end_headers()

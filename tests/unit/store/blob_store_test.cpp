@@ -60,6 +60,13 @@ TEST_F(blob_store_test, open_fails_when_root_is_a_file) {
   EXPECT_EQ(opened.error(), errc::io_error);
 }
 
+TEST_F(blob_store_test, check_writable_leaves_nothing_and_fails_without_tmp) {
+  EXPECT_FALSE(store_->check_writable());
+  EXPECT_EQ(temp_files(), 0u);
+  std::filesystem::remove_all(store_->tmp_dir());
+  EXPECT_TRUE(store_->check_writable()) << "a cache directory that lost tmp/ cannot take downloads";
+}
+
 TEST_F(blob_store_test, blob_path_is_sharded_by_two_hex) {
   const auto d = digest_of("hello");
   EXPECT_EQ(store_->blob_path(d),

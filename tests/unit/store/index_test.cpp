@@ -68,6 +68,8 @@ class index_test : public ::testing::Test {
   const core::digest c_ = digest_of("c");
 };
 
+TEST_F(index_test, an_open_index_takes_writes) { EXPECT_FALSE(idx_->check_writable()); }
+
 TEST_F(index_test, blob_rows_round_trip) {
   auto missing = idx_->get_blob(a_);
   ASSERT_TRUE(missing.has_value());
