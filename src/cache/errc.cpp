@@ -18,6 +18,8 @@ std::string_view describe(errc e) noexcept {
     case errc::upstream_invalid: return "the upstream registry sent a malformed answer";
     case errc::digest_mismatch: return "the upstream registry sent content that does not match its digest";
     case errc::storage_failed: return "local storage failed";
+    case errc::offline: return "not cached, and regcache serves only from its cache (offline)";
+    case errc::invalid_platform: return "a platform must be os/architecture[/variant], e.g. linux/arm64";
   }
   return "unknown cache error";
 }

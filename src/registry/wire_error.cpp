@@ -51,6 +51,12 @@ wire_error to_wire_error(const error_code& ec, std::string_view what, std::strin
                 thing + ": upstream " + from + " sent content that does not match the digest; nothing was cached"};
       case cache::errc::storage_failed:
         return {500, wire_code::unknown, thing + ": the cache's storage failed; see the regcache log"};
+      case cache::errc::offline:
+        // Like an unreachable upstream: a runtime moves on to its next host.
+        return {503, wire_code::unavailable,
+                thing + " is not cached and regcache serves only from its cache (upstream " + from + " offline)"};
+      case cache::errc::invalid_platform:
+        return {400, wire_code::unknown, thing + ": " + ec.message()};
     }
   }
   return {500, wire_code::unknown, thing + ": " + ec.message()};

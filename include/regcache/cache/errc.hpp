@@ -17,6 +17,8 @@ enum class errc {
   upstream_invalid,       // the upstream's answer was malformed (bad digest header, bad JSON)
   digest_mismatch,        // upstream bytes did not hash to the requested digest
   storage_failed,         // local disk or index failure
+  offline,                // not cached, and the upstream is not asked (offline-only mode)
+  invalid_platform,       // a platform filter entry is not os/arch[/variant]
 };
 
 const boost::system::error_category& cache_category() noexcept;

@@ -19,6 +19,8 @@
 //   tags       str(upstream) │ str(repository) │ tag       fetched_at_ms i64 │ str(digest text) │
 //                                                         str(media_type) │ etag (rest)
 //   links      str(upstream) │ str(repository) │ digest   seen_ms i64
+//   pins       str(upstream) │ str(repository) │ ref      str(digest text) │ pinned_at_ms i64 │
+//                                                         u32 count │ str(platform)*
 //
 // The sign bit of the lru time is flipped so that byte order is the order of
 // signed times. Every blobs row has exactly one lru row, written in the same
@@ -78,6 +80,17 @@ struct manifest_record {
   friend bool operator==(const manifest_record&, const manifest_record&) = default;
 };
 
+// An operator's pin (regcache pin IMAGE): the image's top manifest and the
+// platforms chosen (empty: all). What it protects is computed from the
+// manifests at each eviction pass, so content fetched later is covered too.
+struct pin_record {
+  core::digest digest;
+  std::vector<std::string> platforms;
+  std::int64_t pinned_at_ms = 0;
+
+  friend bool operator==(const pin_record&, const pin_record&) = default;
+};
+
 struct tag_record {
   core::digest digest;
   std::string media_type;
@@ -120,6 +133,23 @@ class index {
   [[nodiscard]] error_code put_manifest(const core::digest& d, const manifest_record& record);
   // errc::not_found if there is no row.
   [[nodiscard]] error_code remove_manifest(const core::digest& d);
+
+  // Visits every manifest row in digest order; return false to stop.
+  [[nodiscard]] error_code for_each_manifest(
+      const std::function<bool(const core::digest&, const manifest_record&)>& visit) const;
+
+  // Pins, keyed like tags by upstream, repository and the reference the
+  // operator gave (tag or digest). Written synced: a pin is an operator's
+  // promise. remove_pin: errc::not_found if there is no row.
+  [[nodiscard]] error_code put_pin(std::string_view upstream, std::string_view repository,
+                                   std::string_view reference, const pin_record& record);
+  [[nodiscard]] error_code remove_pin(std::string_view upstream, std::string_view repository,
+                                      std::string_view reference);
+  [[nodiscard]] result<std::optional<pin_record>> get_pin(std::string_view upstream, std::string_view repository,
+                                                          std::string_view reference) const;
+  [[nodiscard]] error_code for_each_pin(
+      const std::function<bool(std::string_view upstream, std::string_view repository, std::string_view reference,
+                               const pin_record&)>& visit) const;
 
   [[nodiscard]] result<std::optional<tag_record>> get_tag(std::string_view upstream,
                                                           std::string_view repository,
