@@ -3,8 +3,10 @@
 // together and holds no logic of its own beyond that.
 #include "regcache/cache/blob_cache.hpp"
 #include "regcache/cache/discovery.hpp"
+#include "regcache/cache/evictor.hpp"
 #include "regcache/cache/fill_coordinator.hpp"
 #include "regcache/cache/manifest_cache.hpp"
+#include "regcache/cache/prefetcher.hpp"
 #include "regcache/config/config.hpp"
 #include "regcache/core/units.hpp"
 #include "regcache/http/server.hpp"
@@ -47,6 +49,8 @@ struct serve_flags {
   std::string data;
   std::string upstream;
   std::string log_level;
+  std::string admin_listen;
+  bool offline = false;
 };
 
 // Docker Hub is named docker.io by clients but served from registry-1.docker.io.
@@ -59,6 +63,7 @@ config::config load_config(const serve_flags& flags) {
   if (!flags.listen.empty()) cfg.server.listen = flags.listen;
   if (!flags.data.empty()) cfg.storage.root = flags.data;
   if (!flags.log_level.empty()) cfg.log.level = flags.log_level;
+  if (!flags.admin_listen.empty()) cfg.admin.listen = flags.admin_listen;
   if (!flags.upstream.empty()) {
     auto ep = upstream::parse_url(flags.upstream);
     if (!ep) throw config::config_error("--upstream: \"" + flags.upstream + "\" is not an http:// or https:// URL");
@@ -75,6 +80,8 @@ config::config load_config(const serve_flags& flags) {
     cfg.upstreams.push_back(u);
     cfg.default_upstream = name;
   }
+  if (flags.offline)
+    for (auto& u : cfg.upstreams) u.offline = true;
   config::resolve_defaults(cfg);
   config::validate(cfg);
   return cfg;
@@ -233,8 +240,10 @@ int serve(const serve_flags& flags) {
     source->serve_cached_when_tag_not_found = u.on_tag_not_found == "serve_cached";
     source->docker_hub = is_docker_hub_host(u.name);
     source->send_ns = u.send_ns;
+    source->offline = u.offline;
     spdlog::info("upstream {} → {} (tag_ttl {} ms){}", u.name, u.url, u.tag_ttl.count(),
                  u.name == cfg.default_upstream ? " [default]" : "");
+    if (u.offline) spdlog::info("upstream {} is offline: serving only from the cache, never contacting it", u.name);
     if (u.insecure_http)
       spdlog::warn("INSECURE: upstream {} is plain HTTP: content and credentials travel unencrypted", u.name);
     if (u.insecure_skip_verify)
@@ -247,6 +256,26 @@ int serve(const serve_flags& flags) {
   cache::blob_cache blob_cache(ctx, fills);
   cache::manifest_cache manifest_cache(ctx);
   cache::discovery discovery(ctx);
+  cache::prefetcher prefetcher(ctx, manifest_cache, fills, cfg.prefetch.parallelism);
+
+  cache::eviction_policy policy;
+  try {
+    policy.quota_bytes = config::resolve_quota(cfg.storage, cfg.storage.root);
+  } catch (const config::config_error& e) {
+    spdlog::critical("storage.quota: {}", e.what());
+    return 2;
+  }
+  policy.high_watermark = cfg.storage.high_watermark;
+  policy.low_watermark = cfg.storage.low_watermark;
+  policy.min_age = cfg.storage.min_age;
+  policy.max_unused_age = cfg.storage.max_unused_age;
+  cache::evictor evictor(ctx, policy);
+  fills.on_disk_full([&evictor] { evictor.request(); });
+  spdlog::info("quota {} (evicting from {} down to {}), min_age {} s, max_unused_age {} s",
+               core::format_bytes(policy.quota_bytes),
+               core::format_bytes(static_cast<std::uint64_t>(policy.quota_bytes * policy.high_watermark)),
+               core::format_bytes(static_cast<std::uint64_t>(policy.quota_bytes * policy.low_watermark)),
+               policy.min_age.count() / 1000, policy.max_unused_age.count() / 1000);
 
   const auto [address, port] = config::split_listen(cfg.server.listen);
   http::server_options server_options;
@@ -279,6 +308,7 @@ int serve(const serve_flags& flags) {
   asio::signal_set signals(ioc, SIGINT, SIGTERM);
   asio::co_spawn(ioc, shutdown_on_signal(&signals, &server, cfg.server.shutdown_grace, &contexts), asio::detached);
   asio::co_spawn(ioc, flush_access_times(index->get()), asio::detached);
+  asio::co_spawn(ioc, evictor.run_forever(cfg.storage.eviction_interval), asio::detached);
   asio::co_spawn(ioc, watch_storage(blobs->get(), index->get(), blocking.get_executor(), &storage_usable),
                  asio::detached);
 
@@ -315,6 +345,9 @@ int main(int argc, char** argv) {
                         "Upstream registry URL, made the default upstream, e.g. https://registry-1.docker.io "
                         "(http:// is allowed for local testing)");
   serve_cmd->add_option("--log-level", flags.log_level, "trace, debug, info, warn, error or off (overrides log.level)");
+  serve_cmd->add_option("--admin-listen", flags.admin_listen, "HOST:PORT of the admin API (overrides admin.listen)");
+  serve_cmd->add_flag("--offline", flags.offline,
+                      "Serve only from the cache; never contact an upstream (sets upstreams[].offline)");
   auto* version_cmd = app.add_subcommand("version", "Print the version and exit");
   CLI11_PARSE(app, argc, argv);
 

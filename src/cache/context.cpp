@@ -20,7 +20,17 @@ cache_metrics::cache_metrics(metrics::registry& r)
       digest_mismatches(r.get_counter("regcache_digest_mismatches_total",
                                       "Upstream transfers whose bytes did not match the digest (nothing cached)")),
       fills_in_flight(r.get_gauge("regcache_fills_in_flight", "Blob downloads from upstreams in progress")),
-      cached_bytes(r.get_gauge("regcache_cached_bytes", "Bytes of committed blobs in the cache")) {}
+      cached_bytes(r.get_gauge("regcache_cached_bytes", "Bytes of committed blobs in the cache")),
+      blobs_evicted(r.get_counter("regcache_evictions_total", "Blobs and manifests removed by eviction, by kind",
+                                  {{"kind", "blob"}})),
+      manifests_evicted(r.get_counter("regcache_evictions_total", "Blobs and manifests removed by eviction, by kind",
+                                      {{"kind", "manifest"}})),
+      evicted_bytes(r.get_counter("regcache_evicted_bytes_total", "Blob bytes removed by eviction")),
+      eviction_runs(r.get_counter("regcache_eviction_runs_total", "Eviction passes run")),
+      quota_bytes(r.get_gauge("regcache_quota_bytes", "Bytes of blobs the cache may hold (0: no quota)")),
+      pinned_bytes(r.get_gauge("regcache_pinned_bytes", "Bytes of cached blobs protected by pins, as of the last "
+                                                        "eviction pass")),
+      pins(r.get_gauge("regcache_pins", "Pinned images, as of the last eviction pass")) {}
 
 metrics::counter& cache_metrics::upstream_requests(unsigned status) {
   return registry.get_counter("regcache_upstream_requests_total", "Requests sent to upstream registries, by status",

@@ -30,6 +30,7 @@ fill::snapshot fill::snapshot_locked() const {
   s.size = size_;
   s.written = written_;
   s.error = error_;
+  s.ended = ended_;
   if (s.whole()) s.servable = written_;
   else if (state_ == phase::streaming && written_ > 0) s.servable = written_ - 1;  // last byte held back
   return s;
@@ -75,6 +76,13 @@ void fill::complete() {
   std::lock_guard lock(mutex_);
   state_ = phase::committed;
   size_ = written_;
+  ended_ = true;
+  notify_locked();
+}
+
+void fill::end_uncached() {
+  std::lock_guard lock(mutex_);
+  ended_ = true;
   notify_locked();
 }
 
@@ -82,6 +90,7 @@ void fill::fail(error_code ec) {
   std::lock_guard lock(mutex_);
   state_ = phase::failed;
   error_ = ec;
+  ended_ = true;
   notify_locked();
 }
 
@@ -122,6 +131,18 @@ asio::awaitable<fill::snapshot> fill::wait_servable_beyond(std::uint64_t offset)
   }
 }
 
+asio::awaitable<fill::snapshot> fill::wait_ended() {
+  for (;;) {
+    std::uint64_t version = 0;
+    {
+      std::lock_guard lock(mutex_);
+      if (ended_) co_return snapshot_locked();
+      version = version_;
+    }
+    co_await wait_change(version);
+  }
+}
+
 // ---- coordinator -----------------------------------------------------------
 
 std::shared_ptr<fill> fill_coordinator::join(const core::digest& digest,
@@ -137,6 +158,15 @@ std::shared_ptr<fill> fill_coordinator::join(const core::digest& digest,
   ctx_.metrics->fills_in_flight.add(1);
   asio::co_spawn(executor, run(f, std::move(source), std::move(repository)), asio::detached);
   return f;
+}
+
+error_code fill_coordinator::disk_full(const core::digest& digest) {
+  disk_full_events_.inc();
+  spdlog::error("disk full while caching digest={}: its clients get the rest straight from the upstream, "
+                "uncached; eviction requested",
+                digest.str());
+  if (on_disk_full_) on_disk_full_();
+  return store::errc::no_space;
 }
 
 std::size_t fill_coordinator::in_flight() const {
@@ -163,6 +193,7 @@ asio::awaitable<void> fill_coordinator::run(std::shared_ptr<fill> f, std::shared
     // Clients got (or are getting) the verified bytes from the temp file's
     // descriptor; only the cache copy is lost.
     spdlog::warn("fill digest={} verified but not cached: {}", f->digest().str(), ec.message());
+    f->end_uncached();
   } else if (ec) {
     if (ec == errc::digest_mismatch) ctx_.metrics->digest_mismatches.inc();
     spdlog::warn("fill failed upstream={} repository={} digest={}: {}", source->name, repository,
@@ -181,35 +212,7 @@ namespace {
 constexpr int max_resumes = 3;
 constexpr std::chrono::milliseconds first_resume_pause{100};
 
-// Whether `content_range` ("bytes <first>-<last>/<total>") continues exactly
-// at `offset` to the end of a `total`-byte blob.
-bool continues_at(std::string_view content_range, std::uint64_t offset, std::uint64_t total) {
-  const auto expected = "bytes " + std::to_string(offset) + "-" + std::to_string(total - 1) + "/" +
-                        std::to_string(total);
-  return content_range == expected;
-}
-
 }  // namespace
-
-asio::awaitable<result<upstream::response>> fill_coordinator::resume(std::shared_ptr<const upstream_source> source,
-                                                                     std::string target, std::uint64_t offset,
-                                                                     std::uint64_t size) {
-  upstream::request req;
-  req.verb = upstream::method::get;
-  req.target = target;
-  req.headers.emplace_back("Range", "bytes=" + std::to_string(offset) + "-");
-  auto sent = co_await send_upstream(*source, *ctx_.metrics, std::move(req));
-  if (!sent) co_return sent.error();
-  const auto range = sent->header("Content-Range");
-  if (sent->status() == 206 && range && continues_at(*range, offset, size)) {
-    spdlog::info("resumed upstream transfer {} at byte {}", target, offset);
-    co_return std::move(*sent);
-  }
-  // A 200 or a range elsewhere cannot continue this file; a 404 now means it is gone.
-  spdlog::warn("upstream cannot resume {} at byte {}: status {}", target, offset, sent->status());
-  if (sent->status() == 206 || sent->status() == 200) co_return errc::upstream_invalid;
-  co_return upstream_status_error(sent->status(), errc::blob_unknown);
-}
 
 asio::awaitable<error_code> fill_coordinator::download(std::shared_ptr<fill> f,
                                                        std::shared_ptr<const upstream_source> source,
@@ -228,6 +231,7 @@ asio::awaitable<error_code> fill_coordinator::download(std::shared_ptr<fill> f,
   auto writer = ctx_.blobs->create_writer(digest, size);
   if (!writer) {
     spdlog::error("cannot create temp file for digest={}: {}", digest.str(), writer.error().message());
+    if (writer.error() == store::errc::no_space) co_return disk_full(digest);
     co_return errc::storage_failed;
   }
   f->start_streaming(size, writer->reader());
@@ -245,7 +249,8 @@ asio::awaitable<error_code> fill_coordinator::download(std::shared_ptr<fill> f,
       while (!resumed && resumes < max_resumes) {
         co_await back_off(first_resume_pause * (1 << resumes));
         ++resumes;
-        resumed = co_await resume(source, target, writer->size(), *size);
+        resumed = co_await get_blob_from(*source, *ctx_.metrics, target, writer->size(), *size);
+        if (resumed) spdlog::info("resumed upstream transfer {} at byte {}", target, writer->size());
         if (!resumed && resumed.error() != errc::upstream_unreachable) co_return resumed.error();
       }
       if (!resumed) co_return resumed.error();
@@ -255,6 +260,7 @@ asio::awaitable<error_code> fill_coordinator::download(std::shared_ptr<fill> f,
     if (*n == 0) break;
     if (auto ec = writer->append(std::span<const std::byte>(buffer.data(), *n))) {
       spdlog::error("writing digest={} failed: {}", digest.str(), ec.message());
+      if (ec == store::errc::no_space) co_return disk_full(digest);
       co_return errc::storage_failed;
     }
     ctx_.metrics->upstream_bytes.inc(*n);

@@ -137,6 +137,7 @@ asio::awaitable<void> back_off(std::chrono::milliseconds how_long) {
 
 asio::awaitable<result<upstream::response>> send_upstream(const upstream_source& source, cache_metrics& metrics,
                                                           upstream::request req) {
+  if (source.offline) co_return errc::offline;
   // Every request regcache sends upstream is a GET or HEAD: safe to repeat.
   for (int attempt = 1;; ++attempt) {
     auto sent = co_await exchange(source, metrics, req);
@@ -180,6 +181,35 @@ error_code upstream_status_error(unsigned status, errc not_found) {
   if (status == 404) return not_found;
   if (status == 429) return errc::upstream_rate_limited;
   return errc::upstream_failed;
+}
+
+namespace {
+
+// Whether `content_range` ("bytes <first>-<last>/<total>") continues exactly
+// at `offset` to the end of a `total`-byte blob.
+bool continues_at(std::string_view content_range, std::uint64_t offset, std::uint64_t total) {
+  const auto expected = "bytes " + std::to_string(offset) + "-" + std::to_string(total - 1) + "/" +
+                        std::to_string(total);
+  return content_range == expected;
+}
+
+}  // namespace
+
+asio::awaitable<result<upstream::response>> get_blob_from(const upstream_source& source, cache_metrics& metrics,
+                                                          std::string target, std::uint64_t offset,
+                                                          std::uint64_t size) {
+  upstream::request req;
+  req.verb = upstream::method::get;
+  req.target = target;
+  req.headers.emplace_back("Range", "bytes=" + std::to_string(offset) + "-");
+  auto sent = co_await send_upstream(source, metrics, std::move(req));
+  if (!sent) co_return sent.error();
+  const auto range = sent->header("Content-Range");
+  if (sent->status() == 206 && range && continues_at(*range, offset, size)) co_return std::move(*sent);
+  // A 200 or a range elsewhere cannot continue; a 404 now means it is gone.
+  spdlog::warn("upstream {} cannot continue {} at byte {}: status {}", source.name, target, offset, sent->status());
+  if (sent->status() == 206 || sent->status() == 200) co_return errc::upstream_invalid;
+  co_return upstream_status_error(sent->status(), errc::blob_unknown);
 }
 
 asio::awaitable<result<upstream_head>> head_upstream(const upstream_source& source, cache_metrics& metrics,

@@ -269,6 +269,33 @@ std::size_t read_size(const YAML::Node& n, const std::string& path) {
   return static_cast<std::size_t>(*bytes);
 }
 
+// "90%" as the fraction 0.9.
+double read_percent(const YAML::Node& n, const std::string& path) {
+  const auto& text = scalar(n, path, "a percentage");
+  const auto percent = core::parse_percent(text);
+  if (!percent) fail_at(path, quote(text) + " is not a percentage (use e.g. 90%; allowed: more than 0% up to 100%)", n);
+  return *percent / 100.0;
+}
+
+quota_config read_quota(const YAML::Node& n, const std::string& path) {
+  const auto& text = scalar(n, path, "a size or a percentage");
+  quota_config quota;
+  if (text.ends_with('%')) {
+    const auto percent = core::parse_percent(text);
+    if (percent) {
+      quota.filesystem_share = *percent / 100.0;
+      return quota;
+    }
+  } else if (const auto bytes = core::parse_byte_size(text); bytes && *bytes > 0) {
+    quota.bytes = *bytes;
+    return quota;
+  }
+  fail_at(path,
+          quote(text) + " is not a size or a percentage of the filesystem (use e.g. 50GiB or 80%; more than 0, "
+                        "at most 100%)",
+          n);
+}
+
 template <class Unsigned>
 Unsigned read_count(const YAML::Node& n, const std::string& path) {
   const auto& text = scalar(n, path, "a whole number");
@@ -339,18 +366,26 @@ void read_server(const YAML::Node& n, const std::string& path, server_config& s)
 }
 
 void read_storage(const YAML::Node& n, const std::string& path, storage_config& s) {
-  static constexpr std::array<std::string_view, 1> keys{"root"};
-  for_each_key(n, path, keys, [&](std::string_view, const YAML::Node& v, const std::string& p) {
-    s.root = read_string(v, p);
+  static constexpr std::array<std::string_view, 7> keys{"root",    "quota",          "high_watermark",
+                                                        "low_watermark", "min_age", "max_unused_age",
+                                                        "eviction_interval"};
+  for_each_key(n, path, keys, [&](std::string_view key, const YAML::Node& v, const std::string& p) {
+    if (key == "root") s.root = read_string(v, p);
+    else if (key == "quota") s.quota = read_quota(v, p);
+    else if (key == "high_watermark") s.high_watermark = read_percent(v, p);
+    else if (key == "low_watermark") s.low_watermark = read_percent(v, p);
+    else if (key == "min_age") s.min_age = read_duration(v, p);
+    else if (key == "max_unused_age") s.max_unused_age = read_duration(v, p);
+    else s.eviction_interval = read_duration(v, p);
   });
 }
 
 void read_upstream(const YAML::Node& n, const std::string& path, upstream_config& u) {
-  static constexpr std::array<std::string_view, 18> keys{
+  static constexpr std::array<std::string_view, 19> keys{
       "name",          "url",          "aliases",         "username",        "password_file",
       "password_env",  "ca_file",      "client_cert_file", "client_key_file", "insecure_skip_verify",
       "insecure_http", "tag_ttl",      "max_stale",       "on_tag_not_found", "connect_timeout",
-      "read_timeout",  "max_connections", "send_ns"};
+      "read_timeout",  "max_connections", "send_ns",      "offline"};
   if (n.IsNull()) fail_at(path, "expected a mapping (" + join(keys) + "), got nothing", n);
   for_each_key(n, path, keys, [&](std::string_view key, const YAML::Node& v, const std::string& p) {
     if (key == "name") u.name = read_string(v, p);
@@ -370,6 +405,7 @@ void read_upstream(const YAML::Node& n, const std::string& path, upstream_config
     else if (key == "connect_timeout") u.connect_timeout = read_duration(v, p);
     else if (key == "read_timeout") u.read_timeout = read_duration(v, p);
     else if (key == "send_ns") u.send_ns = read_bool(v, p);
+    else if (key == "offline") u.offline = read_bool(v, p);
     else u.max_connections = read_count<std::size_t>(v, p);
   });
 }
@@ -400,6 +436,21 @@ void read_metrics(const YAML::Node& n, const std::string& path, metrics_config& 
   });
 }
 
+void read_admin(const YAML::Node& n, const std::string& path, admin_config& a) {
+  static constexpr std::array<std::string_view, 2> keys{"enabled", "listen"};
+  for_each_key(n, path, keys, [&](std::string_view key, const YAML::Node& v, const std::string& p) {
+    if (key == "enabled") a.enabled = read_bool(v, p);
+    else a.listen = read_string(v, p);
+  });
+}
+
+void read_prefetch(const YAML::Node& n, const std::string& path, prefetch_config& pf) {
+  static constexpr std::array<std::string_view, 1> keys{"parallelism"};
+  for_each_key(n, path, keys, [&](std::string_view, const YAML::Node& v, const std::string& p) {
+    pf.parallelism = read_count<std::size_t>(v, p);
+  });
+}
+
 // ---------------------------------------------------------------- validation
 
 void check_positive(const std::string& path, std::chrono::milliseconds value, std::chrono::milliseconds fallback) {
@@ -409,7 +460,7 @@ void check_positive(const std::string& path, std::chrono::milliseconds value, st
   }
 }
 
-void check_connections(const std::string& path, std::size_t value, std::size_t fallback) {
+void check_at_least_one(const std::string& path, std::size_t value, std::size_t fallback) {
   if (value < 1) {
     fail(path, std::to_string(value) + " is not allowed (must be at least 1, default " + std::to_string(fallback) + ")");
   }
@@ -426,7 +477,7 @@ void validate_server(const server_config& s) {
   check_positive("server.idle_timeout", s.idle_timeout, defaults.idle_timeout);
   check_positive("server.read_timeout", s.read_timeout, defaults.read_timeout);
   check_positive("server.write_timeout", s.write_timeout, defaults.write_timeout);
-  check_connections("server.max_connections", s.max_connections, defaults.max_connections);
+  check_at_least_one("server.max_connections", s.max_connections, defaults.max_connections);
   check_positive("server.shutdown_grace", s.shutdown_grace, defaults.shutdown_grace);
 }
 
@@ -480,7 +531,58 @@ void validate_upstream(const upstream_config& u, const std::string& path,
   }
   check_positive(path + ".connect_timeout", u.connect_timeout, defaults.connect_timeout);
   check_positive(path + ".read_timeout", u.read_timeout, defaults.read_timeout);
-  check_connections(path + ".max_connections", u.max_connections, defaults.max_connections);
+  check_at_least_one(path + ".max_connections", u.max_connections, defaults.max_connections);
+}
+
+// 0.955 → "95.5%".
+std::string format_percent(double fraction) {
+  std::ostringstream out;
+  out << fraction * 100 << '%';
+  return out.str();
+}
+
+void check_not_negative(const std::string& path, std::chrono::milliseconds value, std::string_view meaning) {
+  if (value.count() < 0) {
+    fail(path, format_duration(value) + " is not allowed (must be 0 or more" + std::string(meaning) + ")");
+  }
+}
+
+void validate_storage(const storage_config& s) {
+  const storage_config defaults;
+  if (s.root.empty()) fail("storage.root", "must not be empty (default ./data)");
+  if (s.quota.bytes == 0 && !(s.quota.filesystem_share > 0 && s.quota.filesystem_share <= 1)) {
+    fail("storage.quota", format_percent(s.quota.filesystem_share) +
+                              " is not allowed (a size of more than 0 bytes, or more than 0% up to 100%; "
+                              "default 80%)");
+  }
+  if (!(s.high_watermark > 0 && s.high_watermark <= 1)) {
+    fail("storage.high_watermark", format_percent(s.high_watermark) +
+                                       " is not allowed (more than 0% up to 100% of the quota, default 90%)");
+  }
+  if (!(s.low_watermark > 0 && s.low_watermark < s.high_watermark)) {
+    fail("storage.low_watermark", format_percent(s.low_watermark) +
+                                      " is not allowed (more than 0% and below storage.high_watermark, " +
+                                      format_percent(s.high_watermark) + "; default 80%)");
+  }
+  check_not_negative("storage.min_age", s.min_age, "; 0 lets just-used content go, default 10m");
+  check_not_negative("storage.max_unused_age", s.max_unused_age, "; 0 = never");
+  check_positive("storage.eviction_interval", s.eviction_interval, defaults.eviction_interval);
+}
+
+bool is_wildcard(std::string_view host) { return host == "0.0.0.0" || host == "::"; }
+
+void validate_admin(const admin_config& a, const server_config& server) {
+  std::pair<std::string, std::uint16_t> admin_address;
+  if (auto problem = listen_problem(a.listen, admin_address)) fail("admin.listen", *problem);
+  std::pair<std::string, std::uint16_t> server_address;
+  // A bad server.listen is reported by validate_server.
+  if (!a.enabled || listen_problem(server.listen, server_address)) return;
+  const bool same_host = admin_address.first == server_address.first || is_wildcard(admin_address.first) ||
+                         is_wildcard(server_address.first);
+  if (same_host && admin_address.second == server_address.second) {
+    fail("admin.listen", quote(a.listen) + " overlaps server.listen " + quote(server.listen) +
+                             " (use another port, e.g. 127.0.0.1:5001)");
+  }
 }
 
 void validate_default_upstream(const config& cfg) {
@@ -539,15 +641,17 @@ config parse_yaml(std::string_view text) {
   }
 
   config cfg;
-  static constexpr std::array<std::string_view, 6> keys{"server", "storage",  "upstreams",
-                                                        "default_upstream", "log", "metrics"};
+  static constexpr std::array<std::string_view, 8> keys{"server", "storage", "upstreams", "default_upstream",
+                                                        "log",    "metrics", "admin",     "prefetch"};
   for_each_key(root, "", keys, [&](std::string_view key, const YAML::Node& v, const std::string& p) {
     if (key == "server") read_server(v, p, cfg.server);
     else if (key == "storage") read_storage(v, p, cfg.storage);
     else if (key == "upstreams") read_upstreams(v, p, cfg.upstreams);
     else if (key == "default_upstream") cfg.default_upstream = v.IsNull() ? std::string() : read_string(v, p);
     else if (key == "log") read_log(v, p, cfg.log);
-    else read_metrics(v, p, cfg.metrics);
+    else if (key == "metrics") read_metrics(v, p, cfg.metrics);
+    else if (key == "admin") read_admin(v, p, cfg.admin);
+    else read_prefetch(v, p, cfg.prefetch);
   });
   return cfg;
 }
@@ -569,7 +673,7 @@ config load_file(const std::filesystem::path& path) {
 
 void validate(const config& cfg) {
   validate_server(cfg.server);
-  if (cfg.storage.root.empty()) fail("storage.root", "must not be empty (default ./data)");
+  validate_storage(cfg.storage);
   std::map<std::string, std::string, std::less<>> hosts_seen;
   for (std::size_t i = 0; i < cfg.upstreams.size(); ++i) {
     validate_upstream(cfg.upstreams[i], "upstreams[" + std::to_string(i) + "]", hosts_seen);
@@ -577,6 +681,19 @@ void validate(const config& cfg) {
   validate_default_upstream(cfg);
   validate_log(cfg.log);
   validate_metrics(cfg.metrics);
+  validate_admin(cfg.admin, cfg.server);
+  check_at_least_one("prefetch.parallelism", cfg.prefetch.parallelism, prefetch_config{}.parallelism);
+}
+
+std::uint64_t resolve_quota(const storage_config& storage, const std::filesystem::path& root) {
+  if (storage.quota.bytes > 0) return storage.quota.bytes;
+  std::error_code ec;
+  const auto space = std::filesystem::space(root, ec);
+  if (ec) {
+    throw config_error("storage.quota: cannot measure the filesystem holding " + root.string() + ": " +
+                       ec.message());
+  }
+  return static_cast<std::uint64_t>(static_cast<long double>(space.capacity) * storage.quota.filesystem_share);
 }
 
 void resolve_defaults(config& cfg) {

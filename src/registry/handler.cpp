@@ -7,7 +7,9 @@
 #include "regcache/oci/media_type.hpp"
 #include "regcache/oci/route.hpp"
 #include "regcache/oci/tag_list.hpp"
+#include "regcache/registry/passthrough.hpp"
 #include "regcache/registry/wire_error.hpp"
+#include "regcache/store/errc.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -78,13 +80,25 @@ asio::awaitable<void> send_not_modified(exchange& ex, header_fields fields) {
 struct body_source {
   std::shared_ptr<store::file_handle> file;
   std::shared_ptr<cache::fill> filling;
+  // Where the rest comes from if the fill finds the disk full.
+  std::optional<uncached_blob> origin;
 };
+
+bool disk_full(const cache::fill::snapshot& snap) {
+  return snap.state == cache::fill::phase::failed && snap.error == store::errc::no_space;
+}
 
 asio::awaitable<error_code> copy_range(exchange& ex, body_source source, std::uint64_t offset, std::uint64_t length) {
   if (!source.filling) co_return co_await ex.send_file(source.file->fd(), offset, length);
+  const auto first = offset;
   const auto end = offset + length;
   while (offset < end) {
     const auto snap = co_await source.filling->wait_servable_beyond(offset);
+    if (disk_full(snap) && snap.size && source.origin) {
+      const bool whole_body = first == 0 && end == *snap.size;
+      co_return co_await continue_uncached(ex, *source.origin, offset, end, *snap.size,
+                                           whole_body ? source.file.get() : nullptr);
+    }
     if (snap.state == cache::fill::phase::failed) co_return snap.error;
     const auto available = std::min(snap.servable, end);
     if (available <= offset) {
@@ -329,8 +343,19 @@ asio::awaitable<void> handler::serve_blob(exchange& ex, routed r, core::digest d
     size = committed->size;
   } else {
     source.filling = std::get<std::shared_ptr<cache::fill>>(opened->source);
+    source.origin = uncached_blob{r.source, r.repository, digest, &metrics_};
     // Answer as soon as the upstream's headers arrived, not when the download ends.
     const auto snap = co_await source.filling->wait_started();
+    if (disk_full(snap) && ex.method() == http::method::get && !ex.header("Range")) {
+      auto fields = base_fields(&r);
+      add_content_fields(fields, digest);
+      if (auto ec = co_await serve_uncached(ex, *source.origin, std::move(fields))) {
+        spdlog::warn("request id={} {}: uncached transfer cut: {}", ex.request_id(), what, ec.message());
+        ex.abort();
+      }
+      metrics_.bytes_from_upstream.inc(ex.body_bytes());
+      co_return;
+    }
     if (snap.state == cache::fill::phase::failed) {
       co_await send_error(ex, snap.error, what, &r);
       co_return;

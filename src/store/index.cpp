@@ -23,9 +23,11 @@ constexpr char format_version = 1;
 constexpr std::string_view schema_key = "schema_version";
 constexpr std::uint64_t lru_sign_bit = std::uint64_t{1} << 63;
 
-enum family : std::size_t { default_family, blobs, lru, manifests, tags, links, family_count };
-constexpr std::array<std::string_view, family_count> family_names{"default", "blobs", "lru",
-                                                                  "manifests", "tags", "links"};
+// New families go at the end: an index opened by an older build gains them
+// (create_missing_column_families), and the order below indexes the handles.
+enum family : std::size_t { default_family, blobs, lru, manifests, tags, links, pins, family_count };
+constexpr std::array<std::string_view, family_count> family_names{"default", "blobs", "lru",  "manifests",
+                                                                  "tags",    "links", "pins"};
 
 // ── encoding ────────────────────────────────────────────────────────────────
 
@@ -53,6 +55,7 @@ class decoder {
     data_.remove_prefix(1);
     return true;
   }
+  bool u32(std::uint32_t& v) { return fixed(v, 4); }
   bool u64(std::uint64_t& v) { return fixed(v, 8); }
   bool i64(std::int64_t& v) {
     std::uint64_t u = 0;
@@ -154,6 +157,35 @@ std::optional<tag_record> decode_tag(std::string_view value) {
   auto d = core::digest::parse(digest_text);
   if (!d) return std::nullopt;
   return tag_record{std::move(*d), std::string(media_type), fetched_at_ms, std::string(in.rest())};
+}
+
+std::string encode(const pin_record& r) {
+  std::string out;
+  out.push_back(format_version);
+  put_str(out, r.digest.str());
+  put_i64(out, r.pinned_at_ms);
+  put_u32(out, static_cast<std::uint32_t>(r.platforms.size()));
+  for (const auto& platform : r.platforms) put_str(out, platform);
+  return out;
+}
+
+std::optional<pin_record> decode_pin(std::string_view value) {
+  decoder in(value);
+  std::string_view digest_text;
+  std::int64_t pinned_at_ms = 0;
+  std::uint32_t count = 0;
+  if (!in.version() || !in.str(digest_text) || !in.i64(pinned_at_ms) || !in.u32(count)) return std::nullopt;
+  auto d = core::digest::parse(digest_text);
+  if (!d) return std::nullopt;
+  // No reserve(count): the count is read from disk and may be garbage.
+  std::vector<std::string> platforms;
+  for (std::uint32_t i = 0; i < count; ++i) {
+    std::string_view platform;
+    if (!in.str(platform)) return std::nullopt;
+    platforms.emplace_back(platform);
+  }
+  if (!in.rest().empty()) return std::nullopt;
+  return pin_record{std::move(*d), std::move(platforms), pinned_at_ms};
 }
 
 std::string encode_link(std::int64_t seen_ms) {
@@ -302,7 +334,7 @@ result<std::unique_ptr<index>> index::open(std::filesystem::path dir) {
   db_options.max_background_jobs = 2;
   db_options.keep_log_file_num = 4;
   db_options.max_log_file_size = 4 << 20;
-  // With six families the WAL can only be recycled once all of them flushed;
+  // With seven families the WAL can only be recycled once all of them flushed;
   // this bound forces the quiet ones (links, tags) to flush eventually.
   db_options.max_total_wal_size = 64 << 20;
 
@@ -439,6 +471,71 @@ error_code index::remove_manifest(const core::digest& d) {
   rocksdb::WriteBatch batch;
   batch.Delete(impl_->cf(manifests), d.str());
   return impl_->write(batch, impl_->unsynced);
+}
+
+error_code index::for_each_manifest(
+    const std::function<bool(const core::digest&, const manifest_record&)>& visit) const {
+  return impl_->scan(manifests, {}, false, [&](std::string_view key, std::string_view value, error_code& ec) {
+    auto d = core::digest::parse(key);
+    auto record = decode_manifest(value);
+    if (!d || !record) {
+      ec = errc::corrupt_record;
+      return false;
+    }
+    return visit(*d, *record);
+  });
+}
+
+// ── pins ────────────────────────────────────────────────────────────────────
+
+error_code index::put_pin(std::string_view upstream, std::string_view repository, std::string_view reference,
+                          const pin_record& record) {
+  auto key = repository_prefix(upstream, repository);
+  key.append(reference);
+  rocksdb::WriteBatch batch;
+  batch.Put(impl_->cf(pins), key, encode(record));
+  return impl_->write(batch, impl_->synced);
+}
+
+error_code index::remove_pin(std::string_view upstream, std::string_view repository, std::string_view reference) {
+  auto key = repository_prefix(upstream, repository);
+  key.append(reference);
+  rocksdb::PinnableSlice old;
+  const auto s = impl_->get(pins, key, old);
+  if (s.IsNotFound()) return errc::not_found;
+  if (!s.ok()) return from_status(s);
+  rocksdb::WriteBatch batch;
+  batch.Delete(impl_->cf(pins), key);
+  // Synced like put_pin: an unpin the operator saw succeed must not come back.
+  return impl_->write(batch, impl_->synced);
+}
+
+result<std::optional<pin_record>> index::get_pin(std::string_view upstream, std::string_view repository,
+                                                 std::string_view reference) const {
+  auto key = repository_prefix(upstream, repository);
+  key.append(reference);
+  rocksdb::PinnableSlice value;
+  const auto s = impl_->get(pins, key, value);
+  if (s.IsNotFound()) return std::optional<pin_record>();
+  if (!s.ok()) return from_status(s);
+  auto record = decode_pin(value.ToStringView());
+  if (!record) return errc::corrupt_record;
+  return record;
+}
+
+error_code index::for_each_pin(
+    const std::function<bool(std::string_view upstream, std::string_view repository, std::string_view reference,
+                             const pin_record&)>& visit) const {
+  return impl_->scan(pins, {}, true, [&](std::string_view key, std::string_view value, error_code& ec) {
+    decoder in(key);
+    std::string_view upstream, repository;
+    auto record = decode_pin(value);
+    if (!in.str(upstream) || !in.str(repository) || !record) {
+      ec = errc::corrupt_record;
+      return false;
+    }
+    return visit(upstream, repository, in.rest(), *record);
+  });
 }
 
 // ── tags ────────────────────────────────────────────────────────────────────

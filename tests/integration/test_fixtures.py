@@ -325,7 +325,7 @@ FAKE_REGCACHE = textwrap.dedent(r'''
     import argparse, http.server, os, signal, sys
     p = argparse.ArgumentParser()
     p.add_argument("cmd"); p.add_argument("--listen"); p.add_argument("--data")
-    p.add_argument("--upstream"); p.add_argument("--config")
+    p.add_argument("--upstream"); p.add_argument("--config"); p.add_argument("--admin-listen")
     a = p.parse_args()
     os.makedirs(os.path.join(a.data, "tmp"), exist_ok=True)
     with open(os.path.join(a.data, "starts"), "a") as f:

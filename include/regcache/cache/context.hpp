@@ -25,6 +25,14 @@ struct cache_metrics {
   metrics::counter& digest_mismatches;
   metrics::gauge& fills_in_flight;
   metrics::gauge& cached_bytes;
+  // Eviction (evictor.hpp).
+  metrics::counter& blobs_evicted;
+  metrics::counter& manifests_evicted;
+  metrics::counter& evicted_bytes;
+  metrics::counter& eviction_runs;
+  metrics::gauge& quota_bytes;
+  metrics::gauge& pinned_bytes;
+  metrics::gauge& pins;
   metrics::counter& upstream_requests(unsigned status);
 };
 

@@ -15,7 +15,15 @@
 //
 // A pass reads and writes RocksDB and unlinks files: run_once() blocks and
 // belongs on the blocking executor. run_forever() drives passes from an I/O
-// executor: every `interval`, or at once after request().
+// executor, running each on ctx.blocking: within a second of request() or of
+// usage passing the high watermark, and every `interval` when max_unused_age
+// is set. A pass that could not reach the low watermark (everything left is
+// pinned or young) is retried over the high watermark once per interval, not
+// every second.
+//
+// Pins protect, at each pass, the closure (image_closure.hpp) of every pin's
+// manifest for its platforms, blobs whose row is flagged pinned, and the tags
+// the pins name.
 //
 // Thread-safety: request(), last_report() and usage() from any thread; one
 // pass at a time (run_once serialises on an internal mutex).
@@ -57,13 +65,16 @@ struct eviction_report {
   // Content that would have gone but stayed: pinned, or younger than min_age.
   std::uint64_t pinned_bytes_kept = 0;
   std::uint64_t young_bytes_kept = 0;
-  // usage_after is at or below the low watermark (or there is no quota).
+  // usage_after is at or below the low watermark, or the pass had nothing to
+  // free for the quota (no quota, or under the high watermark and not forced).
   bool reached_low_watermark = true;
   std::chrono::milliseconds took{0};
 };
 
 class evictor {
  public:
+  // ctx.blobs, ctx.index and ctx.metrics must be set. Publishes the quota
+  // (regcache_quota_bytes).
   evictor(context ctx, eviction_policy policy);
 
   const eviction_policy& policy() const noexcept { return policy_; }
@@ -76,6 +87,8 @@ class evictor {
   // Asks run_forever() for a forced pass as soon as possible (a download hit
   // ENOSPC). Cheap; coalesces.
   void request();
+  // Runs until its timer is cancelled (the io_context stops). Spawn it on an
+  // I/O executor; errors of a pass are logged and the loop goes on.
   boost::asio::awaitable<void> run_forever(std::chrono::milliseconds interval);
 
   // Bytes in use as of the last pass or commit (cheap; from the gauge).
@@ -83,6 +96,11 @@ class evictor {
   std::optional<eviction_report> last_report() const;
 
  private:
+  // Whether run_forever() starts a pass now; see run_forever().
+  bool pass_due(bool forced, bool interval_elapsed) const;
+  boost::asio::awaitable<void> pass_on_blocking(bool forced);
+  void log_pass(const eviction_report& report);
+
   context ctx_;
   const eviction_policy policy_;
   std::mutex pass_mutex_;

@@ -10,7 +10,10 @@
 //      └──── upstream error / 404 ───────────┴──── broken transfer / digest mismatch ──────▶ failed
 //
 // A broken transfer is resumed from where it stopped (at most 3 times per
-// fill, with back-off); only when that fails does the fill fail.
+// fill, with back-off); only when that fails does the fill fail. A full disk
+// fails the fill with store::errc::no_space: its readers then fetch the rest
+// from the upstream themselves, uncached (registry/passthrough.hpp), and the
+// on_disk_full hook asks for an eviction.
 //
 // Only the fill's own coroutine (run by the coordinator on the first asker's
 // I/O thread, but detached from every client) moves it forward. Readers only observe it.
@@ -38,6 +41,7 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -56,6 +60,8 @@ class fill {
     std::uint64_t written = 0;
     std::uint64_t servable = 0;
     error_code error;
+    // No more changes will come: committed, failed, or verified but not cached.
+    bool ended = false;
     // Every byte is verified and servable (committed or not).
     bool whole() const noexcept { return state == phase::verified || state == phase::committed; }
   };
@@ -70,12 +76,16 @@ class fill {
   boost::asio::awaitable<snapshot> wait_started();
   // Resolve once more than `offset` bytes are servable, or the fill ended.
   boost::asio::awaitable<snapshot> wait_servable_beyond(std::uint64_t offset);
+  // Resolve once the fill ended (snapshot.ended).
+  boost::asio::awaitable<snapshot> wait_ended();
 
   // Driven by the fill's coroutine only.
   void start_streaming(std::optional<std::uint64_t> size, std::shared_ptr<store::file_handle> file);
   void advance(std::uint64_t bytes);
   void verified();
   void complete();
+  // Verified and served, but making it durable failed: the cache has no copy.
+  void end_uncached();
   void fail(error_code ec);
 
  private:
@@ -89,6 +99,7 @@ class fill {
   std::optional<std::uint64_t> size_;
   std::uint64_t written_ = 0;
   error_code error_;
+  bool ended_ = false;
   std::uint64_t version_ = 0;
   std::shared_ptr<store::file_handle> file_;
   core::wake_list waiters_;
@@ -96,7 +107,14 @@ class fill {
 
 class fill_coordinator {
  public:
-  explicit fill_coordinator(context ctx) : ctx_(std::move(ctx)) {}
+  explicit fill_coordinator(context ctx)
+      : ctx_(std::move(ctx)),
+        disk_full_events_(ctx_.metrics->registry.get_counter(
+            "regcache_disk_full_total", "Downloads that found the cache's disk full (served uncached)")) {}
+
+  // Called (from the fill's thread) when a download finds the disk full;
+  // main points it at the evictor. Set before the first join().
+  void on_disk_full(std::function<void()> hook) { on_disk_full_ = std::move(hook); }
 
   // The fill for `digest`, started from `source`/`repository` if none runs;
   // a new fill runs on `executor` (the first asker's I/O thread).
@@ -110,18 +128,17 @@ class fill_coordinator {
   boost::asio::awaitable<error_code> download(std::shared_ptr<fill> f,
                                               std::shared_ptr<const upstream_source> source,
                                               std::string repository);
-  // After a broken transfer: GET the rest (Range: bytes=<offset>-); only a 206
-  // continuing exactly at `offset` to the end of the `size`-byte blob is
-  // accepted. download() bounds how often, with back-off.
-  boost::asio::awaitable<result<upstream::response>> resume(std::shared_ptr<const upstream_source> source,
-                                                            std::string target, std::uint64_t offset,
-                                                            std::uint64_t size);
   // Commit and index a verified download; runs on the blocking executor.
   error_code persist(const core::digest& digest, store::blob_writer& writer, const upstream_source& source,
                      const std::string& repository);
   void finish(const std::shared_ptr<fill>& f);
+  // Counts, logs and reports a full disk; the fill then fails with
+  // store::errc::no_space, which tells its readers to continue from the upstream.
+  error_code disk_full(const core::digest& digest);
 
   context ctx_;
+  metrics::counter& disk_full_events_;
+  std::function<void()> on_disk_full_;
   mutable std::mutex mutex_;
   std::unordered_map<core::digest, std::shared_ptr<fill>> fills_;
 };

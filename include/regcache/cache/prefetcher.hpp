@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace regcache::cache {
@@ -30,7 +31,7 @@ struct prefetch_progress {
 };
 
 struct prefetch_result {
-  core::digest digest;  // the top manifest
+  std::optional<core::digest> digest;  // the top manifest, once resolved
   std::uint64_t manifests = 0;
   prefetch_progress progress;
   // The first failure; the other blobs were still tried.

@@ -30,6 +30,9 @@ struct upstream_source {
   bool serve_cached_when_tag_not_found = false;
   // Docker Hub names without a slash live under "library/".
   bool docker_hub = false;
+  // Serve only from the cache: send_upstream() fails with errc::offline
+  // without connecting.
+  bool offline = false;
   // The upstream is a mirror that routes by containerd's ?ns=<registry>.
   bool send_ns = false;
   // Answers the upstream's 401 challenges (Basic credentials, Bearer tokens)
@@ -67,6 +70,14 @@ std::string repository_of_target(std::string_view target);
 
 // The cache error for an upstream answer that is not a success.
 error_code upstream_status_error(unsigned status, errc not_found);
+
+// GET a blob's bytes from `offset` on (Range: bytes=<offset>-). Only a 206
+// whose Content-Range continues exactly at `offset` to the end of the
+// `size`-byte blob is accepted: anything else cannot continue what a client
+// or a temp file already holds (upstream_invalid, or the status's error).
+boost::asio::awaitable<result<upstream::response>> get_blob_from(const upstream_source& source,
+                                                                 cache_metrics& metrics, std::string target,
+                                                                 std::uint64_t offset, std::uint64_t size);
 
 // HEAD <repository>/blobs|manifests/<reference> on the upstream.
 struct upstream_head {

@@ -41,8 +41,33 @@ struct server_config {
   unsigned threads = 0;  // 0 = hardware threads
 };
 
+// storage.quota: a fixed size ("50GiB"), or a share of the filesystem that
+// holds root ("80%"); resolve_quota() turns either into bytes.
+struct quota_config {
+  std::uint64_t bytes = 0;         // the size given; 0 when given as a share
+  double filesystem_share = 0.80;  // fraction in (0, 1] of the filesystem's size, used when bytes is 0
+};
+
+// Eviction in the style of kubelet's image GC (DESIGN.md §5, evictor.hpp).
 struct storage_config {
   std::filesystem::path root = "./data";
+  // 80% by default rather than unbounded: a cache must not fill its disk.
+  quota_config quota;
+  double high_watermark = 0.90;  // fraction of the quota at which eviction starts
+  double low_watermark = 0.80;   // fraction of the quota at which it stops; 0 < low < high <= 1
+  std::chrono::milliseconds min_age{600'000};        // content used more recently is not evicted for the quota
+  std::chrono::milliseconds max_unused_age{0};       // content unused for longer is evicted anyway; 0 = never
+  std::chrono::milliseconds eviction_interval{10'000};  // how often the quota and max_unused_age are checked
+};
+
+// The operator's API (pins, gc, inventory), on its own listener.
+struct admin_config {
+  bool enabled = true;
+  std::string listen = "127.0.0.1:5001";  // host:port, not server.listen's address
+};
+
+struct prefetch_config {
+  std::size_t parallelism = 4;  // blobs downloaded at once by one prefetch
 };
 
 struct upstream_config {
@@ -64,6 +89,7 @@ struct upstream_config {
   std::chrono::milliseconds read_timeout{30'000};
   std::size_t max_connections = 64;
   bool send_ns = false;  // add ?ns=<name>: the upstream is itself a mirror (another regcache)
+  bool offline = false;  // serve only from the cache; never contact this upstream
 };
 
 struct log_config {
@@ -84,6 +110,8 @@ struct config {
   std::string default_upstream;  // an upstream's name; empty only without upstreams
   log_config log;
   metrics_config metrics;
+  admin_config admin;
+  prefetch_config prefetch;
 };
 
 // A configuration that cannot be used, with a message for the operator, e.g.
@@ -110,8 +138,17 @@ class config_error : public std::runtime_error {
 // names one (empty is accepted with exactly one upstream, which
 // resolve_defaults() picks); timeouts are positive and tag_ttl not negative;
 // max_connections ≥ 1; max_header_bytes in 1 KiB..1 MiB; log.level and
-// log.format are in their sets; metrics.path starts with '/' and is outside /v2.
+// log.format are in their sets; metrics.path starts with '/' and is outside /v2;
+// storage.quota is more than 0 bytes or a share in (0%, 100%]; 0 < low_watermark
+// < high_watermark <= 100%; min_age and max_unused_age are not negative and
+// eviction_interval is positive; admin.listen is host:port and, when admin is
+// enabled, not server.listen's address; prefetch.parallelism ≥ 1.
 void validate(const config& cfg);
+
+// storage.quota in bytes: the size given, or its share of the total size of
+// the filesystem holding `root` (which must exist: creating it is the
+// caller's job). Throws config_error when that filesystem cannot be measured.
+[[nodiscard]] std::uint64_t resolve_quota(const storage_config& storage, const std::filesystem::path& root);
 
 // Fills in what defaults to other values: an empty default_upstream becomes
 // the only upstream's name. Safe to call before or after validate().

@@ -27,7 +27,8 @@
 // WriteBatch; only blobs take part in LRU eviction (manifests live inside
 // RocksDB and are small).
 //
-// Durability: put_blob and put_manifest write with sync=true. A blob row is
+// Durability: put_blob, put_manifest, put_pin and remove_pin write with
+// sync=true (a pin is an operator's promise, and so is its removal). A blob row is
 // written right after its file was fsync'ed into place; losing the row in a
 // power cut would cost a full re-hash of the file at the next start, and a lost
 // manifest row cannot be refetched while the upstream is down. Everything else
@@ -140,7 +141,9 @@ class index {
 
   // Pins, keyed like tags by upstream, repository and the reference the
   // operator gave (tag or digest). Written synced: a pin is an operator's
-  // promise. remove_pin: errc::not_found if there is no row.
+  // promise. put_pin overwrites. remove_pin: errc::not_found if there is no
+  // row. for_each_pin visits grouped by upstream then repository; return false
+  // to stop; errc::corrupt_record on a row that does not decode.
   [[nodiscard]] error_code put_pin(std::string_view upstream, std::string_view repository,
                                    std::string_view reference, const pin_record& record);
   [[nodiscard]] error_code remove_pin(std::string_view upstream, std::string_view repository,

@@ -14,10 +14,12 @@ filled in with the actual port and data dir unless given.
 """
 
 import copy
+import json
 import os
 import re
 import shutil
 import signal
+import subprocess
 import tempfile
 import time
 
@@ -103,6 +105,7 @@ class Regcache:
         self.config = copy.deepcopy(config) if config is not None else None
         self.extra_args = [str(a) for a in extra_args]
         self.port = port
+        self.admin_port = None  # the admin API (admin.listen), on its own free port
         self.workdir = workdir
         self._own_workdir = workdir is None
         self.start_timeout = start_timeout
@@ -122,6 +125,26 @@ class Regcache:
     @property
     def url(self):
         return f"http://{self.host}"
+
+    @property
+    def admin_url(self):
+        return f"http://{ports.LOOPBACK}:{self.admin_port}"
+
+    def cli(self, *args, timeout=300, check=True):
+        """Run `regcache <args> --admin <this instance>`; returns the CompletedProcess
+        (stdout/stderr as text).  check=True raises with the output on a non-zero exit."""
+        argv = [self.binary or regcache_bin(), *map(str, args), "--admin", self.admin_url]
+        res = process.run(argv, timeout=timeout)
+        out = res.stdout.decode(errors="replace")
+        err = res.stderr.decode(errors="replace")
+        res = subprocess.CompletedProcess(argv, res.returncode, out, err)
+        if check and res.returncode != 0:
+            raise AssertionError(f"{' '.join(argv)} exited {res.returncode}:\n{out}\n{err}")
+        return res
+
+    def cli_json(self, *args, timeout=300):
+        """`regcache <args> --json --admin ...`, parsed."""
+        return json.loads(self.cli(*args, "--json", timeout=timeout).stdout)
 
     @property
     def data_dir(self):
@@ -165,7 +188,7 @@ class Regcache:
     # -- lifecycle --------------------------------------------------------
     def argv(self):
         argv = [self.binary or regcache_bin(), "serve", "--listen", self.host,
-                "--data", self.data_dir]
+                "--data", self.data_dir, "--admin-listen", f"{ports.LOOPBACK}:{self.admin_port}"]
         if self.pass_upstream_flag and self.upstream_url:
             argv += ["--upstream", self.upstream_url]
         if self.config is not None:
@@ -186,6 +209,8 @@ class Regcache:
         os.makedirs(self.workdir, exist_ok=True)
         if self.port is None:
             self.port = ports.free_port()
+        if self.admin_port is None:
+            self.admin_port = ports.free_port()
         if self.config is not None:
             self._write_config()
         with open(self.log_path, "a") as log:

@@ -50,7 +50,8 @@ std::filesystem::path source_dir() { return std::filesystem::path(__FILE__).pare
 // ---------------------------------------------------------------- parsing
 
 TEST(config, empty_document_is_all_defaults) {
-  for (const char* text : {"", "{}", "# only a comment\n", "server:\nstorage:\nlog:\nmetrics:\nupstreams:\n"}) {
+  for (const char* text :
+       {"", "{}", "# only a comment\n", "server:\nstorage:\nlog:\nmetrics:\nupstreams:\nadmin:\nprefetch:\n"}) {
     const config cfg = parse_yaml(text);
     EXPECT_EQ(cfg.server.listen, "0.0.0.0:5000") << text;
     EXPECT_EQ(cfg.server.max_header_bytes, 16u * 1024);
@@ -61,6 +62,16 @@ TEST(config, empty_document_is_all_defaults) {
     EXPECT_EQ(cfg.server.shutdown_grace, 30s);
     EXPECT_EQ(cfg.server.threads, 0u);
     EXPECT_EQ(cfg.storage.root, std::filesystem::path("./data"));
+    EXPECT_EQ(cfg.storage.quota.bytes, 0u);
+    EXPECT_DOUBLE_EQ(cfg.storage.quota.filesystem_share, 0.80);
+    EXPECT_DOUBLE_EQ(cfg.storage.high_watermark, 0.90);
+    EXPECT_DOUBLE_EQ(cfg.storage.low_watermark, 0.80);
+    EXPECT_EQ(cfg.storage.min_age, 10min);
+    EXPECT_EQ(cfg.storage.max_unused_age, 0ms);
+    EXPECT_EQ(cfg.storage.eviction_interval, 10s);
+    EXPECT_TRUE(cfg.admin.enabled);
+    EXPECT_EQ(cfg.admin.listen, "127.0.0.1:5001");
+    EXPECT_EQ(cfg.prefetch.parallelism, 4u);
     EXPECT_TRUE(cfg.upstreams.empty());
     EXPECT_EQ(cfg.default_upstream, "");
     EXPECT_EQ(cfg.log.level, "info");
@@ -85,6 +96,12 @@ server:
   threads: 4
 storage:
   root: /var/lib/regcache
+  quota: 50GiB
+  high_watermark: 95%
+  low_watermark: 70.5%
+  min_age: 1h
+  max_unused_age: 30d
+  eviction_interval: 1m
 upstreams:
   - name: docker.io
     url: https://registry-1.docker.io
@@ -106,6 +123,7 @@ upstreams:
     on_tag_not_found: serve_cached
     tag_ttl: 0
     send_ns: true
+    offline: true
 default_upstream: 127.0.0.1:5001
 log:
   level: debug
@@ -114,6 +132,11 @@ log:
 metrics:
   enabled: false
   path: /internal/metrics
+admin:
+  enabled: false
+  listen: "[::1]:9000"
+prefetch:
+  parallelism: 16
 )");
   EXPECT_EQ(cfg.server.listen, "[::1]:8080");
   EXPECT_EQ(cfg.server.max_header_bytes, 32u * 1024);
@@ -124,6 +147,15 @@ metrics:
   EXPECT_EQ(cfg.server.shutdown_grace, 250ms);
   EXPECT_EQ(cfg.server.threads, 4u);
   EXPECT_EQ(cfg.storage.root, std::filesystem::path("/var/lib/regcache"));
+  EXPECT_EQ(cfg.storage.quota.bytes, 50ull << 30);
+  EXPECT_DOUBLE_EQ(cfg.storage.high_watermark, 0.95);
+  EXPECT_DOUBLE_EQ(cfg.storage.low_watermark, 0.705);
+  EXPECT_EQ(cfg.storage.min_age, 1h);
+  EXPECT_EQ(cfg.storage.max_unused_age, std::chrono::hours(24 * 30));
+  EXPECT_EQ(cfg.storage.eviction_interval, 1min);
+  EXPECT_FALSE(cfg.admin.enabled);
+  EXPECT_EQ(cfg.admin.listen, "[::1]:9000");
+  EXPECT_EQ(cfg.prefetch.parallelism, 16u);
   ASSERT_EQ(cfg.upstreams.size(), 2u);
   const auto& hub = cfg.upstreams[0];
   EXPECT_EQ(hub.name, "docker.io");
@@ -150,6 +182,8 @@ metrics:
   EXPECT_EQ(local.tag_ttl, 0ms);
   EXPECT_TRUE(local.send_ns);
   EXPECT_FALSE(hub.send_ns);
+  EXPECT_TRUE(local.offline);
+  EXPECT_FALSE(hub.offline);
   EXPECT_EQ(local.connect_timeout, 5s);
   EXPECT_EQ(local.max_connections, 64u);
   EXPECT_EQ(cfg.default_upstream, "127.0.0.1:5001");
@@ -220,8 +254,14 @@ TEST(config, unknown_keys_list_what_is_allowed) {
             "server.listne: unknown key (allowed: listen, max_header_bytes, idle_timeout, read_timeout, "
             "write_timeout, max_connections, shutdown_grace, threads) (line 2, column 3)");
   EXPECT_THAT(parse_error("stroage: {root: /x}"),
-              StartsWith("stroage: unknown key (allowed: server, storage, upstreams, default_upstream, log, metrics)"));
-  EXPECT_THAT(parse_error("storage: {quota: 50GiB}"), StartsWith("storage.quota: unknown key (allowed: root)"));
+              StartsWith("stroage: unknown key (allowed: server, storage, upstreams, default_upstream, log, metrics, "
+                         "admin, prefetch)"));
+  EXPECT_THAT(parse_error("storage: {qouta: 50GiB}"),
+              StartsWith("storage.qouta: unknown key (allowed: root, quota, high_watermark, low_watermark, min_age, "
+                         "max_unused_age, eviction_interval)"));
+  EXPECT_THAT(parse_error("admin: {port: 5001}"), StartsWith("admin.port: unknown key (allowed: enabled, listen)"));
+  EXPECT_THAT(parse_error("prefetch: {workers: 2}"),
+              StartsWith("prefetch.workers: unknown key (allowed: parallelism)"));
   EXPECT_THAT(parse_error("log: {levle: debug}"),
               StartsWith("log.levle: unknown key (allowed: level, format, access_log)"));
   EXPECT_THAT(parse_error("metrics: {port: 9090}"), StartsWith("metrics.port: unknown key (allowed: enabled, path)"));
@@ -229,7 +269,7 @@ TEST(config, unknown_keys_list_what_is_allowed) {
               AllOf(StartsWith("upstreams[0].tagttl: unknown key (allowed: name, url, aliases, username, "
                                "password_file, password_env, ca_file, client_cert_file, client_key_file, "
                                "insecure_skip_verify, insecure_http, tag_ttl, max_stale, on_tag_not_found, "
-                               "connect_timeout, read_timeout, max_connections, send_ns)")));
+                               "connect_timeout, read_timeout, max_connections, send_ns, offline)")));
   EXPECT_THAT(parse_error("log: {level: info, level: debug}"), StartsWith("log.level: given twice"));
 }
 
@@ -252,6 +292,52 @@ TEST(config, no_password_value_appears_in_any_error) {
   cfg.upstreams[0].password_env = secret + "!";  // the password pasted where a variable name belongs
   EXPECT_THAT(validate_error(cfg), AllOf(StartsWith("upstreams[0].password_env: is not an environment variable name"),
                                          Not(HasSubstr(secret))));
+}
+
+TEST(config, quota_is_a_size_or_a_share_of_the_filesystem) {
+  auto quota = parse_yaml("storage: {quota: 80%}").storage.quota;
+  EXPECT_EQ(quota.bytes, 0u);
+  EXPECT_DOUBLE_EQ(quota.filesystem_share, 0.8);
+  quota = parse_yaml("storage: {quota: 12.5%}").storage.quota;
+  EXPECT_DOUBLE_EQ(quota.filesystem_share, 0.125);
+  EXPECT_EQ(parse_yaml("storage: {quota: 1TB}").storage.quota.bytes, 1'000'000'000'000u);
+  EXPECT_EQ(parse_yaml("storage: {quota: 1048576}").storage.quota.bytes, 1048576u);
+
+  for (const char* bad : {"0", "0%", "150%", "lots", "-5GiB", "50GiB%"}) {
+    EXPECT_THAT(parse_error(std::string("storage: {quota: \"") + bad + "\"}"),
+                StartsWith("storage.quota: \"" + std::string(bad) +
+                           "\" is not a size or a percentage of the filesystem (use e.g. 50GiB or 80%; more than 0, "
+                           "at most 100%)"))
+        << bad;
+  }
+  EXPECT_THAT(parse_error("storage: {quota: [1]}"),
+              StartsWith("storage.quota: expected a size or a percentage, got a list"));
+}
+
+TEST(config, watermarks_and_eviction_durations) {
+  const auto storage = parse_yaml("storage: {high_watermark: 85%, low_watermark: 60%, min_age: 0, "
+                                  "max_unused_age: 7d, eviction_interval: 500ms}")
+                           .storage;
+  EXPECT_DOUBLE_EQ(storage.high_watermark, 0.85);
+  EXPECT_DOUBLE_EQ(storage.low_watermark, 0.60);
+  EXPECT_EQ(storage.min_age, 0ms);
+  EXPECT_EQ(storage.max_unused_age, std::chrono::hours(24 * 7));
+  EXPECT_EQ(storage.eviction_interval, 500ms);
+  EXPECT_EQ(parse_error("storage:\n  high_watermark: 90\n"),
+            "storage.high_watermark: \"90\" is not a percentage (use e.g. 90%; allowed: more than 0% up to 100%) "
+            "(line 2, column 19)");
+  EXPECT_THAT(parse_error("storage: {low_watermark: 0%}"),
+              StartsWith("storage.low_watermark: \"0%\" is not a percentage"));
+  EXPECT_THAT(parse_error("storage: {min_age: soon}"), StartsWith("storage.min_age: \"soon\" is not a duration"));
+}
+
+TEST(config, admin_upstream_offline_and_prefetch) {
+  EXPECT_THAT(parse_error("admin: {enabled: maybe}"), StartsWith("admin.enabled: \"maybe\" is not a boolean"));
+  EXPECT_THAT(parse_error("upstreams: [{name: a.io, offline: 1}]"),
+              StartsWith("upstreams[0].offline: \"1\" is not a boolean"));
+  EXPECT_THAT(parse_error("prefetch: {parallelism: -2}"),
+              StartsWith("prefetch.parallelism: \"-2\" is not a whole number"));
+  EXPECT_TRUE(parse_yaml("upstreams: [{name: a.io, url: \"https://a.io\", offline: true}]").upstreams.at(0).offline);
 }
 
 TEST(config, yaml_syntax_error_has_line_and_column) {
@@ -281,9 +367,20 @@ TEST(config, documented_default_file_loads_and_validates) {
   EXPECT_EQ(cfg.server.shutdown_grace, defaults.server.shutdown_grace);
   EXPECT_EQ(cfg.server.threads, defaults.server.threads);
   EXPECT_EQ(cfg.storage.root, std::filesystem::path("./data"));
+  EXPECT_EQ(cfg.storage.quota.bytes, defaults.storage.quota.bytes);
+  EXPECT_DOUBLE_EQ(cfg.storage.quota.filesystem_share, defaults.storage.quota.filesystem_share);
+  EXPECT_DOUBLE_EQ(cfg.storage.high_watermark, defaults.storage.high_watermark);
+  EXPECT_DOUBLE_EQ(cfg.storage.low_watermark, defaults.storage.low_watermark);
+  EXPECT_EQ(cfg.storage.min_age, defaults.storage.min_age);
+  EXPECT_EQ(cfg.storage.max_unused_age, defaults.storage.max_unused_age);
+  EXPECT_EQ(cfg.storage.eviction_interval, defaults.storage.eviction_interval);
+  EXPECT_EQ(cfg.admin.enabled, defaults.admin.enabled);
+  EXPECT_EQ(cfg.admin.listen, defaults.admin.listen);
+  EXPECT_EQ(cfg.prefetch.parallelism, defaults.prefetch.parallelism);
   ASSERT_EQ(cfg.upstreams.size(), 1u);
   const auto& hub = cfg.upstreams[0];
   const upstream_config upstream_defaults;
+  EXPECT_EQ(hub.offline, upstream_defaults.offline);
   EXPECT_EQ(hub.name, "docker.io");
   EXPECT_EQ(hub.url, "https://registry-1.docker.io");
   EXPECT_EQ(hub.tag_ttl, 5min);
@@ -533,6 +630,101 @@ TEST(config_validate, log_and_metrics) {
     cfg.log.level = level;
     EXPECT_NO_THROW(validate(cfg)) << level;
   }
+}
+
+TEST(config_validate, quota_and_watermarks) {
+  config cfg;
+  cfg.storage.quota = {.bytes = 0, .filesystem_share = 0};
+  EXPECT_EQ(validate_error(cfg),
+            "storage.quota: 0% is not allowed (a size of more than 0 bytes, or more than 0% up to 100%; default 80%)");
+  cfg.storage.quota = {.bytes = 1, .filesystem_share = 0};
+  EXPECT_NO_THROW(validate(cfg)) << "a size makes the share irrelevant";
+  cfg.storage.quota = {.bytes = 0, .filesystem_share = 1.0};
+  EXPECT_NO_THROW(validate(cfg));
+
+  cfg = {};
+  cfg.storage.high_watermark = 1.2;
+  EXPECT_EQ(validate_error(cfg),
+            "storage.high_watermark: 120% is not allowed (more than 0% up to 100% of the quota, default 90%)");
+  cfg.storage.high_watermark = 0;
+  EXPECT_THAT(validate_error(cfg), StartsWith("storage.high_watermark: 0% is not allowed"));
+  cfg = {};
+  cfg.storage.low_watermark = 0.9;
+  EXPECT_EQ(validate_error(cfg),
+            "storage.low_watermark: 90% is not allowed (more than 0% and below storage.high_watermark, 90%; "
+            "default 80%)");
+  cfg.storage.high_watermark = 0.955;
+  EXPECT_NO_THROW(validate(cfg));
+  cfg.storage.low_watermark = 0.96;
+  EXPECT_THAT(validate_error(cfg), HasSubstr("below storage.high_watermark, 95.5%"));
+  cfg.storage.low_watermark = 0;
+  EXPECT_THAT(validate_error(cfg), StartsWith("storage.low_watermark: 0% is not allowed"));
+  cfg = {};
+  cfg.storage.high_watermark = 1.0;
+  cfg.storage.low_watermark = 0.99;
+  EXPECT_NO_THROW(validate(cfg));
+}
+
+TEST(config_validate, eviction_durations) {
+  config cfg;
+  cfg.storage.min_age = 0ms;
+  cfg.storage.max_unused_age = 0ms;
+  EXPECT_NO_THROW(validate(cfg));
+  cfg.storage.min_age = -1s;
+  EXPECT_EQ(validate_error(cfg),
+            "storage.min_age: -1s is not allowed (must be 0 or more; 0 lets just-used content go, default 10m)");
+  cfg = {};
+  cfg.storage.max_unused_age = -1min;
+  EXPECT_EQ(validate_error(cfg), "storage.max_unused_age: -1m is not allowed (must be 0 or more; 0 = never)");
+  cfg = {};
+  cfg.storage.eviction_interval = 0ms;
+  EXPECT_EQ(validate_error(cfg),
+            "storage.eviction_interval: 0s is not allowed (must be greater than 0, default 10s)");
+}
+
+TEST(config_validate, admin_listen) {
+  config cfg;
+  cfg.admin.listen = "127.0.0.1";
+  EXPECT_THAT(validate_error(cfg), StartsWith("admin.listen: \"127.0.0.1\" has no port"));
+  cfg.admin.listen = "127.0.0.1:0";
+  EXPECT_EQ(validate_error(cfg), "admin.listen: \"127.0.0.1:0\" has port \"0\" (allowed: 1-65535)");
+  cfg.admin.listen = "127.0.0.1:5000";  // server.listen is 0.0.0.0:5000: every address, this one too
+  EXPECT_EQ(validate_error(cfg), "admin.listen: \"127.0.0.1:5000\" overlaps server.listen \"0.0.0.0:5000\" "
+                                 "(use another port, e.g. 127.0.0.1:5001)");
+  cfg.admin.enabled = false;
+  EXPECT_NO_THROW(validate(cfg)) << "a disabled admin listener does not bind";
+  cfg = {};
+  cfg.server.listen = "10.0.0.1:5000";
+  cfg.admin.listen = "127.0.0.1:5000";
+  EXPECT_NO_THROW(validate(cfg)) << "same port, different addresses";
+  cfg.admin.listen = "[::]:5000";
+  EXPECT_THAT(validate_error(cfg), HasSubstr("overlaps server.listen"));
+  cfg = {};
+  cfg.admin.listen = "[::1]:9000";
+  EXPECT_NO_THROW(validate(cfg));
+}
+
+TEST(config_validate, prefetch_parallelism) {
+  config cfg;
+  cfg.prefetch.parallelism = 0;
+  EXPECT_EQ(validate_error(cfg), "prefetch.parallelism: 0 is not allowed (must be at least 1, default 4)");
+  cfg.prefetch.parallelism = 1;
+  EXPECT_NO_THROW(validate(cfg));
+}
+
+TEST_F(config_file, resolve_quota_takes_a_size_or_a_share_of_the_filesystem) {
+  storage_config storage;
+  storage.quota = {.bytes = 123, .filesystem_share = 0.5};
+  EXPECT_EQ(resolve_quota(storage, dir_), 123u);
+
+  storage.quota = {.bytes = 0, .filesystem_share = 0.5};
+  const auto capacity = std::filesystem::space(dir_).capacity;
+  EXPECT_EQ(resolve_quota(storage, dir_), capacity / 2);
+  storage.quota.filesystem_share = 1.0;
+  EXPECT_EQ(resolve_quota(storage, dir_), capacity);
+
+  EXPECT_THAT(error_of([&] { (void)resolve_quota(storage, dir_ / "absent"); }),
+              StartsWith("storage.quota: cannot measure the filesystem holding " + (dir_ / "absent").string()));
 }
 
 TEST(config_validate, default_upstream) {

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <rocksdb/db.h>
 
+#include <algorithm>
 #include <map>
 #include <thread>
 
@@ -195,6 +196,95 @@ TEST_F(index_test, manifest_access_time_moves_in_coarse_steps) {
   ASSERT_FALSE(idx_->flush_access_times());
   EXPECT_EQ((*idx_->get_manifest(a_))->last_access_ms, t0 + index::manifest_access_granularity_ms);
   EXPECT_EQ((*idx_->get_manifest(a_))->bytes, "{}");
+}
+
+TEST_F(index_test, for_each_manifest_visits_all_in_digest_order_and_stops_when_told) {
+  for (const auto& d : {a_, b_, c_})
+    ASSERT_FALSE(idx_->put_manifest(d, {.media_type = "m", .bytes = d.str(), .created_ms = 1, .last_access_ms = 2}));
+  std::vector<core::digest> seen;
+  ASSERT_FALSE(idx_->for_each_manifest([&](const core::digest& d, const manifest_record& r) {
+    EXPECT_EQ(r.bytes, d.str());
+    seen.push_back(d);
+    return true;
+  }));
+  auto sorted = std::vector<core::digest>{a_, b_, c_};
+  std::sort(sorted.begin(), sorted.end(), [](const auto& x, const auto& y) { return x.str() < y.str(); });
+  EXPECT_EQ(seen, sorted);
+
+  std::size_t visited = 0;
+  ASSERT_FALSE(idx_->for_each_manifest([&](const core::digest&, const manifest_record&) { return ++visited < 2; }));
+  EXPECT_EQ(visited, 2u);
+}
+
+TEST_F(index_test, pin_rows_round_trip_overwrite_and_remove) {
+  EXPECT_FALSE(idx_->get_pin("docker.io", "library/alpine", "3.19")->has_value());
+  const pin_record record{.digest = a_, .platforms = {"linux/amd64", "linux/arm64/v8"}, .pinned_at_ms = -5};
+  ASSERT_FALSE(idx_->put_pin("docker.io", "library/alpine", "3.19", record));
+  EXPECT_EQ(**idx_->get_pin("docker.io", "library/alpine", "3.19"), record);
+  EXPECT_FALSE(idx_->get_pin("docker.io", "library/alpine", "3.20")->has_value());
+
+  const pin_record all_platforms{.digest = b_, .platforms = {}, .pinned_at_ms = 7};
+  ASSERT_FALSE(idx_->put_pin("docker.io", "library/alpine", "3.19", all_platforms));
+  EXPECT_EQ(**idx_->get_pin("docker.io", "library/alpine", "3.19"), all_platforms);
+
+  ASSERT_FALSE(idx_->remove_pin("docker.io", "library/alpine", "3.19"));
+  EXPECT_FALSE(idx_->get_pin("docker.io", "library/alpine", "3.19")->has_value());
+  EXPECT_EQ(idx_->remove_pin("docker.io", "library/alpine", "3.19"), errc::not_found);
+}
+
+TEST_F(index_test, for_each_pin_decodes_every_row_and_pins_persist) {
+  ASSERT_FALSE(idx_->put_pin("docker.io", "library/alpine", "3.19", {a_, {"linux/amd64"}, 1}));
+  ASSERT_FALSE(idx_->put_pin("ghcr.io", "org/app", b_.str(), {b_, {}, 2}));
+  reopen();
+  std::map<std::string, pin_record> seen;
+  ASSERT_FALSE(idx_->for_each_pin(
+      [&](std::string_view upstream, std::string_view repository, std::string_view reference, const pin_record& r) {
+        seen.insert_or_assign(std::string(upstream) + "|" + std::string(repository) + "|" + std::string(reference), r);
+        return true;
+      }));
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen.at("docker.io|library/alpine|3.19"), (pin_record{a_, {"linux/amd64"}, 1}));
+  EXPECT_EQ(seen.at("ghcr.io|org/app|" + b_.str()), (pin_record{b_, {}, 2}));
+}
+
+TEST_F(index_test, undecodable_pin_rows_are_reported) {
+  ASSERT_FALSE(idx_->put_pin("docker.io", "r", "t", {a_, {"linux/amd64"}, 1}));
+  std::string key;
+  for (const std::string_view part : {"docker.io", "r"}) {
+    key += std::string{'\0', '\0', '\0', static_cast<char>(part.size())};
+    key += part;
+  }
+  key += "bad";
+  // A platform count far beyond the bytes that follow.
+  put_raw("pins", key, std::string("\x01\0\0\0\x01x", 6) + std::string(8, '\0') + "\xff\xff\xff\xff");
+  reopen();
+  EXPECT_EQ(idx_->get_pin("docker.io", "r", "bad").error(), errc::corrupt_record);
+  EXPECT_EQ(idx_->for_each_pin([](auto, auto, auto, const auto&) { return true; }), errc::corrupt_record);
+  EXPECT_EQ(**idx_->get_pin("docker.io", "r", "t"), (pin_record{a_, {"linux/amd64"}, 1}));
+}
+
+TEST_F(index_test, an_index_from_before_pins_opens_and_gains_them) {
+  idx_.reset();
+  const auto path = (dir_.path() / "old-index").string();
+  {
+    rocksdb::DBOptions options;
+    options.create_if_missing = true;
+    options.create_missing_column_families = true;
+    std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+    for (const char* name : {"default", "blobs", "lru", "manifests", "tags", "links"})
+      descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions());
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* db = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(options, path, descriptors, &handles, &db).ok());
+    EXPECT_TRUE(db->Put(rocksdb::WriteOptions(), handles[0], "schema_version", "\x01").ok());
+    for (auto* h : handles) EXPECT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
+    delete db;
+  }
+  auto opened = index::open(path);
+  ASSERT_TRUE(opened.has_value()) << opened.error().message();
+  EXPECT_FALSE((*opened)->get_pin("docker.io", "r", "t")->has_value());
+  ASSERT_FALSE((*opened)->put_pin("docker.io", "r", "t", {a_, {}, 1}));
+  EXPECT_EQ((*(*opened)->get_pin("docker.io", "r", "t"))->digest, a_);
 }
 
 TEST_F(index_test, tag_rows_round_trip_and_overwrite) {

@@ -1,0 +1,351 @@
+#include "regcache/cache/evictor.hpp"
+
+#include "regcache/cache/errc.hpp"
+#include "regcache/cache/image_closure.hpp"
+#include "regcache/core/units.hpp"
+#include "regcache/store/errc.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <limits>
+#include <set>
+#include <string>
+#include <tuple>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+namespace regcache::cache {
+namespace {
+namespace asio = boost::asio;
+
+using tag_key = std::tuple<std::string, std::string, std::string>;  // upstream, repository, tag
+
+// What the pins protect in this pass: computed afresh from the manifests, so
+// content fetched since the pin was set is covered too.
+struct protection {
+  std::unordered_set<core::digest> digests;  // manifests and blobs
+  std::set<tag_key, std::less<>> tags;       // the references pins name
+  std::size_t pins = 0;
+};
+
+struct blob_usage {
+  std::uint64_t total = 0;
+  std::uint64_t pinned = 0;
+  std::unordered_map<core::digest, std::uint64_t> sizes;
+};
+
+struct victim {
+  core::digest digest;
+  std::int64_t last_access_ms;
+  std::uint64_t size;
+};
+
+// The moments a pass compares access times with, in Unix milliseconds.
+struct horizons {
+  std::int64_t young_after;   // used later than this: within min_age
+  std::int64_t stale_before;  // used earlier than this: past max_unused_age (INT64_MIN when off)
+
+  bool young(std::int64_t last_access_ms) const { return last_access_ms > young_after; }
+  bool stale(std::int64_t last_access_ms) const { return last_access_ms < stale_before; }
+};
+
+horizons horizons_at(std::int64_t now_ms, const eviction_policy& policy) {
+  horizons h{now_ms - policy.min_age.count(), std::numeric_limits<std::int64_t>::min()};
+  if (policy.max_unused_age.count() > 0) h.stale_before = now_ms - policy.max_unused_age.count();
+  return h;
+}
+
+std::uint64_t share_of(std::uint64_t bytes, double fraction) {
+  return static_cast<std::uint64_t>(static_cast<long double>(bytes) * fraction);
+}
+
+// Adds the image `pin` names to `out`. A pinned image whose top manifest is
+// not cached (yet) protects just that digest; an index failure fails the pass,
+// since evicting without knowing what is pinned could drop pinned content.
+error_code protect_pinned_image(const store::index& index, const store::pin_record& pin, protection& out) {
+  out.digests.insert(pin.digest);
+  auto closure = closure_of(index, pin.digest, platform_filter{pin.platforms});
+  if (!closure) {
+    if (closure.error() == errc::manifest_unknown) return {};
+    if (closure.error().category() == store::store_category()) return closure.error();
+    spdlog::warn("pinned manifest {} cannot be read ({}): only it is protected", pin.digest.str(),
+                 closure.error().message());
+    return {};
+  }
+  out.digests.insert(closure->manifests.begin(), closure->manifests.end());
+  out.digests.insert(closure->missing_manifests.begin(), closure->missing_manifests.end());
+  for (const auto& blob : closure->blobs) out.digests.insert(blob.digest);
+  return {};
+}
+
+result<protection> collect_pins(const store::index& index) {
+  std::vector<store::pin_record> pins;
+  protection out;
+  auto ec = index.for_each_pin([&](std::string_view upstream, std::string_view repository,
+                                   std::string_view reference, const store::pin_record& pin) {
+    out.tags.emplace(upstream, repository, reference);
+    pins.push_back(pin);
+    return true;
+  });
+  if (ec) return ec;
+  out.pins = pins.size();
+  for (const auto& pin : pins) {
+    if (auto failed = protect_pinned_image(index, pin, out)) return failed;
+  }
+  return out;
+}
+
+// The exact blob bytes, so that drift of the cached_bytes gauge (a commit
+// racing a pass, a crash) never accumulates. Blobs flagged pinned in their row
+// join the protected set.
+result<blob_usage> measure_blobs(const store::index& index, protection& protect) {
+  blob_usage usage;
+  auto ec = index.for_each_blob([&](const core::digest& d, const store::blob_record& record) {
+    usage.total += record.size;
+    usage.sizes.emplace(d, record.size);
+    if (record.pinned) protect.digests.insert(d);
+    if (protect.digests.contains(d)) usage.pinned += record.size;
+    return true;
+  });
+  if (ec) return ec;
+  return usage;
+}
+
+// Walks the LRU order, oldest first, choosing blobs until `to_free` bytes are
+// chosen and no stale blob is left. Fills the report's kept counters.
+result<std::vector<victim>> choose_blobs(const store::index& index, const protection& protect,
+                                         const blob_usage& usage, std::uint64_t to_free, const horizons& h,
+                                         eviction_report& report) {
+  std::vector<victim> chosen;
+  auto ec = index.for_each_lru([&](std::int64_t last_access_ms, const core::digest& d) {
+    const bool stale = h.stale(last_access_ms);
+    if (to_free == 0 && !stale) return false;
+    const auto size = usage.sizes.find(d);
+    if (size == usage.sizes.end()) return true;  // committed after the scan: not counted, not chosen
+    const bool for_quota = to_free > 0;
+    if (protect.digests.contains(d)) {
+      if (for_quota) report.pinned_bytes_kept += size->second;
+      return true;
+    }
+    to_free -= std::min(to_free, size->second);
+    // LRU order is access order: once one blob is young, all later ones are,
+    // and they only add up what min_age keeps from the quota.
+    if (!stale && h.young(last_access_ms)) {
+      report.young_bytes_kept += size->second;
+      return true;
+    }
+    chosen.push_back({d, last_access_ms, size->second});
+    return true;
+  });
+  if (ec) return ec;
+  return chosen;
+}
+
+result<std::vector<core::digest>> choose_manifests(const store::index& index, const protection& protect,
+                                                   std::optional<std::int64_t> blob_horizon, const horizons& h) {
+  std::vector<core::digest> chosen;
+  auto ec = index.for_each_manifest([&](const core::digest& d, const store::manifest_record& record) {
+    if (protect.digests.contains(d)) return true;
+    const auto used = record.last_access_ms;
+    const bool behind_blobs = blob_horizon && used <= *blob_horizon && !h.young(used);
+    if (behind_blobs || h.stale(used)) chosen.push_back(d);
+    return true;
+  });
+  if (ec) return ec;
+  return chosen;
+}
+
+// Tags naming one of `manifests`, except those a pin names.
+result<std::vector<tag_key>> tags_pointing_to(const store::index& index,
+                                              const std::unordered_set<core::digest>& manifests,
+                                              const protection& protect) {
+  std::vector<tag_key> found;
+  auto ec = index.for_each_tag([&](std::string_view upstream, std::string_view repository, std::string_view tag,
+                                   const store::tag_record& record) {
+    if (!manifests.contains(record.digest)) return true;
+    tag_key key{upstream, repository, tag};
+    if (!protect.tags.contains(key)) found.push_back(std::move(key));
+    return true;
+  });
+  if (ec) return ec;
+  return found;
+}
+
+bool missing(const error_code& ec) { return ec == store::errc::not_found; }
+
+// Removes the chosen blobs; returns the newest access time among them (the
+// horizon for manifests), nullopt when none went.
+result<std::optional<std::int64_t>> evict_blobs(const context& ctx, const std::vector<victim>& victims,
+                                                eviction_report& report) {
+  std::optional<std::int64_t> newest_access;
+  for (const auto& v : victims) {
+    // Row first, then file: a crash in between leaves a file without a row,
+    // which reconcile() verifies and re-indexes; the other order would leave
+    // a row that promises a file no longer there.
+    auto ec = ctx.index->remove_blob(v.digest);
+    if (missing(ec)) continue;  // removed meanwhile (purge)
+    if (ec) return ec;
+    if (auto unlinked = ctx.blobs->remove_blob(v.digest); unlinked && !missing(unlinked))
+      spdlog::warn("eviction: unlinking blob {} failed ({}): reconcile re-indexes it at the next start",
+                   v.digest.str(), unlinked.message());
+    ++report.blobs_evicted;
+    report.blob_bytes_evicted += v.size;
+    report.usage_after -= std::min(report.usage_after, v.size);
+    ctx.metrics->cached_bytes.add(-static_cast<std::int64_t>(v.size));
+    ctx.metrics->blobs_evicted.inc();
+    ctx.metrics->evicted_bytes.inc(v.size);
+    newest_access = std::max(newest_access.value_or(v.last_access_ms), v.last_access_ms);
+  }
+  return newest_access;
+}
+
+error_code evict_manifests(const context& ctx, const protection& protect, std::optional<std::int64_t> blob_horizon,
+                           const horizons& h, eviction_report& report) {
+  auto chosen = choose_manifests(*ctx.index, protect, blob_horizon, h);
+  if (!chosen) return chosen.error();
+  std::unordered_set<core::digest> removed;
+  for (const auto& d : *chosen) {
+    auto ec = ctx.index->remove_manifest(d);
+    if (missing(ec)) continue;
+    if (ec) return ec;
+    removed.insert(d);
+    ++report.manifests_evicted;
+    ctx.metrics->manifests_evicted.inc();
+  }
+  if (removed.empty()) return {};
+
+  // A tag left pointing at an evicted manifest would only send clients to the
+  // upstream for the manifest anyway; dropping it keeps the tag list honest.
+  auto tags = tags_pointing_to(*ctx.index, removed, protect);
+  if (!tags) return tags.error();
+  for (const auto& [upstream, repository, tag] : *tags) {
+    auto ec = ctx.index->remove_tag(upstream, repository, tag);
+    if (missing(ec)) continue;
+    if (ec) return ec;
+    ++report.tags_evicted;
+  }
+  return {};
+}
+
+}  // namespace
+
+evictor::evictor(context ctx, eviction_policy policy) : ctx_(std::move(ctx)), policy_(policy) {
+  ctx_.metrics->quota_bytes.set(static_cast<std::int64_t>(policy_.quota_bytes));
+}
+
+std::uint64_t evictor::usage() const {
+  return static_cast<std::uint64_t>(std::max<std::int64_t>(0, ctx_.metrics->cached_bytes.value()));
+}
+
+std::optional<eviction_report> evictor::last_report() const {
+  std::lock_guard lock(report_mutex_);
+  return last_;
+}
+
+void evictor::request() { requested_.store(true); }
+
+result<eviction_report> evictor::run_once(bool forced) {
+  std::lock_guard lock(pass_mutex_);
+  const auto started = std::chrono::steady_clock::now();
+  ctx_.metrics->eviction_runs.inc();
+  // LRU order must include the accesses of the last second.
+  if (auto ec = ctx_.index->flush_access_times())
+    spdlog::warn("eviction: flushing access times failed ({}): LRU order may lag", ec.message());
+
+  auto protect = collect_pins(*ctx_.index);
+  if (!protect) return protect.error();
+  auto blobs = measure_blobs(*ctx_.index, *protect);
+  if (!blobs) return blobs.error();
+  ctx_.metrics->cached_bytes.set(static_cast<std::int64_t>(blobs->total));
+  ctx_.metrics->pinned_bytes.set(static_cast<std::int64_t>(blobs->pinned));
+  ctx_.metrics->pins.set(static_cast<std::int64_t>(protect->pins));
+
+  eviction_report report;
+  report.usage_before = blobs->total;
+  report.usage_after = blobs->total;
+  const auto h = horizons_at(core::to_unix_ms(ctx_.clock->now()), policy_);
+  const auto low = share_of(policy_.quota_bytes, policy_.low_watermark);
+  const bool over_quota = policy_.quota_bytes > 0 &&
+                          (forced || blobs->total > share_of(policy_.quota_bytes, policy_.high_watermark));
+  const std::uint64_t to_free = over_quota && blobs->total > low ? blobs->total - low : 0;
+
+  auto chosen = choose_blobs(*ctx_.index, *protect, *blobs, to_free, h, report);
+  if (!chosen) return chosen.error();
+  auto blob_horizon = evict_blobs(ctx_, *chosen, report);
+  if (!blob_horizon) return blob_horizon.error();
+  if (auto ec = evict_manifests(ctx_, *protect, *blob_horizon, h, report)) return ec;
+
+  report.reached_low_watermark = to_free == 0 || report.usage_after <= low;
+  report.took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+  log_pass(report);
+  std::lock_guard report_lock(report_mutex_);
+  last_ = report;
+  return report;
+}
+
+void evictor::log_pass(const eviction_report& report) {
+  if (report.blobs_evicted > 0 || report.manifests_evicted > 0) {
+    spdlog::info("eviction: {} blobs ({}), {} manifests, {} tags evicted; usage {} -> {} of quota {}; took {} ms",
+                 report.blobs_evicted, core::format_bytes(report.blob_bytes_evicted), report.manifests_evicted,
+                 report.tags_evicted, core::format_bytes(report.usage_before),
+                 core::format_bytes(report.usage_after),
+                 policy_.quota_bytes > 0 ? core::format_bytes(policy_.quota_bytes) : std::string("none"),
+                 report.took.count());
+  }
+  // Once per episode, not at every pass that stays above.
+  const bool was_reached = !last_report() || last_report()->reached_low_watermark;
+  if (!report.reached_low_watermark && was_reached) {
+    spdlog::warn("eviction: usage {} stays above the low watermark {}: {} pinned and {} used within min_age are "
+                 "kept",
+                 core::format_bytes(report.usage_after),
+                 core::format_bytes(share_of(policy_.quota_bytes, policy_.low_watermark)),
+                 core::format_bytes(report.pinned_bytes_kept), core::format_bytes(report.young_bytes_kept));
+  }
+}
+
+bool evictor::pass_due(bool forced, bool interval_elapsed) const {
+  if (forced) return true;
+  const bool over_high =
+      policy_.quota_bytes > 0 && usage() > share_of(policy_.quota_bytes, policy_.high_watermark);
+  // A pass that could not get under the low watermark (pins, min_age) would
+  // find the same next second: over the high watermark it is retried once
+  // per interval, not at every poll.
+  const auto last = last_report();
+  const bool last_succeeded = !last || last->reached_low_watermark;
+  if (over_high && (last_succeeded || interval_elapsed)) return true;
+  return interval_elapsed && policy_.max_unused_age.count() > 0;
+}
+
+asio::awaitable<void> evictor::pass_on_blocking(bool forced) {
+  auto report = run_once(forced);
+  if (!report) spdlog::error("eviction pass failed: {}", report.error().message());
+  co_return;
+}
+
+asio::awaitable<void> evictor::run_forever(std::chrono::milliseconds interval) {
+  // request() and the high watermark are looked at this often.
+  const auto poll = std::min<std::chrono::milliseconds>(interval, std::chrono::seconds(1));
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  auto next_interval = std::chrono::steady_clock::now() + interval;
+  for (;;) {
+    timer.expires_after(poll);
+    auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (ec) co_return;  // cancelled: shutting down
+    const auto now = std::chrono::steady_clock::now();
+    const bool interval_elapsed = now >= next_interval;
+    const bool forced = requested_.exchange(false);
+    if (!pass_due(forced, interval_elapsed)) continue;
+    next_interval = now + interval;
+    auto pass = pass_on_blocking(forced);
+    co_await asio::co_spawn(ctx_.blocking, std::move(pass), asio::use_awaitable);
+  }
+}
+
+}  // namespace regcache::cache

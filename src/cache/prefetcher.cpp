@@ -1,0 +1,135 @@
+#include "regcache/cache/prefetcher.hpp"
+
+#include "regcache/cache/errc.hpp"
+#include "regcache/oci/manifest.hpp"
+#include "regcache/oci/reference.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/deferred.hpp>
+#include <boost/asio/experimental/parallel_group.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <spdlog/spdlog.h>
+
+#include <unordered_set>
+
+namespace regcache::cache {
+namespace asio = boost::asio;
+
+namespace {
+
+// Shared by the workers of one prefetch; they all run on the caller's
+// (single-threaded) executor, so plain members are enough.
+struct blob_queue {
+  std::vector<oci::descriptor> blobs;
+  std::size_t next = 0;
+  prefetch_result* result = nullptr;
+  std::function<void(const prefetch_progress&)> on_progress;
+
+  void done(const oci::descriptor& blob, bool fetched, error_code ec) {
+    auto& p = result->progress;
+    ++p.blobs_done;
+    p.bytes_done += blob.size;
+    if (fetched) p.bytes_fetched += blob.size;
+    if (ec && !result->error) {
+      result->error = ec;
+      result->failed_digest = blob.digest.str();
+    }
+    if (on_progress) on_progress(p);
+  }
+};
+
+}  // namespace
+
+asio::awaitable<prefetch_result> prefetcher::prefetch(std::shared_ptr<const upstream_source> source,
+                                                      std::string repository, std::string reference,
+                                                      platform_filter platforms,
+                                                      std::function<void(const prefetch_progress&)> on_progress) {
+  prefetch_result out;
+  auto ref = oci::parse_reference(reference);
+  if (!ref) {
+    out.error = ref.error();
+    co_return out;
+  }
+  auto top = ref->is_digest() ? co_await manifests_.by_digest(source, repository, *ref->digest, true)
+                              : co_await manifests_.by_tag(source, repository, ref->text, true);
+  if (!top) {
+    out.error = top.error();
+    co_return out;
+  }
+  out.digest = top->digest;
+  ++out.manifests;
+
+  // The blobs come from the manifests just resolved, not from the index:
+  // manifests are persisted asynchronously and may not be there yet.
+  std::vector<oci::descriptor> blobs;
+  std::unordered_set<core::digest> seen;
+  auto add_image = [&](const oci::manifest_info& info) {
+    std::vector<oci::descriptor> parts;
+    if (info.config) parts.push_back(*info.config);
+    parts.insert(parts.end(), info.layers.begin(), info.layers.end());
+    for (auto& d : parts)
+      if (seen.insert(d.digest).second) blobs.push_back(std::move(d));
+  };
+  auto info = oci::parse_manifest(*top->bytes, top->media_type);
+  if (!info) {
+    out.error = info.error();
+    co_return out;
+  }
+  if (!info->is_index) add_image(*info);
+  for (const auto& child : info->manifests) {
+    if (!platforms.matches(child.platform)) continue;
+    auto fetched = co_await manifests_.by_digest(source, repository, child.digest, true);
+    if (!fetched) {
+      if (!out.error) {
+        out.error = fetched.error();
+        out.failed_digest = child.digest.str();
+      }
+      continue;
+    }
+    ++out.manifests;
+    auto child_info = oci::parse_manifest(*fetched->bytes, fetched->media_type);
+    if (child_info && !child_info->is_index) add_image(*child_info);
+  }
+
+  blob_queue queue{std::move(blobs), 0, &out, std::move(on_progress)};
+  for (const auto& b : queue.blobs) out.progress.bytes_total += b.size;
+  out.progress.blobs_total = queue.blobs.size();
+  if (queue.on_progress) queue.on_progress(out.progress);
+
+  const auto executor = co_await asio::this_coro::executor;
+  auto worker = [&]() -> asio::awaitable<void> {
+    while (queue.next < queue.blobs.size()) {
+      const auto blob = queue.blobs[queue.next++];
+      const auto now_ms = core::to_unix_ms(ctx_.clock->now());
+      auto cached = ctx_.index->get_blob(blob.digest);
+      if (cached && *cached) {
+        // About to be needed: a prefetch counts as a use for eviction.
+        ctx_.index->record_access(blob.digest, now_ms);
+        queue.done(blob, false, {});
+        continue;
+      }
+      auto f = fills_.join(blob.digest, source, repository, executor);
+      const auto ended = co_await f->wait_ended();
+      queue.done(blob, ended.state != fill::phase::failed, ended.error);
+    }
+  };
+  using task = decltype(asio::co_spawn(executor, worker(), asio::deferred));
+  std::vector<task> workers;
+  for (std::size_t i = 0; i < std::min(parallelism_, queue.blobs.size()); ++i)
+    workers.push_back(asio::co_spawn(executor, worker(), asio::deferred));
+  if (!workers.empty()) {
+    auto [order, exceptions] = co_await asio::experimental::make_parallel_group(std::move(workers))
+                                   .async_wait(asio::experimental::wait_for_all(), asio::use_awaitable);
+    for (const auto& e : exceptions)
+      if (e) std::rethrow_exception(e);
+  }
+  spdlog::info("prefetched upstream={} repository={} reference={} digest={}: {} manifests, {}/{} blobs, {} bytes "
+               "fetched{}",
+               source->name, repository, reference, out.digest->str(), out.manifests, out.progress.blobs_done,
+               out.progress.blobs_total, out.progress.bytes_fetched,
+               out.error ? ", first failure: " + out.error.message() : std::string());
+  co_return out;
+}
+
+}  // namespace regcache::cache

@@ -1,0 +1,64 @@
+"""A cache directory on a disk that fills up: downloads that do not fit are
+served straight from the upstream without being cached (their digest still
+verified), the event is logged and counted, eviction is asked for, and the
+server keeps serving.
+
+The cache lives on a small tmpfs the test mounts (it runs as root in CI);
+where mounting is not allowed the test is skipped with the reason.
+
+Run one:  REGCACHE_BIN=build/regcache python3 -m unittest -v test_disk_full
+"""
+
+import os
+import subprocess
+import tempfile
+
+from support import fixtures, skopeo
+from support.fixtures import MiB
+
+# Room for the index and the small layers, not for the large one.
+TMPFS_MIB = 40
+
+
+def mount_tmpfs(size_mib):
+    """Mount a tmpfs of size_mib; returns its path, or None when not allowed."""
+    path = tempfile.mkdtemp(prefix="regcache-it-tmpfs-")
+    res = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size_mib}m", "tmpfs", path],
+                         capture_output=True, text=True)
+    if res.returncode != 0:
+        os.rmdir(path)
+        return None
+    return path
+
+
+def unmount(path):
+    subprocess.run(["umount", "-l", path], capture_output=True)
+    os.rmdir(path)
+
+
+class DiskFullTests(fixtures.RegcacheTestCase):
+    IMAGES = ("multi",)
+
+    def setUp(self):
+        self.assertGreater(fixtures.LARGE_LAYER, TMPFS_MIB * MiB, "the large layer must not fit")
+        self.disk = mount_tmpfs(TMPFS_MIB)
+        if self.disk is None:
+            self.skipTest("cannot mount a tmpfs here (needs root or CAP_SYS_ADMIN)")
+        self.addCleanup(unmount, self.disk)
+
+    def test_a_blob_that_does_not_fit_is_served_verified_and_not_cached(self):
+        img = self.images["multi"]
+        big = img.largest_blob()
+        rc = self.start_regcache(workdir=self.disk)
+        for attempt in ("first", "second"):
+            dest = os.path.join(self.tmpdir(), attempt)
+            skopeo.copy_to_dir(rc.docker_ref(img.repo, img.tag), dest)
+            self.assertEqual(skopeo.verify_dir_copy(dest, img), [], attempt)
+        self.assertFalse(os.path.exists(rc.blob_file(big.digest)), "the large layer cannot be cached")
+        small = [b for b in img.blobs if b.digest != big.digest]
+        for blob in small:
+            self.assertTrue(os.path.exists(rc.blob_file(blob.digest)), f"{blob.digest} fits and is cached")
+        self.assertGreaterEqual(rc.metric("regcache_disk_full_total"), 2)
+        self.assertIn("disk full", rc.log_text())
+        self.assertEqual(os.listdir(rc.tmp_dir), [], "no partial file is left behind")
+        self.assertTrue(rc.running())
