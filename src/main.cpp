@@ -1,12 +1,14 @@
 // regcache command line: `serve` runs the cache, `version` prints the version.
 // This is the only code the tests do not link (STYLE.md); it wires modules
 // together and holds no logic of its own beyond that.
+#include "regcache/admin/handler.hpp"
 #include "regcache/cache/blob_cache.hpp"
 #include "regcache/cache/discovery.hpp"
 #include "regcache/cache/evictor.hpp"
 #include "regcache/cache/fill_coordinator.hpp"
 #include "regcache/cache/manifest_cache.hpp"
 #include "regcache/cache/prefetcher.hpp"
+#include "regcache/cli/commands.hpp"
 #include "regcache/config/config.hpp"
 #include "regcache/core/units.hpp"
 #include "regcache/http/server.hpp"
@@ -290,8 +292,8 @@ int serve(const serve_flags& flags) {
 
   http::server* server_ptr = nullptr;
   std::atomic<bool> storage_usable{true};
-  registry::handler handler({cfg.metrics.enabled, cfg.metrics.path},
-                            registry::router(sources, cfg.default_upstream), manifest_cache, blob_cache, discovery,
+  const registry::router router(sources, cfg.default_upstream);
+  registry::handler handler({cfg.metrics.enabled, cfg.metrics.path}, router, manifest_cache, blob_cache, discovery,
                             cache_metrics, [&server_ptr, &storage_usable] {
                               return server_ptr && !server_ptr->draining() && storage_usable.load();
                             });
@@ -304,6 +306,26 @@ int serve(const serve_flags& flags) {
   server.start();
   spdlog::info("regcache {} listening on {}:{} with {} threads, cache in {}", REGCACHE_VERSION, address,
                server.port(), threads, cfg.storage.root.string());
+
+  // The operator's API: its own listener (loopback by default; it has no
+  // authentication), its own access log lines, the same threads.
+  admin::handler admin_handler({**blobs, **index, router, manifest_cache, evictor, prefetcher, cache_metrics,
+                                blocking.get_executor(), clock, REGCACHE_VERSION});
+  std::optional<http::server> admin_server;
+  if (cfg.admin.enabled) {
+    const auto [admin_address, admin_port] = config::split_listen(cfg.admin.listen);
+    http::server_options admin_options = server_options;
+    admin_options.address = admin_address;
+    admin_options.port = admin_port;
+    admin_options.max_connections = 64;
+    admin_server.emplace(ioc.get_executor(), workers, admin_options, std::ref(admin_handler), metrics);
+    if (auto ec = admin_server->listen()) {
+      spdlog::critical("admin.listen {}: {}", cfg.admin.listen, ec.message());
+      return 1;
+    }
+    admin_server->start();
+    spdlog::info("admin API on {}:{}", admin_address, admin_server->port());
+  }
 
   asio::signal_set signals(ioc, SIGINT, SIGTERM);
   asio::co_spawn(ioc, shutdown_on_signal(&signals, &server, cfg.server.shutdown_grace, &contexts), asio::detached);
@@ -349,7 +371,14 @@ int main(int argc, char** argv) {
   serve_cmd->add_flag("--offline", flags.offline,
                       "Serve only from the cache; never contact an upstream (sets upstreams[].offline)");
   auto* version_cmd = app.add_subcommand("version", "Print the version and exit");
-  CLI11_PARSE(app, argc, argv);
+  cli::operator_commands operator_cmds(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // Help and version print and succeed; every usage error exits 2.
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+  if (auto code = operator_cmds.run()) return *code;
 
   if (version_cmd->parsed()) {
     std::printf("regcache %s\n", REGCACHE_VERSION);

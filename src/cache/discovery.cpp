@@ -1,5 +1,7 @@
 #include "regcache/cache/discovery.hpp"
 
+#include "regcache/core/text.hpp"
+
 #include "regcache/cache/upstream_source.hpp"
 #include "regcache/cache/errc.hpp"
 #include "regcache/oci/manifest.hpp"
@@ -36,21 +38,6 @@ std::optional<std::string> relative_target(std::string_view target, const upstre
   const auto origin = ep.origin();
   if (!target.starts_with(origin)) return std::nullopt;
   return relative_target(target.substr(origin.size()), ep);
-}
-
-std::string percent_encode(std::string_view value) {
-  static constexpr char hex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : value) {
-    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~' || c == '/') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 0xf];
-    }
-  }
-  return out;
 }
 
 }  // namespace
@@ -114,7 +101,7 @@ asio::awaitable<result<referrers_listing>> discovery::referrers(std::shared_ptr<
   const key k{source->name, repository + "@" + subject.str(), artifact_type};
   upstream::request req;
   req.target = "/v2/" + repository + "/referrers/" + subject.str();
-  if (!artifact_type.empty()) req.target += "?artifactType=" + percent_encode(artifact_type);
+  if (!artifact_type.empty()) req.target += "?artifactType=" + core::percent_encode(artifact_type);
   auto sent = co_await send_upstream(*source, *ctx_.metrics, std::move(req));
   error_code failure;
   if (sent) {

@@ -25,6 +25,10 @@ struct blob_queue {
   std::size_t next = 0;
   prefetch_result* result = nullptr;
   std::function<void(const prefetch_progress&)> on_progress;
+  const context* ctx = nullptr;
+  fill_coordinator* fills = nullptr;
+  std::shared_ptr<const upstream_source> source;
+  std::string repository;
 
   void done(const oci::descriptor& blob, bool fetched, error_code ec) {
     auto& p = result->progress;
@@ -39,6 +43,25 @@ struct blob_queue {
   }
 };
 
+// One of the prefetch's workers: takes the next blob until none is left.
+// A cached blob only gets its access time touched (it is about to be
+// needed); a missing one joins (or starts) its fill and waits for its end.
+asio::awaitable<void> fetch_blobs(blob_queue* queue) {
+  const auto executor = co_await asio::this_coro::executor;
+  while (queue && queue->next < queue->blobs.size()) {
+    const auto blob = queue->blobs[queue->next++];
+    auto cached = queue->ctx->index->get_blob(blob.digest);
+    if (cached && *cached) {
+      queue->ctx->index->record_access(blob.digest, core::to_unix_ms(queue->ctx->clock->now()));
+      queue->done(blob, false, {});
+      continue;
+    }
+    auto f = queue->fills->join(blob.digest, queue->source, queue->repository, executor);
+    const auto ended = co_await f->wait_ended();
+    queue->done(blob, ended.state != fill::phase::failed, ended.error);
+  }
+}
+
 }  // namespace
 
 asio::awaitable<prefetch_result> prefetcher::prefetch(std::shared_ptr<const upstream_source> source,
@@ -51,8 +74,11 @@ asio::awaitable<prefetch_result> prefetcher::prefetch(std::shared_ptr<const upst
     out.error = ref.error();
     co_return out;
   }
-  auto top = ref->is_digest() ? co_await manifests_.by_digest(source, repository, *ref->digest, true)
-                              : co_await manifests_.by_tag(source, repository, ref->text, true);
+  // Two statements, not a conditional expression: g++ 12 mishandles
+  // temporaries of co_await inside ?:.
+  result<manifest_result> top = errc::manifest_unknown;
+  if (ref->is_digest()) top = co_await manifests_.by_digest(source, repository, *ref->digest, true);
+  else top = co_await manifests_.by_tag(source, repository, ref->text, true);
   if (!top) {
     out.error = top.error();
     co_return out;
@@ -92,32 +118,16 @@ asio::awaitable<prefetch_result> prefetcher::prefetch(std::shared_ptr<const upst
     if (child_info && !child_info->is_index) add_image(*child_info);
   }
 
-  blob_queue queue{std::move(blobs), 0, &out, std::move(on_progress)};
+  blob_queue queue{std::move(blobs), 0, &out, std::move(on_progress), &ctx_, &fills_, source, repository};
   for (const auto& b : queue.blobs) out.progress.bytes_total += b.size;
   out.progress.blobs_total = queue.blobs.size();
   if (queue.on_progress) queue.on_progress(out.progress);
 
   const auto executor = co_await asio::this_coro::executor;
-  auto worker = [&]() -> asio::awaitable<void> {
-    while (queue.next < queue.blobs.size()) {
-      const auto blob = queue.blobs[queue.next++];
-      const auto now_ms = core::to_unix_ms(ctx_.clock->now());
-      auto cached = ctx_.index->get_blob(blob.digest);
-      if (cached && *cached) {
-        // About to be needed: a prefetch counts as a use for eviction.
-        ctx_.index->record_access(blob.digest, now_ms);
-        queue.done(blob, false, {});
-        continue;
-      }
-      auto f = fills_.join(blob.digest, source, repository, executor);
-      const auto ended = co_await f->wait_ended();
-      queue.done(blob, ended.state != fill::phase::failed, ended.error);
-    }
-  };
-  using task = decltype(asio::co_spawn(executor, worker(), asio::deferred));
+  using task = decltype(asio::co_spawn(executor, fetch_blobs(nullptr), asio::deferred));
   std::vector<task> workers;
   for (std::size_t i = 0; i < std::min(parallelism_, queue.blobs.size()); ++i)
-    workers.push_back(asio::co_spawn(executor, worker(), asio::deferred));
+    workers.push_back(asio::co_spawn(executor, fetch_blobs(&queue), asio::deferred));
   if (!workers.empty()) {
     auto [order, exceptions] = co_await asio::experimental::make_parallel_group(std::move(workers))
                                    .async_wait(asio::experimental::wait_for_all(), asio::use_awaitable);

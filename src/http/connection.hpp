@@ -33,6 +33,7 @@ class connection : public std::enable_shared_from_this<connection> {
   bool keep_alive() const noexcept { return keep_alive_; }
   void set_keep_alive(bool v) noexcept { keep_alive_ = v; }
 
+  boost::asio::awaitable<result<std::string>> read_body(std::size_t limit);
   boost::asio::awaitable<error_code> write_buffers(std::string_view a, std::string_view b = {},
                                                    std::string_view c = {});
   boost::asio::awaitable<error_code> sendfile_all(int fd, std::uint64_t offset, std::uint64_t length);

@@ -97,6 +97,10 @@ bool exchange::request_has_body() const noexcept {
   return req.chunked() || (req.has_content_length() && req[beast_http::field::content_length] != "0");
 }
 
+boost::asio::awaitable<result<std::string>> exchange::read_body(std::size_t limit) {
+  co_return co_await conn_.read_body(limit);
+}
+
 boost::asio::awaitable<error_code> exchange::send(response_head head, std::string body) {
   head.content_length = body.size();
   auto ec = co_await send_head(std::move(head));

@@ -1,6 +1,7 @@
 #include "regcache/http/server.hpp"
 
 #include "connection.hpp"
+#include "regcache/http/errc.hpp"
 #include "regcache/metrics/registry.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -8,6 +9,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/read.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/read.hpp>
@@ -131,6 +133,25 @@ void connection::close_if_idle() noexcept {
   if (idle_) close();
 }
 
+asio::awaitable<result<std::string>> connection::read_body(std::size_t limit) {
+  const auto& req = parser_->get();
+  if (req.chunked()) co_return make_error_code(errc::body_unsupported);
+  const auto length = parser_->content_length().value_or(0);
+  if (length > limit) co_return make_error_code(errc::body_too_large);
+  std::string body(static_cast<std::size_t>(length), '\0');
+  // The head's read may already have buffered the start of the body.
+  const auto buffered = asio::buffer_copy(asio::buffer(body), buffer_.data());
+  buffer_.consume(buffered);
+  if (buffered < body.size()) {
+    stream_.expires_after(options().read_timeout);
+    auto [ec, n] = co_await asio::async_read(stream_, asio::buffer(body.data() + buffered, body.size() - buffered),
+                                             use_tuple);
+    stream_.expires_never();
+    if (ec) co_return ec;
+  }
+  co_return body;
+}
+
 asio::awaitable<error_code> connection::write_buffers(std::string_view a, std::string_view b, std::string_view c) {
   std::array<asio::const_buffer, 3> buffers{asio::buffer(a), asio::buffer(b), asio::buffer(c)};
   // Most responses fit in the socket's send buffer: one non-blocking write,
@@ -233,7 +254,9 @@ asio::awaitable<bool> connection::serve_one() {
   const auto started = std::chrono::steady_clock::now();
   keep_alive_ = parser_->get().keep_alive() && !shared_->draining.load();
   exchange ex(*this, shared_->next_request_id());
-  // A request body is never read (the API is read-only): the connection must end after the answer.
+  // A handler may read the body or not (the registry API never does): either
+  // way the connection ends after the answer, so no unread body is taken for
+  // the next request.
   if (ex.request_has_body()) keep_alive_ = false;
 
   std::string failure;

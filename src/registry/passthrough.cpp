@@ -88,8 +88,10 @@ asio::awaitable<error_code> continue_uncached(http::exchange& ex, const uncached
                                               const store::file_handle* already_sent) {
   spdlog::warn("request id={} digest={}: disk full, bytes {}-{} come straight from upstream {}", ex.request_id(),
                blob.digest.str(), offset, end, blob.source->name);
-  auto from = offset == 0 ? co_await get_whole(blob)
-                          : co_await cache::get_blob_from(*blob.source, *blob.metrics, blob_target(blob), offset, size);
+  // Two statements, not ?: (g++ 12 mishandles co_await temporaries there).
+  result<upstream::response> from = cache::errc::upstream_unreachable;
+  if (offset == 0) from = co_await get_whole(blob);
+  else from = co_await cache::get_blob_from(*blob.source, *blob.metrics, blob_target(blob), offset, size);
   if (!from) co_return from.error();
   std::optional<core::hasher> verify;
   if (already_sent && end == size) {

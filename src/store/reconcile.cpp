@@ -1,5 +1,6 @@
 #include "regcache/store/reconcile.hpp"
 
+#include "directory.hpp"
 #include "regcache/core/hasher.hpp"
 #include "regcache/store/errc.hpp"
 #include "regcache/store/file_handle.hpp"
@@ -32,18 +33,6 @@ bool is_two_hex(std::string_view s) {
 error_code unlink_file(const fs::path& p) {
   if (::unlink(p.c_str()) == 0 || errno == ENOENT) return {};
   return error_from_errno(errno);
-}
-
-// The entries of `dir`, read before anything in it is removed or hashed.
-// A missing directory has no entries.
-result<std::vector<fs::directory_entry>> list_dir(const fs::path& dir) {
-  std::vector<fs::directory_entry> entries;
-  std::error_code ec;
-  fs::directory_iterator it(dir, ec);
-  if (ec == std::errc::no_such_file_or_directory) return entries;
-  for (; !ec && it != fs::directory_iterator(); it.increment(ec)) entries.push_back(*it);
-  if (ec) return error_from_errno(ec.value());
-  return entries;
 }
 
 // Hashes the file at `path`; `size` receives its length.

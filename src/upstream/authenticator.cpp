@@ -1,5 +1,7 @@
 #include "regcache/upstream/authenticator.hpp"
 
+#include "regcache/core/text.hpp"
+
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json/parse.hpp>
@@ -30,22 +32,6 @@ bool iequals(std::string_view a, std::string_view b) noexcept {
 void set_authorization(request& req, std::string value) {
   std::erase_if(req.headers, [](const auto& h) { return iequals(h.first, "Authorization"); });
   req.headers.emplace_back("Authorization", std::move(value));
-}
-
-std::string query_escape(std::string_view s) {
-  static constexpr char hex[] = "0123456789ABCDEF";
-  std::string out;
-  for (const char ch : s) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~' || c == ':' || c == '/') {
-      out.push_back(ch);
-    } else {
-      out.push_back('%');
-      out.push_back(hex[c >> 4]);
-      out.push_back(hex[c & 15]);
-    }
-  }
-  return out;
 }
 
 std::vector<std::string> split_scopes(std::string_view s) {
@@ -228,9 +214,9 @@ asio::awaitable<std::optional<authenticator::cached_token>> authenticator::fetch
   ep->base_path.clear();
   std::vector<std::string> query;
   if (question != std::string::npos && question + 1 < realm.size()) query.push_back(realm.substr(question + 1));
-  if (!service.empty()) query.push_back("service=" + query_escape(service));
+  if (!service.empty()) query.push_back("service=" + core::percent_encode(service));
   normalise_scopes(scopes);
-  for (const auto& scope : scopes) query.push_back("scope=" + query_escape(scope));
+  for (const auto& scope : scopes) query.push_back("scope=" + core::percent_encode(scope));
   for (std::size_t i = 0; i < query.size(); ++i) target += (i == 0 ? "?" : "&") + query[i];
 
   request req{method::get, std::move(target), {}};

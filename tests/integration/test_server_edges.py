@@ -186,12 +186,12 @@ class ShutdownTests(fixtures.RegcacheTestCase):
         rc = self.start_regcache()
         self.assertEqual(h.request(rc.url + "/readyz")[0], 200)
         shutil.rmtree(rc.tmp_dir)
-        self.assertTrue(wait_until(lambda: h.request(rc.url + "/readyz")[0] == 503, timeout=6),
+        self.assertTrue(fixtures.wait_until(lambda: h.request(rc.url + "/readyz")[0] == 503, timeout=6),
                         "a cache directory that cannot take downloads makes regcache unready")
         self.assertEqual(h.request(rc.url + "/healthz")[0], 200, "liveness does not depend on the disk")
         self.assertIn("not writable", rc.log_text())
         os.makedirs(rc.tmp_dir)
-        self.assertTrue(wait_until(lambda: h.request(rc.url + "/readyz")[0] == 200, timeout=6))
+        self.assertTrue(fixtures.wait_until(lambda: h.request(rc.url + "/readyz")[0] == 200, timeout=6))
 
     def test_sigterm_turns_readiness_off_and_lets_an_in_flight_download_finish(self):
         img = self.images["multi"]
@@ -214,12 +214,3 @@ class ShutdownTests(fixtures.RegcacheTestCase):
         code = rc.proc.popen.wait(timeout=20)
         self.assertEqual(code, 0, rc.log_tail())
         self.assertIn("draining", rc.log_text())
-
-
-def wait_until(predicate, timeout, interval=0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(interval)
-    return predicate()

@@ -1,5 +1,6 @@
 #pragma once
 // Small pieces of header-value parsing shared by the parsers of untrusted text.
+#include <string>
 #include <string_view>
 
 namespace regcache::core {
@@ -13,5 +14,9 @@ constexpr std::string_view trim_ows(std::string_view s) noexcept {
   while (!s.empty() && is_ows(s.back())) s.remove_suffix(1);
   return s;
 }
+
+// `s` fit for a URL query value: RFC 3986 unreserved characters and the
+// ':', '/' and '@' a query may carry stay; every other byte becomes %XX.
+std::string percent_encode(std::string_view s);
 
 }  // namespace regcache::core

@@ -8,6 +8,8 @@ namespace regcache::http {
 
 enum class errc {
   invalid_target = 1,  // request-target not in origin form, too long, or with a malformed %-escape
+  body_too_large,      // a request body longer than the handler accepts
+  body_unsupported,    // a chunked request body (only Content-Length bodies are read)
 };
 
 const boost::system::error_category& http_category() noexcept;

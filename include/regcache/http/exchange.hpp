@@ -49,6 +49,12 @@ class exchange {
   // Every value of a request header, in order.
   std::vector<std::string_view> headers(std::string_view name) const;
   bool request_has_body() const noexcept;
+  // The whole request body (JSON of the admin API; the registry API reads
+  // none). Only a Content-Length body of at most `limit` bytes is read:
+  // errc::body_too_large beyond it, errc::body_unsupported for a chunked one.
+  // Call it once, before answering. The connection still ends after the
+  // response of a request that had a body.
+  boost::asio::awaitable<result<std::string>> read_body(std::size_t limit);
   const std::string& request_id() const noexcept { return request_id_; }
 
   // A whole response with an in-memory body (Content-Length is set from it).

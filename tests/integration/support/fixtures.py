@@ -26,6 +26,7 @@ import os
 import shutil
 import tempfile
 import threading
+import time
 import unittest
 
 from . import http as h
@@ -221,3 +222,13 @@ def file_sha256(path):
 __all__ = ["UpstreamTestCase", "RegcacheTestCase", "SeededUpstream", "STANDARD_IMAGES",
            "LARGE_LAYER", "layout", "standard_layout", "get_concurrently", "file_sha256",
            "process", "KiB", "MiB"]
+
+
+def wait_until(predicate, timeout, interval=0.2):
+    """Poll `predicate` until it is true or `timeout` seconds passed; returns its last value."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return predicate()

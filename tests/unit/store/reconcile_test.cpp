@@ -15,28 +15,8 @@ using testing::write_file;
 
 constexpr std::int64_t now_ms = 1'700'000'000'000;
 
-class reconcile_test : public ::testing::Test {
+class reconcile_test : public testing::store_and_index_test {
  protected:
-  void SetUp() override {
-    auto blobs = blob_store::open(dir_.path() / "root");
-    ASSERT_TRUE(blobs.has_value());
-    blobs_ = *blobs;
-    auto idx = index::open(dir_.path() / "root" / "index");
-    ASSERT_TRUE(idx.has_value());
-    idx_ = std::move(*idx);
-  }
-
-  // A blob committed through the writer and indexed, as the cache does it.
-  core::digest store_blob(std::string_view content, std::string media_type = "application/octet-stream") {
-    const auto d = digest_of(content);
-    auto w = blobs_->create_writer(d, content.size());
-    EXPECT_TRUE(w.has_value());
-    EXPECT_FALSE(w->append(as_bytes(content)));
-    EXPECT_TRUE(w->commit().has_value());
-    EXPECT_FALSE(idx_->put_blob(d, {.size = content.size(), .media_type = std::move(media_type),
-                                    .created_ms = 1, .last_access_ms = 2, .pinned = true}));
-    return d;
-  }
 
   reconcile_report run() {
     auto report = reconcile(*blobs_, *idx_, now_ms);
@@ -44,13 +24,10 @@ class reconcile_test : public ::testing::Test {
     return report ? *report : reconcile_report{};
   }
 
-  testing::temp_dir dir_;
-  std::shared_ptr<blob_store> blobs_;
-  std::unique_ptr<index> idx_;
 };
 
 TEST_F(reconcile_test, consistent_store_is_left_alone) {
-  const auto d = store_blob("layer", "application/vnd.oci.image.layer.v1.tar");
+  const auto d = store_blob("layer", "application/vnd.oci.image.layer.v1.tar", true);
   const auto report = run();
   EXPECT_EQ(report.temp_files_removed, 0u);
   EXPECT_EQ(report.rows_dropped, 0u);
@@ -59,7 +36,7 @@ TEST_F(reconcile_test, consistent_store_is_left_alone) {
   EXPECT_EQ(report.bytes_indexed, 0u);
   const auto row = **idx_->get_blob(d);
   EXPECT_EQ(row.media_type, "application/vnd.oci.image.layer.v1.tar");
-  EXPECT_TRUE(row.pinned);
+  EXPECT_TRUE(row.pinned) << "reconcile keeps the row as it was";
   EXPECT_TRUE(blobs_->exists(d));
 }
 

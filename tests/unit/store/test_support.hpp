@@ -3,7 +3,9 @@
 // small helpers for bytes and digests.
 #include "regcache/core/digest.hpp"
 #include "regcache/core/hasher.hpp"
+#include "regcache/store/blob_store.hpp"
 #include "regcache/store/file_handle.hpp"
+#include "regcache/store/index.hpp"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -90,5 +92,36 @@ inline std::size_t count_entries(const std::filesystem::path& dir) {
   return static_cast<std::size_t>(
       std::distance(std::filesystem::directory_iterator(dir), std::filesystem::directory_iterator()));
 }
+
+// A blob store and its index in a fresh directory, for the tests of what
+// walks both (reconcile, fsck).
+class store_and_index_test : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto blobs = blob_store::open(dir_.path() / "root");
+    ASSERT_TRUE(blobs.has_value());
+    blobs_ = *blobs;
+    auto idx = index::open(dir_.path() / "root" / "index");
+    ASSERT_TRUE(idx.has_value());
+    idx_ = std::move(*idx);
+  }
+
+  // A blob committed through the writer and indexed, as the cache does it.
+  core::digest store_blob(std::string_view content, std::string media_type = "application/octet-stream",
+                          bool pinned = false) {
+    const auto d = digest_of(content);
+    auto w = blobs_->create_writer(d, content.size());
+    EXPECT_TRUE(w.has_value());
+    EXPECT_FALSE(w->append(as_bytes(content)));
+    EXPECT_TRUE(w->commit().has_value());
+    EXPECT_FALSE(idx_->put_blob(d, {.size = content.size(), .media_type = std::move(media_type),
+                                    .created_ms = 1, .last_access_ms = 2, .pinned = pinned}));
+    return d;
+  }
+
+  temp_dir dir_;
+  std::shared_ptr<blob_store> blobs_;
+  std::unique_ptr<index> idx_;
+};
 
 }  // namespace regcache::store::testing

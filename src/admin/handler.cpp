@@ -1,0 +1,512 @@
+#include "regcache/admin/handler.hpp"
+
+#include "regcache/admin/api_json.hpp"
+#include "regcache/admin/inventory.hpp"
+#include "regcache/admin/purge.hpp"
+#include "regcache/admin/requests.hpp"
+#include "regcache/cache/errc.hpp"
+#include "regcache/http/errc.hpp"
+#include "regcache/http/target.hpp"
+#include "regcache/store/errc.hpp"
+#include "regcache/store/fsck.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json/serialize.hpp>
+#include <spdlog/spdlog.h>
+
+#include <mutex>
+#include <optional>
+
+namespace regcache::admin {
+namespace asio = boost::asio;
+namespace json = boost::json;
+using http::exchange;
+using http::response_head;
+
+namespace {
+
+// The methods a path takes, for a 405's Allow; empty for an unknown path.
+std::string_view allowed_methods(std::string_view path) {
+  if (path == "/api/v1/stats" || path == "/api/v1/images" || path == "/api/v1/repositories") return "GET";
+  if (path == "/api/v1/pins") return "GET, POST, DELETE";
+  if (path == "/api/v1/prefetch" || path == "/api/v1/purge" || path == "/api/v1/gc" || path == "/api/v1/verify")
+    return "POST";
+  return {};
+}
+
+// Progress lines of a stream are written at most this often (≤ 10 per second).
+constexpr auto progress_period = std::chrono::milliseconds(100);
+
+asio::awaitable<void> send_body(exchange& ex, unsigned status, std::string body) {
+  response_head head{status, {{"Content-Type", "application/json"}}, std::nullopt};
+  auto ec = co_await ex.send(std::move(head), std::move(body));
+  ignore_error(ec, "the admin client may be gone; the access log has the status");
+}
+
+asio::awaitable<void> send_object(exchange& ex, unsigned status, json::object o) {
+  co_await send_body(ex, status, json::serialize(o));
+}
+
+asio::awaitable<void> send_error(exchange& ex, unsigned status, std::string message) {
+  co_await send_body(ex, status, error_body(message));
+}
+
+// The HTTP status of a failure to resolve or fetch an image.
+unsigned status_of(const error_code& ec) {
+  if (ec == cache::errc::manifest_unknown) return 404;
+  if (ec == cache::errc::invalid_platform) return 400;
+  if (ec == cache::errc::offline) return 503;
+  if (ec == cache::errc::upstream_unreachable || ec == cache::errc::upstream_failed ||
+      ec == cache::errc::upstream_rate_limited || ec == cache::errc::upstream_invalid ||
+      ec == cache::errc::digest_mismatch)
+    return 502;
+  return 500;
+}
+
+// The body of a POST, or nullopt after an error answer was sent.
+asio::awaitable<std::optional<std::string>> read_request_body(exchange& ex) {
+  auto body = co_await ex.read_body(max_request_body);
+  if (body) co_return std::move(*body);
+  if (body.error() == http::errc::body_too_large)
+    co_await send_error(ex, 413, "request body larger than " + std::to_string(max_request_body) + " bytes");
+  else
+    co_await send_error(ex, 400, "reading the request body: " + body.error().message());
+  co_return std::nullopt;
+}
+
+// An image routed like a pull of it would be, or nullopt after an error answer.
+asio::awaitable<std::optional<registry::routed>> route_image(exchange& ex, const registry::router& router,
+                                                             const image_ref& image) {
+  auto r = router.route(image.name, std::nullopt);
+  if (r) co_return std::move(*r);
+  co_await send_error(ex, r.error().name_invalid ? 400 : 404, r.error().message);
+  co_return std::nullopt;
+}
+
+std::string display(const registry::routed& r, const oci::reference& ref) {
+  return r.source->name + "/" + r.repository + (ref.is_digest() ? "@" : ":") + ref.text;
+}
+
+// Resolving with the body fetches an uncached image's manifests, as a pull would.
+asio::awaitable<result<cache::manifest_result>> resolve_top(cache::manifest_cache* manifests, registry::routed r,
+                                                            oci::reference ref) {
+  if (ref.is_digest()) co_return co_await manifests->by_digest(r.source, r.repository, *ref.digest, true);
+  co_return co_await manifests->by_tag(r.source, r.repository, ref.text, true);
+}
+
+// ---- blocking tasks (run on services::blocking) ----
+
+struct stats_snapshot {
+  store::index::stats counts;
+  std::uint64_t pins = 0;
+};
+
+asio::awaitable<result<stats_snapshot>> stats_task(const store::index* index) {
+  stats_snapshot snap;
+  auto counts = index->compute_stats();
+  if (!counts) co_return counts.error();
+  snap.counts = *counts;
+  auto ec = index->for_each_pin([&](std::string_view, std::string_view, std::string_view, const store::pin_record&) {
+    ++snap.pins;
+    return true;
+  });
+  if (ec) co_return ec;
+  co_return snap;
+}
+
+asio::awaitable<result<inventory>> inventory_task(const store::index* index) { co_return take_inventory(*index); }
+
+asio::awaitable<result<std::string>> pins_task(const store::index* index) {
+  json::array pins;
+  auto ec = index->for_each_pin(
+      [&](std::string_view up, std::string_view repo, std::string_view ref, const store::pin_record& pin) {
+        pins.push_back(pin_json(up, repo, ref, pin));
+        return true;
+      });
+  if (ec) co_return ec;
+  co_return json::serialize(json::object{{"pins", std::move(pins)}});
+}
+
+asio::awaitable<error_code> put_pin_task(store::index* index, std::string upstream, std::string repository,
+                                         std::string reference, store::pin_record pin) {
+  co_return index->put_pin(upstream, repository, reference, pin);
+}
+
+asio::awaitable<error_code> remove_pin_task(store::index* index, std::string upstream, std::string repository,
+                                            std::string reference) {
+  co_return index->remove_pin(upstream, repository, reference);
+}
+
+// purge_report holds no digest type, so the result is default-constructible as co_spawn needs.
+asio::awaitable<boost::system::result<purge_report, purge_failure>> purge_task(store::blob_store* blobs,
+                                                                               store::index* index,
+                                                                               std::string upstream,
+                                                                               std::string repository,
+                                                                               oci::reference reference) {
+  co_return purge_image(*blobs, *index, upstream, repository, reference);
+}
+
+asio::awaitable<result<cache::eviction_report>> gc_task(cache::evictor* evictor) { co_return evictor->run_once(true); }
+
+// ---- streams ----
+
+// One image's prefetch, shared between the detached coroutine that runs it
+// and the handler that reports on it. Both run on the connection's
+// single-threaded executor, so no lock is needed.
+struct prefetch_job {
+  cache::prefetch_progress latest;
+  bool changed = false;
+  bool done = false;
+  std::optional<cache::prefetch_result> outcome;
+  std::string exception;
+};
+
+struct record_progress {
+  std::shared_ptr<prefetch_job> job;
+  void operator()(const cache::prefetch_progress& p) const {
+    job->latest = p;
+    job->changed = true;
+  }
+};
+
+// Detached from the request: a client that goes away does not abort fills.
+asio::awaitable<void> run_prefetch(cache::prefetcher* prefetcher, std::shared_ptr<const cache::upstream_source> source,
+                                   std::string repository, std::string reference, cache::platform_filter filter,
+                                   std::shared_ptr<prefetch_job> job) {
+  std::function<void(const cache::prefetch_progress&)> on_progress = record_progress{job};
+  try {
+    auto r = co_await prefetcher->prefetch(std::move(source), std::move(repository), std::move(reference),
+                                           std::move(filter), std::move(on_progress));
+    job->outcome = std::move(r);
+  } catch (const std::exception& e) {
+    job->exception = e.what();
+  }
+  job->done = true;
+}
+
+// A verification, shared between the blocking thread that runs it and the
+// handler on its connection's thread.
+struct verify_job {
+  std::mutex mutex;
+  store::fsck_progress latest;
+  std::uint64_t updates = 0;
+  bool done = false;
+  std::optional<result<store::fsck_report>> outcome;
+};
+
+asio::awaitable<void> run_fsck(store::blob_store* blobs, store::index* index, bool dry_run,
+                               std::shared_ptr<verify_job> job, std::shared_ptr<std::atomic<bool>> verifying) {
+  store::fsck_options options;
+  options.dry_run = dry_run;
+  options.on_progress = [job](const store::fsck_progress& p) {
+    std::lock_guard lock(job->mutex);
+    job->latest = p;
+    ++job->updates;
+  };
+  auto report = store::fsck(*blobs, *index, options);
+  if (report) {
+    spdlog::info("admin verify: {} files, {} bytes checked, {} findings, {} files removed{}", report->files_checked,
+                 report->bytes_checked, report->findings.size(), report->files_removed, dry_run ? " (dry run)" : "");
+  } else {
+    spdlog::error("admin verify failed: {}", report.error().message());
+  }
+  {
+    std::lock_guard lock(job->mutex);
+    job->outcome = std::move(report);
+    job->done = true;
+  }
+  verifying->store(false);
+  co_return;
+}
+
+}  // namespace
+
+handler::handler(services s) : s_(std::move(s)) {}
+
+asio::awaitable<void> handler::operator()(exchange& ex) { co_await serve(ex); }
+
+asio::awaitable<void> handler::serve(exchange& ex) {
+  ex.annotate("admin", "-");
+  auto target = http::parse_target(ex.target());
+  if (!target) {
+    co_await send_error(ex, 400, "malformed request target");
+    co_return;
+  }
+  const std::string path = target->path;
+  const auto m = ex.method();
+  const bool get = m == http::method::get || m == http::method::head;
+  const bool post = m == http::method::post;
+  if (path == "/api/v1/stats" && get) co_return co_await stats(ex);
+  if (path == "/api/v1/images" && get) co_return co_await images(ex, false);
+  if (path == "/api/v1/repositories" && get) co_return co_await images(ex, true);
+  if (path == "/api/v1/pins" && get) co_return co_await list_pins(ex);
+  if (path == "/api/v1/pins" && post) co_return co_await pin(ex);
+  if (path == "/api/v1/pins" && m == http::method::delete_) {
+    const auto image = target->query_value("image");
+    if (!image) co_return co_await send_error(ex, 400, "DELETE /api/v1/pins needs ?image=<image>");
+    co_return co_await unpin(ex, std::string(*image));
+  }
+  if (path == "/api/v1/prefetch" && post) co_return co_await prefetch(ex);
+  if (path == "/api/v1/purge" && post) co_return co_await purge(ex);
+  if (path == "/api/v1/gc" && post) co_return co_await gc(ex);
+  if (path == "/api/v1/verify" && post) co_return co_await verify(ex);
+
+  if (const auto allow = allowed_methods(path); !allow.empty()) {
+    response_head head{405, {}, std::nullopt};
+    head.fields.emplace_back("Content-Type", "application/json");
+    head.fields.emplace_back("Allow", std::string(allow));
+    auto body =
+        error_body(std::string(ex.method_name()) + " " + path + " is not supported; allowed: " + std::string(allow));
+    auto ec = co_await ex.send(std::move(head), std::move(body));
+    ignore_error(ec, "the admin client may be gone");
+    co_return;
+  }
+  co_await send_error(ex, 404, "no such admin endpoint: " + path.substr(0, 200) + " (see /api/v1/...)");
+}
+
+asio::awaitable<void> handler::stats(exchange& ex) {
+  auto snap = co_await asio::co_spawn(s_.blocking, stats_task(&s_.index), asio::use_awaitable);
+  if (!snap) co_return co_await send_error(ex, 500, "reading the index: " + snap.error().message());
+  const auto& policy = s_.evictor.policy();
+  const auto quota = static_cast<double>(policy.quota_bytes);
+  json::object o{{"version", s_.version},
+                 {"cached_bytes", snap->counts.blob_bytes},
+                 {"blobs", snap->counts.blob_count},
+                 {"manifests", snap->counts.manifest_count},
+                 {"tags", snap->counts.tag_count},
+                 {"pins", snap->pins},
+                 {"quota_bytes", policy.quota_bytes},
+                 {"high_watermark_bytes", static_cast<std::uint64_t>(quota * policy.high_watermark)},
+                 {"low_watermark_bytes", static_cast<std::uint64_t>(quota * policy.low_watermark)},
+                 {"min_age_ms", policy.min_age.count()},
+                 {"max_unused_age_ms", policy.max_unused_age.count()},
+                 {"fills_in_flight", s_.metrics.fills_in_flight.value()},
+                 {"last_eviction", nullptr}};
+  if (auto last = s_.evictor.last_report()) o["last_eviction"] = to_json(*last);
+  co_await send_object(ex, 200, std::move(o));
+}
+
+asio::awaitable<void> handler::images(exchange& ex, bool by_repository) {
+  auto inv = co_await asio::co_spawn(s_.blocking, inventory_task(&s_.index), asio::use_awaitable);
+  if (!inv) co_return co_await send_error(ex, 500, "reading the index: " + inv.error().message());
+  json::array items;
+  if (by_repository) {
+    for (const auto& r : inv->repositories) items.push_back(to_json(r));
+    json::object o{{"repositories", std::move(items)}};
+    co_return co_await send_object(ex, 200, std::move(o));
+  }
+  for (const auto& i : inv->images) items.push_back(to_json(i));
+  json::object o{{"images", std::move(items)}};
+  co_await send_object(ex, 200, std::move(o));
+}
+
+asio::awaitable<void> handler::list_pins(exchange& ex) {
+  auto body = co_await asio::co_spawn(s_.blocking, pins_task(&s_.index), asio::use_awaitable);
+  if (!body) co_return co_await send_error(ex, 500, "reading the pins: " + body.error().message());
+  co_await send_body(ex, 200, std::move(*body));
+}
+
+asio::awaitable<void> handler::pin(exchange& ex) {
+  auto body = co_await read_request_body(ex);
+  if (!body) co_return;
+  auto request = parse_pin_request(*body);
+  if (!request) co_return co_await send_error(ex, 400, request.error().message);
+  auto filter = cache::platform_filter::parse(request->platforms);
+  if (!filter)
+    co_return co_await send_error(ex, 400, "invalid platform: use os/arch or os/arch/variant, e.g. linux/arm64/v8");
+  auto routed = co_await route_image(ex, s_.router, request->image);
+  if (!routed) co_return;
+  const auto& ref = request->image.reference;
+  const auto image = display(*routed, ref);
+
+  auto top = co_await resolve_top(&s_.manifests, *routed, ref);
+  if (!top) co_return co_await send_error(ex, status_of(top.error()), image + ": " + top.error().message());
+  // The pin first, so eviction cannot take what the fetch below brings in.
+  store::pin_record record{top->digest, request->platforms, core::to_unix_ms(s_.clock.now())};
+  auto ec = co_await asio::co_spawn(s_.blocking,
+                                    put_pin_task(&s_.index, routed->source->name, routed->repository, ref.text, record),
+                                    asio::use_awaitable);
+  if (ec) co_return co_await send_error(ex, 500, "storing the pin: " + ec.message());
+  spdlog::info("admin: pinned {} ({})", image, top->digest.str());
+
+  // A pinned image is one the cache keeps whole: fetch what is missing of it.
+  auto fetched = co_await s_.prefetcher.prefetch(routed->source, routed->repository, ref.text, *filter);
+  auto o = pin_json(routed->source->name, routed->repository, ref.text, record);
+  json::object fetch;
+  add_progress(fetch, fetched.progress);
+  if (fetched.error) fetch["error"] = fetched.error.message();
+  o["fetch"] = std::move(fetch);
+  co_await send_object(ex, 200, std::move(o));
+}
+
+asio::awaitable<void> handler::unpin(exchange& ex, std::string text) {
+  auto image_ref = parse_image_ref(text);
+  if (!image_ref) co_return co_await send_error(ex, 400, image_ref.error().message);
+  auto routed = co_await route_image(ex, s_.router, *image_ref);
+  if (!routed) co_return;
+  const auto& ref = image_ref->reference;
+  const auto image = display(*routed, ref);
+  auto ec = co_await asio::co_spawn(
+      s_.blocking, remove_pin_task(&s_.index, routed->source->name, routed->repository, ref.text), asio::use_awaitable);
+  if (ec == store::errc::not_found)
+    co_return co_await send_error(ex, 404, image + " is not pinned (pins are listed by GET /api/v1/pins)");
+  if (ec) co_return co_await send_error(ex, 500, "removing the pin: " + ec.message());
+  spdlog::info("admin: unpinned {}", image);
+  json::object o{{"unpinned", image}};
+  co_await send_object(ex, 200, std::move(o));
+}
+
+asio::awaitable<void> handler::prefetch(exchange& ex) {
+  auto body = co_await read_request_body(ex);
+  if (!body) co_return;
+  auto request = parse_prefetch_request(*body);
+  if (!request) co_return co_await send_error(ex, 400, request.error().message);
+  auto filter = cache::platform_filter::parse(request->platforms);
+  if (!filter)
+    co_return co_await send_error(ex, 400, "invalid platform: use os/arch or os/arch/variant, e.g. linux/arm64/v8");
+  // Every image is routed before the first byte of the stream: a typo is a 4xx, not a line.
+  std::vector<registry::routed> routes;
+  for (const auto& image : request->images) {
+    auto routed = co_await route_image(ex, s_.router, image);
+    if (!routed) co_return;
+    routes.push_back(std::move(*routed));
+  }
+
+  response_head head{200, {{"Content-Type", "application/x-ndjson"}}, std::nullopt};
+  if (auto ec = co_await ex.send_head(std::move(head))) co_return;
+  const auto executor = co_await asio::this_coro::executor;
+  asio::steady_timer timer(executor);
+  std::uint64_t failed = 0;
+  std::uint64_t bytes_fetched = 0;
+  for (std::size_t i = 0; i < routes.size(); ++i) {
+    const auto& ref = request->images[i].reference;
+    const auto image = display(routes[i], ref);
+    auto job = std::make_shared<prefetch_job>();
+    asio::co_spawn(executor,
+                   run_prefetch(&s_.prefetcher, routes[i].source, routes[i].repository, ref.text, *filter, job),
+                   asio::detached);
+    spdlog::info("admin: prefetching {}", image);
+    while (!job->done) {
+      timer.expires_after(progress_period);
+      auto [wait_ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+      ignore_error(wait_ec, "only a period between checks");
+      if (!job->changed || job->done) continue;
+      job->changed = false;
+      json::object line{{"event", "progress"}, {"image", image}};
+      add_progress(line, job->latest);
+      // The client is gone: the detached prefetch finishes this image on its own.
+      if (auto ec = co_await ex.write(ndjson_line(line))) co_return;
+    }
+    json::object line{{"event", "image_done"}, {"image", image}};
+    if (job->outcome) {
+      if (job->outcome->digest) line["digest"] = job->outcome->digest->str();
+      line["manifests"] = job->outcome->manifests;
+      add_progress(line, job->outcome->progress);
+      bytes_fetched += job->outcome->progress.bytes_fetched;
+      if (job->outcome->error) {
+        line["error"] = job->outcome->error.message();
+        if (!job->outcome->failed_digest.empty()) line["failed_digest"] = job->outcome->failed_digest;
+      }
+    } else {
+      line["error"] = "internal error: " + job->exception;
+    }
+    const bool ok = !line.contains("error");
+    if (!ok) ++failed;
+    spdlog::info("admin: prefetch of {} {}", image, ok ? "done" : "failed: " + std::string(line["error"].as_string()));
+    if (auto ec = co_await ex.write(ndjson_line(line))) co_return;
+  }
+  json::object done{{"event", "done"}, {"images", routes.size()}, {"failed", failed}, {"bytes_fetched", bytes_fetched}};
+  if (auto ec = co_await ex.write(ndjson_line(done))) co_return;
+  auto ec = co_await ex.finish();
+  ignore_error(ec, "the admin client may be gone");
+}
+
+asio::awaitable<void> handler::purge(exchange& ex) {
+  auto body = co_await read_request_body(ex);
+  if (!body) co_return;
+  auto image_ref = parse_purge_request(*body);
+  if (!image_ref) co_return co_await send_error(ex, 400, image_ref.error().message);
+  auto routed = co_await route_image(ex, s_.router, *image_ref);
+  if (!routed) co_return;
+  const auto image = display(*routed, image_ref->reference);
+  auto outcome = co_await asio::co_spawn(
+      s_.blocking, purge_task(&s_.blobs, &s_.index, routed->source->name, routed->repository, image_ref->reference),
+      asio::use_awaitable);
+  if (!outcome) {
+    const auto& f = outcome.error();
+    const unsigned status = f.what == purge_failure::kind::not_cached ? 404
+                            : f.what == purge_failure::kind::pinned   ? 409
+                                                                      : 500;
+    co_return co_await send_error(ex, status, f.message);
+  }
+  s_.metrics.cached_bytes.add(-static_cast<std::int64_t>(outcome->bytes_removed));
+  spdlog::info("admin: purged {}: {} tags, {} manifests, {} blobs, {} bytes", image, outcome->tags_removed,
+               outcome->manifests_removed, outcome->blobs_removed, outcome->bytes_removed);
+  json::object o{{"image", image},
+                 {"digest", outcome->digest},
+                 {"tags_removed", outcome->tags_removed},
+                 {"manifests_removed", outcome->manifests_removed},
+                 {"blobs_removed", outcome->blobs_removed},
+                 {"bytes_removed", outcome->bytes_removed}};
+  co_await send_object(ex, 200, std::move(o));
+}
+
+asio::awaitable<void> handler::gc(exchange& ex) {
+  auto report = co_await asio::co_spawn(s_.blocking, gc_task(&s_.evictor), asio::use_awaitable);
+  if (!report) co_return co_await send_error(ex, 500, "eviction pass failed: " + report.error().message());
+  co_await send_object(ex, 200, to_json(*report));
+}
+
+asio::awaitable<void> handler::verify(exchange& ex) {
+  auto body = co_await read_request_body(ex);
+  if (!body) co_return;
+  auto request = parse_verify_request(*body);
+  if (!request) co_return co_await send_error(ex, 400, request.error().message);
+  if (verifying_->exchange(true)) co_return co_await send_error(ex, 409, "a verification is already running");
+
+  auto job = std::make_shared<verify_job>();
+  asio::co_spawn(s_.blocking, run_fsck(&s_.blobs, &s_.index, request->dry_run, job, verifying_), asio::detached);
+  response_head head{200, {{"Content-Type", "application/x-ndjson"}}, std::nullopt};
+  if (auto ec = co_await ex.send_head(std::move(head))) co_return;
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  std::uint64_t reported = 0;
+  for (;;) {
+    timer.expires_after(progress_period);
+    auto [wait_ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    ignore_error(wait_ec, "only a period between checks");
+    std::optional<store::fsck_progress> progress;
+    std::optional<result<store::fsck_report>> outcome;
+    {
+      std::lock_guard lock(job->mutex);
+      if (job->done)
+        outcome = std::move(job->outcome);
+      else if (job->updates != reported)
+        progress = job->latest;
+      reported = job->updates;
+    }
+    if (progress) {
+      auto line = to_json(*progress);
+      line["event"] = "progress";
+      // The client is gone: the verification runs to its end on the blocking pool.
+      if (auto ec = co_await ex.write(ndjson_line(line))) co_return;
+    }
+    if (!outcome) continue;
+    json::object line;
+    if (*outcome)
+      line = to_json(**outcome);
+    else
+      line["error"] = outcome->error().message();
+    line["event"] = "done";
+    if (auto ec = co_await ex.write(ndjson_line(line))) co_return;
+    auto ec = co_await ex.finish();
+    ignore_error(ec, "the admin client may be gone");
+    co_return;
+  }
+}
+
+}  // namespace regcache::admin

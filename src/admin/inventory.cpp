@@ -1,0 +1,118 @@
+#include "regcache/admin/inventory.hpp"
+
+#include "regcache/cache/image_closure.hpp"
+#include "regcache/oci/manifest.hpp"
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <tuple>
+#include <unordered_set>
+
+namespace regcache::admin {
+namespace {
+
+std::string platform_text(const oci::platform& p) {
+  std::string text = p.os + "/" + p.architecture;
+  if (!p.variant.empty()) text += "/" + p.variant;
+  return text;
+}
+
+using repo_key = std::pair<std::string, std::string>;
+
+struct pins_index {
+  std::set<std::tuple<std::string, std::string, std::string>> references;
+  std::map<repo_key, std::unordered_set<std::string>> digests;
+
+  bool covers(const image_entry& e) const {
+    if (references.contains({e.upstream, e.repository, e.tag})) return true;
+    const auto it = digests.find({e.upstream, e.repository});
+    return it != digests.end() && it->second.contains(e.digest);
+  }
+};
+
+struct repository_totals {
+  std::uint64_t tags = 0;
+  std::unordered_set<core::digest> blobs;
+  std::uint64_t cached_bytes = 0;
+  std::int64_t last_used_ms = 0;
+};
+
+}  // namespace
+
+result<inventory> take_inventory(const store::index& index) {
+  pins_index pins;
+  auto ec = index.for_each_pin(
+      [&](std::string_view up, std::string_view repo, std::string_view ref, const store::pin_record& pin) {
+        pins.references.emplace(std::string(up), std::string(repo), std::string(ref));
+        pins.digests[{std::string(up), std::string(repo)}].insert(pin.digest.str());
+        return true;
+      });
+  if (ec) return ec;
+
+  struct tag_row {
+    image_entry entry;
+    core::digest digest;
+  };
+  std::vector<tag_row> rows;
+  ec = index.for_each_tag(
+      [&](std::string_view up, std::string_view repo, std::string_view tag, const store::tag_record& record) {
+        image_entry e;
+        e.upstream = up;
+        e.repository = repo;
+        e.tag = tag;
+        e.digest = record.digest.str();
+        e.media_type = record.media_type;
+        rows.push_back({std::move(e), record.digest});
+        return true;
+      });
+  if (ec) return ec;
+
+  inventory out;
+  std::map<repo_key, repository_totals> repositories;
+  for (auto& [e, digest] : rows) {
+    e.pinned = pins.covers(e);
+    auto& totals = repositories[{e.upstream, e.repository}];
+    ++totals.tags;
+    auto top = index.get_manifest(digest);
+    if (!top) return top.error();
+    if (!*top) {
+      e.complete = false;
+      out.images.push_back(std::move(e));
+      continue;
+    }
+    if (auto info = oci::parse_manifest((*top)->bytes, (*top)->media_type); info && info->is_index) {
+      for (const auto& m : info->manifests)
+        if (m.platform) e.platforms.push_back(platform_text(*m.platform));
+    }
+    auto closure = cache::closure_of(index, digest);
+    if (!closure) {
+      e.complete = false;
+      e.last_used_ms = (*top)->last_access_ms;
+      out.images.push_back(std::move(e));
+      continue;
+    }
+    e.complete = closure->missing_manifests.empty();
+    e.total_bytes = closure->blob_bytes();
+    for (const auto& m : closure->manifests) {
+      auto row = index.get_manifest(m);
+      if (!row) return row.error();
+      if (*row) e.last_used_ms = std::max(e.last_used_ms, (*row)->last_access_ms);
+    }
+    for (const auto& b : closure->blobs) {
+      auto row = index.get_blob(b.digest);
+      if (!row) return row.error();
+      if (!*row) continue;
+      e.cached_bytes += (*row)->size;
+      e.last_used_ms = std::max(e.last_used_ms, (*row)->last_access_ms);
+      if (totals.blobs.insert(b.digest).second) totals.cached_bytes += (*row)->size;
+    }
+    totals.last_used_ms = std::max(totals.last_used_ms, e.last_used_ms);
+    out.images.push_back(std::move(e));
+  }
+  for (auto& [key, totals] : repositories)
+    out.repositories.push_back({key.first, key.second, totals.tags, totals.cached_bytes, totals.last_used_ms});
+  return out;
+}
+
+}  // namespace regcache::admin

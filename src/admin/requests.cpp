@@ -1,0 +1,110 @@
+#include "regcache/admin/requests.hpp"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
+
+namespace regcache::admin {
+namespace {
+
+namespace json = boost::json;
+
+parsed<json::object> parse_object(std::string_view body, bool empty_is_object) {
+  if (body.empty() && empty_is_object) return json::object{};
+  boost::system::error_code ec;
+  auto value = json::parse(body, ec);
+  if (ec) return input_error{"the request body is not JSON: " + ec.message()};
+  if (!value.is_object()) return input_error{"the request body must be a JSON object"};
+  return std::move(value.as_object());
+}
+
+// Keys the endpoint does not know are refused: a misspelt "platform" must
+// not silently mean "every platform".
+parsed<bool> only_keys(const json::object& o, std::initializer_list<std::string_view> known) {
+  for (const auto& [key, value] : o) {
+    bool ok = false;
+    for (auto k : known) ok = ok || key == k;
+    if (!ok) return input_error{"unknown field \"" + std::string(key.data(), key.size()) + "\""};
+  }
+  return true;
+}
+
+parsed<std::string> string_field(const json::object& o, std::string_view key) {
+  const auto* v = o.if_contains(key);
+  if (!v) return input_error{"missing field \"" + std::string(key) + "\""};
+  if (!v->is_string()) return input_error{"\"" + std::string(key) + "\" must be a string"};
+  // in_place: input_error could be built from a string too.
+  return parsed<std::string>(boost::system::in_place_value, v->as_string().data(), v->as_string().size());
+}
+
+parsed<std::vector<std::string>> string_list(const json::object& o, std::string_view key) {
+  std::vector<std::string> out;
+  const auto* v = o.if_contains(key);
+  if (!v || v->is_null()) return out;
+  if (!v->is_array()) return input_error{"\"" + std::string(key) + "\" must be an array of strings"};
+  for (const auto& item : v->as_array()) {
+    if (!item.is_string()) return input_error{"\"" + std::string(key) + "\" must be an array of strings"};
+    out.emplace_back(item.as_string());
+  }
+  return out;
+}
+
+parsed<image_ref> image_field(const json::object& o) {
+  auto text = string_field(o, "image");
+  if (!text) return text.error();
+  return parse_image_ref(*text);
+}
+
+}  // namespace
+
+parsed<pin_request> parse_pin_request(std::string_view body) {
+  auto o = parse_object(body, false);
+  if (!o) return o.error();
+  if (auto k = only_keys(*o, {"image", "platforms"}); !k) return k.error();
+  auto image = image_field(*o);
+  if (!image) return image.error();
+  auto platforms = string_list(*o, "platforms");
+  if (!platforms) return platforms.error();
+  return pin_request{std::move(*image), std::move(*platforms)};
+}
+
+parsed<prefetch_request> parse_prefetch_request(std::string_view body) {
+  auto o = parse_object(body, false);
+  if (!o) return o.error();
+  if (auto k = only_keys(*o, {"images", "platforms"}); !k) return k.error();
+  auto names = string_list(*o, "images");
+  if (!names) return names.error();
+  if (names->empty()) return input_error{"\"images\" must name at least one image"};
+  if (names->size() > max_prefetch_images)
+    return input_error{"at most " + std::to_string(max_prefetch_images) + " images per prefetch"};
+  prefetch_request request;
+  for (const auto& name : *names) {
+    auto image = parse_image_ref(name);
+    if (!image) return image.error();
+    request.images.push_back(std::move(*image));
+  }
+  auto platforms = string_list(*o, "platforms");
+  if (!platforms) return platforms.error();
+  request.platforms = std::move(*platforms);
+  return request;
+}
+
+parsed<image_ref> parse_purge_request(std::string_view body) {
+  auto o = parse_object(body, false);
+  if (!o) return o.error();
+  if (auto k = only_keys(*o, {"image"}); !k) return k.error();
+  return image_field(*o);
+}
+
+parsed<verify_request> parse_verify_request(std::string_view body) {
+  auto o = parse_object(body, true);
+  if (!o) return o.error();
+  if (auto k = only_keys(*o, {"dry_run"}); !k) return k.error();
+  verify_request request;
+  if (const auto* v = o->if_contains("dry_run")) {
+    if (!v->is_bool()) return input_error{"\"dry_run\" must be true or false"};
+    request.dry_run = v->as_bool();
+  }
+  return request;
+}
+
+}  // namespace regcache::admin

@@ -1,0 +1,551 @@
+#include "regcache/cli/commands.hpp"
+
+#include "regcache/core/text.hpp"
+
+#include "regcache/admin/api_json.hpp"
+#include "regcache/cli/admin_address.hpp"
+#include "regcache/cli/admin_client.hpp"
+#include "regcache/cli/format.hpp"
+#include "regcache/cli/progress.hpp"
+#include "regcache/core/clock.hpp"
+#include "regcache/core/units.hpp"
+#include "regcache/store/blob_store.hpp"
+#include "regcache/store/fsck.hpp"
+#include "regcache/store/index.hpp"
+
+#include <boost/asio/error.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace regcache::cli {
+namespace json = boost::json;
+
+namespace {
+
+constexpr int exit_ok = 0;
+constexpr int exit_failed = 1;
+constexpr int exit_usage = 2;
+
+// The fields of a reply, read leniently: a missing or mistyped field reads as
+// empty or 0 rather than stopping the output.
+std::uint64_t num(const json::object& o, std::string_view key) {
+  const auto* v = o.if_contains(key);
+  if (!v || !v->is_number()) return 0;
+  error_code ec;
+  const auto n = v->to_number<std::uint64_t>(ec);
+  return ec ? 0 : n;
+}
+std::int64_t signed_num(const json::object& o, std::string_view key) {
+  const auto* v = o.if_contains(key);
+  if (!v || !v->is_number()) return 0;
+  error_code ec;
+  const auto n = v->to_number<std::int64_t>(ec);
+  return ec ? 0 : n;
+}
+std::string str(const json::object& o, std::string_view key) {
+  const auto* v = o.if_contains(key);
+  return v && v->is_string() ? std::string(v->as_string()) : std::string();
+}
+bool flag(const json::object& o, std::string_view key) {
+  const auto* v = o.if_contains(key);
+  return v && v->is_bool() && v->as_bool();
+}
+const json::array& list(const json::object& o, std::string_view key) {
+  static const json::array empty;
+  const auto* v = o.if_contains(key);
+  return v && v->is_array() ? v->as_array() : empty;
+}
+
+std::string short_digest(std::string_view digest) {
+  const auto colon = digest.find(':');
+  return std::string(colon == std::string_view::npos ? digest : digest.substr(colon + 1, 12));
+}
+
+std::int64_t now_ms() { return core::to_unix_ms(core::clock::system().now()); }
+
+bool stdout_is_terminal() { return ::isatty(::fileno(stdout)) == 1; }
+
+std::string plural(std::uint64_t n, std::string_view one, std::string_view many) {
+  return std::to_string(n) + " " + std::string(n == 1 ? one : many);
+}
+
+// Query values: everything but unreserved characters and the separators of
+// image names is %-escaped.
+struct common_flags {
+  std::string admin;
+  std::string config;
+  bool json = false;
+};
+
+void add_common(CLI::App* cmd, common_flags& f) {
+  cmd->add_option("--admin", f.admin, "Admin API of the running server, http://HOST:PORT (default: admin.listen)");
+  cmd->add_option(
+      "-c,--config", f.config,
+      "Config file to read admin.listen (and storage.root) from (default " + std::string(default_config_file) + ")");
+  cmd->add_flag("--json", f.json, "Print the API's JSON instead of text");
+}
+
+// One admin call: the reply parsed as a JSON object, or the exit code after
+// the failure was printed.
+struct call_result {
+  std::optional<json::object> reply;
+  int exit_code = exit_ok;
+};
+
+int report_failure(const admin_client& client, const result<http_reply>& reply) {
+  if (!reply) {
+    std::fprintf(stderr, "regcache: %s\n", client.unreachable_message(reply.error()).c_str());
+    return exit_failed;
+  }
+  error_code ec;
+  auto body = json::parse(reply->body, ec);
+  std::string message = !ec && body.is_object() ? str(body.as_object(), "error") : std::string();
+  if (message.empty()) message = "the admin API answered " + std::to_string(reply->status);
+  std::fprintf(stderr, "regcache: %s\n", message.c_str());
+  return reply->status == 400 ? exit_usage : exit_failed;
+}
+
+call_result call(const admin_client& client, std::string_view method, std::string_view target, std::string body,
+                 bool print_json) {
+  auto reply = client.request(method, target, std::move(body));
+  if (!reply || reply->status >= 300) return {std::nullopt, report_failure(client, reply)};
+  error_code ec;
+  auto parsed = json::parse(reply->body, ec);
+  if (ec || !parsed.is_object()) {
+    std::fprintf(stderr, "regcache: the admin API answered something other than a JSON object\n");
+    return {std::nullopt, exit_failed};
+  }
+  if (print_json) std::printf("%s\n", reply->body.c_str());
+  return {std::move(parsed.as_object()), exit_ok};
+}
+
+json::array string_array(const std::vector<std::string>& items) {
+  json::array a;
+  for (const auto& i : items) a.emplace_back(i);
+  return a;
+}
+
+// ---- output of each command ----
+
+void print_images(const json::object& reply) {
+  std::vector<std::vector<std::string>> rows;
+  const auto now = now_ms();
+  for (const auto& item : list(reply, "images")) {
+    if (!item.is_object()) continue;
+    const auto& i = item.as_object();
+    std::string platforms;
+    for (const auto& p : list(i, "platforms"))
+      if (p.is_string()) platforms += (platforms.empty() ? "" : ",") + std::string(p.as_string());
+    const auto cached = num(i, "cached_bytes");
+    const auto total = num(i, "total_bytes");
+    // An image fetched for some platforms only has manifests the cache lacks: its total is unknown.
+    std::string size = core::format_bytes(cached);
+    if (!flag(i, "complete"))
+      size += " (partial)";
+    else if (cached != total)
+      size += " of " + core::format_bytes(total);
+    rows.push_back({str(i, "image"), short_digest(str(i, "digest")), platforms.empty() ? "-" : platforms, size,
+                    format_age(now, signed_num(i, "last_used_ms")), flag(i, "pinned") ? "yes" : ""});
+  }
+  if (rows.empty()) {
+    std::printf("no images cached\n");
+    return;
+  }
+  std::fputs(
+      render_table({{"IMAGE"}, {"DIGEST"}, {"PLATFORMS"}, {"SIZE", true}, {"LAST USED"}, {"PINNED"}}, rows).c_str(),
+      stdout);
+}
+
+void print_repositories(const json::object& reply) {
+  std::vector<std::vector<std::string>> rows;
+  const auto now = now_ms();
+  for (const auto& item : list(reply, "repositories")) {
+    if (!item.is_object()) continue;
+    const auto& r = item.as_object();
+    rows.push_back({str(r, "upstream") + "/" + str(r, "repository"), std::to_string(num(r, "tags")),
+                    core::format_bytes(num(r, "cached_bytes")), format_age(now, signed_num(r, "last_used_ms"))});
+  }
+  if (rows.empty()) {
+    std::printf("no images cached\n");
+    return;
+  }
+  std::fputs(render_table({{"REPOSITORY"}, {"TAGS", true}, {"SIZE", true}, {"LAST USED"}}, rows).c_str(), stdout);
+}
+
+std::string eviction_summary(const json::object& r) {
+  std::string text = "evicted " + plural(num(r, "blobs_evicted"), "blob", "blobs") + " (" +
+                     core::format_bytes(num(r, "blob_bytes_evicted")) + "), " +
+                     plural(num(r, "manifests_evicted"), "manifest", "manifests") + ", " +
+                     plural(num(r, "tags_evicted"), "tag", "tags") + "; usage " +
+                     core::format_bytes(num(r, "usage_before")) + " → " + core::format_bytes(num(r, "usage_after")) +
+                     " in " + std::to_string(num(r, "took_ms")) + " ms";
+  if (num(r, "pinned_bytes_kept") || num(r, "young_bytes_kept"))
+    text += "; kept " + core::format_bytes(num(r, "pinned_bytes_kept")) + " pinned, " +
+            core::format_bytes(num(r, "young_bytes_kept")) + " used recently";
+  return text;
+}
+
+void print_stats(const json::object& s) {
+  const auto quota = num(s, "quota_bytes");
+  std::string last = "none since the server started";
+  if (const auto* e = s.if_contains("last_eviction"); e && e->is_object()) last = eviction_summary(e->as_object());
+  const std::vector<std::vector<std::string>> rows{
+      {"version", str(s, "version")},
+      {"cached", core::format_bytes(num(s, "cached_bytes")) + " in " + plural(num(s, "blobs"), "blob", "blobs")},
+      {"manifests", std::to_string(num(s, "manifests"))},
+      {"tags", std::to_string(num(s, "tags"))},
+      {"pins", std::to_string(num(s, "pins"))},
+      {"quota", quota ? core::format_bytes(quota) + " (evicts from " +
+                            core::format_bytes(num(s, "high_watermark_bytes")) + " down to " +
+                            core::format_bytes(num(s, "low_watermark_bytes")) + ")"
+                      : "none"},
+      {"downloads now", std::to_string(num(s, "fills_in_flight"))},
+      {"last eviction", last}};
+  std::string out = render_table({{""}, {""}}, rows);
+  // The two-column layout needs no header line.
+  out.erase(0, out.find('\n') + 1);
+  std::fputs(out.c_str(), stdout);
+}
+
+// Findings and the summary of a verification; the exit code.
+int print_fsck(const json::object& r) {
+  const auto& findings = list(r, "findings");
+  for (const auto& item : findings) {
+    if (!item.is_object()) continue;
+    const auto& f = item.as_object();
+    const auto what = str(f, "digest").empty() ? str(f, "path") : str(f, "digest");
+    std::printf("%-14s %s: %s%s\n", str(f, "problem").c_str(), what.c_str(), str(f, "detail").c_str(),
+                flag(f, "removed") ? " (removed)" : "");
+  }
+  std::printf("checked %s (%s) and %s in %s: ", plural(num(r, "files_checked"), "file", "files").c_str(),
+              core::format_bytes(num(r, "bytes_checked")).c_str(),
+              plural(num(r, "rows_checked"), "index row", "index rows").c_str(),
+              format_eta(std::chrono::seconds(num(r, "took_ms") / 1000)).c_str());
+  if (findings.empty()) {
+    std::printf("no problems\n");
+    return exit_ok;
+  }
+  std::printf("%s", plural(findings.size(), "problem", "problems").c_str());
+  if (flag(r, "dry_run"))
+    std::printf(" (dry run: nothing removed)\n");
+  else
+    std::printf(", removed %s and %s (%s)\n", plural(num(r, "files_removed"), "file", "files").c_str(),
+                plural(num(r, "rows_removed"), "row", "rows").c_str(),
+                core::format_bytes(num(r, "bytes_removed")).c_str());
+  return exit_failed;
+}
+
+}  // namespace
+
+struct operator_commands::state {
+  common_flags common_ls, common_stats, common_pin, common_unpin, common_prefetch, common_purge, common_gc, common_fsck;
+  bool repositories = false;
+  std::string pin_image, unpin_image, purge_image;
+  std::vector<std::string> pin_platforms, prefetch_images, prefetch_platforms;
+  std::string fsck_data;
+  bool fsck_dry_run = false;
+
+  CLI::App* ls = nullptr;
+  CLI::App* stats = nullptr;
+  CLI::App* pin = nullptr;
+  CLI::App* unpin = nullptr;
+  CLI::App* prefetch = nullptr;
+  CLI::App* purge = nullptr;
+  CLI::App* gc = nullptr;
+  CLI::App* fsck = nullptr;
+
+  // The config file is read only when --admin does not say where the server is.
+  static admin_client client_for(const common_flags& f) {
+    return admin_client(f.admin.empty() ? resolve_admin(f.admin, read_settings(f.config)) : parse_admin_url(f.admin));
+  }
+
+  int run_ls() const {
+    const auto client = client_for(common_ls);
+    auto r = call(client, "GET", repositories ? "/api/v1/repositories" : "/api/v1/images", {}, common_ls.json);
+    if (!r.reply || common_ls.json) return r.exit_code;
+    if (repositories)
+      print_repositories(*r.reply);
+    else
+      print_images(*r.reply);
+    return exit_ok;
+  }
+
+  int run_stats() const {
+    const auto client = client_for(common_stats);
+    auto r = call(client, "GET", "/api/v1/stats", {}, common_stats.json);
+    if (r.reply && !common_stats.json) print_stats(*r.reply);
+    return r.exit_code;
+  }
+
+  int run_pin() const {
+    const auto client = client_for(common_pin);
+    json::object body{{"image", pin_image}, {"platforms", string_array(pin_platforms)}};
+    auto r = call(client, "POST", "/api/v1/pins", json::serialize(body), common_pin.json);
+    if (r.reply && !common_pin.json) {
+      std::string platforms;
+      for (const auto& p : list(*r.reply, "platforms"))
+        if (p.is_string()) platforms += (platforms.empty() ? "" : ", ") + std::string(p.as_string());
+      std::printf("pinned %s (%s), platforms: %s\n", str(*r.reply, "image").c_str(), str(*r.reply, "digest").c_str(),
+                  platforms.empty() ? "all" : platforms.c_str());
+    }
+    if (!r.reply) return r.exit_code;
+    const auto* fetch = r.reply->if_contains("fetch");
+    if (fetch && fetch->is_object() && !str(fetch->as_object(), "error").empty()) {
+      std::fprintf(stderr, "regcache: pinned, but fetching its content failed: %s (retry with `regcache prefetch`)\n",
+                   str(fetch->as_object(), "error").c_str());
+      return exit_failed;
+    }
+    return r.exit_code;
+  }
+
+  int run_unpin() const {
+    const auto client = client_for(common_unpin);
+    auto r = call(client, "DELETE", "/api/v1/pins?image=" + core::percent_encode(unpin_image), {}, common_unpin.json);
+    if (r.reply && !common_unpin.json) std::printf("unpinned %s\n", str(*r.reply, "unpinned").c_str());
+    return r.exit_code;
+  }
+
+  int run_purge() const {
+    const auto client = client_for(common_purge);
+    json::object body{{"image", purge_image}};
+    auto r = call(client, "POST", "/api/v1/purge", json::serialize(body), common_purge.json);
+    if (r.reply && !common_purge.json)
+      std::printf("purged %s: %s, %s, %s (%s)\n", str(*r.reply, "image").c_str(),
+                  plural(num(*r.reply, "tags_removed"), "tag", "tags").c_str(),
+                  plural(num(*r.reply, "manifests_removed"), "manifest", "manifests").c_str(),
+                  plural(num(*r.reply, "blobs_removed"), "blob", "blobs").c_str(),
+                  core::format_bytes(num(*r.reply, "bytes_removed")).c_str());
+    return r.exit_code;
+  }
+
+  int run_gc() const {
+    const auto client = client_for(common_gc);
+    auto r = call(client, "POST", "/api/v1/gc", {}, common_gc.json);
+    if (!r.reply || common_gc.json) return r.exit_code;
+    std::printf("%s\n", eviction_summary(*r.reply).c_str());
+    if (!flag(*r.reply, "reached_low_watermark"))
+      std::printf("warning: usage is still above the low watermark: what is left is pinned or used recently\n");
+    return exit_ok;
+  }
+
+  int run_prefetch() const {
+    const auto client = client_for(common_prefetch);
+    json::object body{{"images", string_array(prefetch_images)}, {"platforms", string_array(prefetch_platforms)}};
+    const bool as_json = common_prefetch.json;
+    const bool terminal = stdout_is_terminal();
+    std::optional<progress_reporter> progress;
+    std::uint64_t failed = 0;
+    bool finished = false;
+    const line_handler on_line = [&](std::string_view text) {
+      if (as_json) {
+        std::printf("%.*s\n", static_cast<int>(text.size()), text.data());
+        std::fflush(stdout);
+      }
+      error_code ec;
+      auto value = json::parse(text, ec);
+      if (ec || !value.is_object()) return;
+      const auto& line = value.as_object();
+      const auto event = str(line, "event");
+      if (event == "done") {
+        finished = true;
+        failed = num(line, "failed");
+      }
+      if (as_json) return;
+      if (event == "progress") {
+        if (!progress) progress.emplace(stdout, terminal);
+        progress->update(num(line, "bytes_done"), num(line, "bytes_total"),
+                         str(line, "image") + "  " + std::to_string(num(line, "blobs_done")) + "/" +
+                             std::to_string(num(line, "blobs_total")) + " blobs");
+      } else if (event == "image_done") {
+        progress.reset();
+        const auto error = str(line, "error");
+        if (error.empty())
+          std::printf("ok      %s  %s  %s, fetched %s\n", str(line, "image").c_str(),
+                      short_digest(str(line, "digest")).c_str(), core::format_bytes(num(line, "bytes_total")).c_str(),
+                      core::format_bytes(num(line, "bytes_fetched")).c_str());
+        else
+          std::printf("FAILED  %s: %s\n", str(line, "image").c_str(), error.c_str());
+      } else if (event == "done") {
+        std::printf("done: %s prefetched, %s failed, %s fetched from upstream\n",
+                    plural(num(line, "images"), "image", "images").c_str(), std::to_string(failed).c_str(),
+                    core::format_bytes(num(line, "bytes_fetched")).c_str());
+      }
+      std::fflush(stdout);
+    };
+    auto reply = client.request("POST", "/api/v1/prefetch", json::serialize(body), on_line);
+    progress.reset();
+    if (!reply || reply->status != 200) return report_failure(client, reply);
+    if (!finished) {
+      std::fprintf(stderr, "regcache: the server ended the prefetch stream early\n");
+      return exit_failed;
+    }
+    return failed ? exit_failed : exit_ok;
+  }
+
+  int run_fsck() const {
+    if (!fsck_data.empty()) return fsck_offline(fsck_data);
+    const auto settings = common_fsck.admin.empty() ? read_settings(common_fsck.config) : cli_settings{};
+    const auto client = admin_client(resolve_admin(common_fsck.admin, settings));
+    const bool as_json = common_fsck.json;
+    std::optional<progress_reporter> progress;
+    std::optional<json::object> report;
+    std::string failure;
+    // --json prints the final report alone, as the offline fsck does.
+    const line_handler on_line = [&](std::string_view text) {
+      error_code ec;
+      auto value = json::parse(text, ec);
+      if (ec || !value.is_object()) return;
+      auto& line = value.as_object();
+      const auto event = str(line, "event");
+      if (event == "progress" && !as_json) {
+        if (!progress) progress.emplace(stdout, stdout_is_terminal());
+        progress->update(
+            num(line, "bytes_done"), num(line, "bytes_total"),
+            std::to_string(num(line, "files_done")) + "/" + std::to_string(num(line, "files_total")) + " files");
+      } else if (event == "done") {
+        line.erase("event");
+        if (line.contains("error"))
+          failure = str(line, "error");
+        else
+          report = std::move(line);
+      }
+    };
+    json::object body{{"dry_run", fsck_dry_run}};
+    auto reply = client.request("POST", "/api/v1/verify", json::serialize(body), on_line);
+    progress.reset();
+    // Only when nothing listens: a server that answered holds the index itself.
+    if (!reply && reply.error() == boost::asio::error::connection_refused && settings.storage_root) {
+      std::fprintf(stderr, "regcache: no server answers at %s: checking %s offline\n", client.endpoint().url().c_str(),
+                   settings.storage_root->string().c_str());
+      return fsck_offline(*settings.storage_root);
+    }
+    if (!reply || reply->status != 200) return report_failure(client, reply);
+    if (!failure.empty()) {
+      std::fprintf(stderr, "regcache: verification failed: %s\n", failure.c_str());
+      return exit_failed;
+    }
+    if (!report) {
+      std::fprintf(stderr, "regcache: the server ended the verification stream early\n");
+      return exit_failed;
+    }
+    if (!as_json) return print_fsck(*report);
+    std::printf("%s\n", json::serialize(*report).c_str());
+    return flag(*report, "clean") ? exit_ok : exit_failed;
+  }
+
+  int fsck_offline(const std::filesystem::path& root) const {
+    std::error_code exists_ec;
+    // Opening creates what is missing: a mistyped path must not become an empty cache.
+    if (!std::filesystem::is_directory(root / "index", exists_ec) ||
+        !std::filesystem::is_directory(root / "blobs", exists_ec))
+      throw usage_error(root.string() + " is not a regcache data directory (no index/ and blobs/ in it)");
+    auto blobs = store::blob_store::open(root);
+    if (!blobs) {
+      std::fprintf(stderr, "regcache: %s: %s\n", root.string().c_str(), blobs.error().message().c_str());
+      return exit_failed;
+    }
+    auto index = store::index::open(root / "index");
+    if (!index) {
+      std::fprintf(stderr,
+                   "regcache: opening the index in %s: %s (a running server holds it: use fsck without --data to "
+                   "verify through its admin API)\n",
+                   root.string().c_str(), index.error().message().c_str());
+      return exit_failed;
+    }
+    std::optional<progress_reporter> progress;
+    store::fsck_options options;
+    options.dry_run = fsck_dry_run;
+    // The index is ours alone: no download can be committing a file.
+    options.unindexed_grace = std::chrono::seconds(0);
+    if (!common_fsck.json) {
+      progress.emplace(stdout, stdout_is_terminal());
+      options.on_progress = [&progress](const store::fsck_progress& p) {
+        progress->update(p.bytes_done, p.bytes_total,
+                         std::to_string(p.files_done) + "/" + std::to_string(p.files_total) + " files",
+                         p.files_done == p.files_total);
+      };
+    }
+    auto report = store::fsck(**blobs, **index, options);
+    progress.reset();
+    if (!report) {
+      std::fprintf(stderr, "regcache: fsck of %s failed: %s\n", root.string().c_str(),
+                   report.error().message().c_str());
+      return exit_failed;
+    }
+    const auto doc = admin::to_json(*report);
+    if (common_fsck.json) {
+      std::printf("%s\n", json::serialize(doc).c_str());
+      return report->clean() ? exit_ok : exit_failed;
+    }
+    return print_fsck(doc);
+  }
+};
+
+operator_commands::operator_commands(CLI::App& app) : state_(std::make_unique<state>()) {
+  auto& s = *state_;
+  s.ls = app.add_subcommand("ls", "List the cached images (tags) with their sizes and last use");
+  add_common(s.ls, s.common_ls);
+  s.ls->add_flag("-r,--repositories", s.repositories, "One line per repository instead of per tag");
+
+  s.stats = app.add_subcommand("stats", "Show cache usage, quota, pins and the last eviction");
+  add_common(s.stats, s.common_stats);
+
+  s.pin = app.add_subcommand("pin", "Pin an image: eviction never removes it (fetches what is not cached yet)");
+  add_common(s.pin, s.common_pin);
+  s.pin->add_option("image", s.pin_image, "Image, e.g. alpine:3.20 or ghcr.io/owner/app@sha256:...")->required();
+  s.pin->add_option("--platform", s.pin_platforms, "os/arch[/variant] to protect (repeatable; default all)")
+      ->allow_extra_args(false);
+
+  s.unpin = app.add_subcommand("unpin", "Remove a pin");
+  add_common(s.unpin, s.common_unpin);
+  s.unpin->add_option("image", s.unpin_image, "Image as it was pinned")->required();
+
+  s.prefetch = app.add_subcommand("prefetch", "Fetch images into the cache before they are pulled");
+  add_common(s.prefetch, s.common_prefetch);
+  s.prefetch->add_option("images", s.prefetch_images, "Images, e.g. alpine:3.20 nginx")->required();
+  s.prefetch->add_option("--platform", s.prefetch_platforms, "os/arch[/variant] to fetch (repeatable; default all)")
+      ->allow_extra_args(false);
+
+  s.purge = app.add_subcommand("purge", "Remove an image and the content no other cached image uses");
+  add_common(s.purge, s.common_purge);
+  s.purge->add_option("image", s.purge_image, "Image, e.g. alpine:3.20")->required();
+
+  s.gc = app.add_subcommand("gc", "Run an eviction pass now, down to the low watermark");
+  add_common(s.gc, s.common_gc);
+
+  s.fsck = app.add_subcommand("fsck", "Re-hash every cached blob and remove corrupt ones");
+  add_common(s.fsck, s.common_fsck);
+  s.fsck->add_option("--data", s.fsck_data, "Check this data directory offline (the server must not be running on it)");
+  s.fsck->add_flag("--dry-run", s.fsck_dry_run, "Report problems without removing anything");
+}
+
+operator_commands::~operator_commands() = default;
+operator_commands::operator_commands(operator_commands&&) noexcept = default;
+operator_commands& operator_commands::operator=(operator_commands&&) noexcept = default;
+
+std::optional<int> operator_commands::run() const {
+  const auto& s = *state_;
+  try {
+    if (s.ls->parsed()) return s.run_ls();
+    if (s.stats->parsed()) return s.run_stats();
+    if (s.pin->parsed()) return s.run_pin();
+    if (s.unpin->parsed()) return s.run_unpin();
+    if (s.prefetch->parsed()) return s.run_prefetch();
+    if (s.purge->parsed()) return s.run_purge();
+    if (s.gc->parsed()) return s.run_gc();
+    if (s.fsck->parsed()) return s.run_fsck();
+  } catch (const usage_error& e) {
+    std::fprintf(stderr, "regcache: %s\n", e.what());
+    return exit_usage;
+  }
+  return std::nullopt;
+}
+
+}  // namespace regcache::cli
