@@ -68,6 +68,26 @@ asio::awaitable<prefetch_result> prefetcher::prefetch(std::shared_ptr<const upst
                                                       std::string repository, std::string reference,
                                                       platform_filter platforms,
                                                       std::function<void(const prefetch_progress&)> on_progress) {
+  auto out = co_await fetch_image(source, repository, reference, std::move(platforms), std::move(on_progress));
+  auto& registry = ctx_.metrics->registry;
+  registry
+      .get_counter("regcache_prefetches_total", "Images prefetched (regcache prefetch, pins), by outcome",
+                   {{"outcome", out.error ? "failed" : "ok"}})
+      .inc();
+  registry.get_counter("regcache_prefetched_bytes_total", "Blob bytes downloaded by prefetches")
+      .inc(out.progress.bytes_fetched);
+  spdlog::info("prefetch upstream={} repository={} reference={} digest={}: {} manifests, {}/{} blobs, {} bytes "
+               "fetched{}",
+               source->name, repository, reference, out.digest ? out.digest->str() : std::string("-"), out.manifests,
+               out.progress.blobs_done, out.progress.blobs_total, out.progress.bytes_fetched,
+               out.error ? ", first failure: " + out.error.message() : std::string());
+  co_return out;
+}
+
+asio::awaitable<prefetch_result> prefetcher::fetch_image(std::shared_ptr<const upstream_source> source,
+                                                         std::string repository, std::string reference,
+                                                         platform_filter platforms,
+                                                         std::function<void(const prefetch_progress&)> on_progress) {
   prefetch_result out;
   auto ref = oci::parse_reference(reference);
   if (!ref) {
@@ -134,11 +154,6 @@ asio::awaitable<prefetch_result> prefetcher::prefetch(std::shared_ptr<const upst
     for (const auto& e : exceptions)
       if (e) std::rethrow_exception(e);
   }
-  spdlog::info("prefetched upstream={} repository={} reference={} digest={}: {} manifests, {}/{} blobs, {} bytes "
-               "fetched{}",
-               source->name, repository, reference, out.digest->str(), out.manifests, out.progress.blobs_done,
-               out.progress.blobs_total, out.progress.bytes_fetched,
-               out.error ? ", first failure: " + out.error.message() : std::string());
   co_return out;
 }
 

@@ -149,6 +149,8 @@ class LifecycleTests(fixtures.RegcacheTestCase):
         self.assertIn("done", res.stdout + res.stderr)
         for blob in img.blobs:
             self.assertTrue(os.path.exists(rc.blob_file(blob.digest)), blob.digest)
+        self.assertEqual(rc.metric("regcache_prefetches_total", outcome="ok"), 2)
+        self.assertGreaterEqual(rc.metric("regcache_prefetched_bytes_total"), sum(b.size for b in img.blobs))
         self.registry.reset_log_marker()
         upstream_bytes = rc.metric("regcache_upstream_bytes_total")
         self.pull(rc, img)

@@ -52,6 +52,12 @@ class prefetcher {
                                                    std::function<void(const prefetch_progress&)> on_progress = {});
 
  private:
+  // prefetch() without the metrics and the log line.
+  boost::asio::awaitable<prefetch_result> fetch_image(std::shared_ptr<const upstream_source> source,
+                                                      std::string repository, std::string reference,
+                                                      platform_filter platforms,
+                                                      std::function<void(const prefetch_progress&)> on_progress);
+
   context ctx_;
   manifest_cache& manifests_;
   fill_coordinator& fills_;
