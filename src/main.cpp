@@ -381,7 +381,11 @@ int main(int argc, char** argv) {
   if (auto code = operator_cmds.run()) return *code;
 
   if (version_cmd->parsed()) {
+#ifdef REGCACHE_FAULT_INJECTION
+    std::printf("regcache %s (test build: fault injection)\n", REGCACHE_VERSION);
+#else
     std::printf("regcache %s\n", REGCACHE_VERSION);
+#endif
     return 0;
   }
   return serve(flags);

@@ -3,12 +3,14 @@
 #include "regcache/store/errc.hpp"
 
 #include <cerrno>
+#include <cstdlib>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <limits>
+#include <optional>
 #include <string>
 #include <system_error>
 #include <utility>
@@ -160,9 +162,32 @@ blob_writer& blob_writer::operator=(blob_writer&& other) noexcept {
   return *this;
 }
 
+#ifdef REGCACHE_FAULT_INJECTION
+namespace {
+// Test builds only: REGCACHE_FAULT_NO_SPACE_PAST=<bytes> fails a temp file's
+// write with no_space once the file would grow past that size, as a disk
+// filling up in the middle of a download (which fallocate otherwise
+// prevents on a real one).
+std::optional<std::uint64_t> injected_no_space_past() {
+  static const std::optional<std::uint64_t> limit = []() -> std::optional<std::uint64_t> {
+    const char* value = std::getenv("REGCACHE_FAULT_NO_SPACE_PAST");
+    if (!value) return std::nullopt;
+    return std::strtoull(value, nullptr, 10);
+  }();
+  return limit;
+}
+}  // namespace
+#endif
+
 error_code blob_writer::append(std::span<const std::byte> bytes) {
   if (state_ != state::open || verified_) return errc::writer_closed;
   if (failed_) return failed_;
+#ifdef REGCACHE_FAULT_INJECTION
+  if (const auto limit = injected_no_space_past(); limit && size_ + bytes.size() > *limit) {
+    failed_ = errc::no_space;
+    return failed_;
+  }
+#endif
   // An upstream sending more than it announced must not fill the disk.
   if (expected_size_ && bytes.size() > *expected_size_ - size_) {
     failed_ = errc::size_mismatch;
