@@ -22,8 +22,9 @@
 //   absent ──join()──▶ filling ──committed or failed──▶ absent
 //
 // and the index row is written before the entry is removed, so a lookup
-// always finds either the fill or the committed blob. (Eviction, which moves
-// committed content to "evicting", belongs to the cache lifecycle work.)
+// always finds either the fill or the committed blob. Eviction only ever
+// removes committed blobs (row, then file); a reader holding the file keeps
+// reading it, and a later request simply starts a new fill.
 //
 // While streaming, readers may read up to servable bytes: everything written
 // except the last byte, which is released only once the digest verified, so
