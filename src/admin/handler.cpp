@@ -445,6 +445,7 @@ asio::awaitable<void> handler::purge(exchange& ex) {
     co_return co_await send_error(ex, status, f.message);
   }
   s_.metrics.cached_bytes.add(-static_cast<std::int64_t>(outcome->bytes_removed));
+  s_.manifests.clear_hot();
   spdlog::info("admin: purged {}: {} tags, {} manifests, {} blobs, {} bytes", image, outcome->tags_removed,
                outcome->manifests_removed, outcome->blobs_removed, outcome->bytes_removed);
   json::object o{{"image", image},

@@ -22,7 +22,13 @@ bool looks_like_host(std::string_view component) {
   return component.find_first_of(".:") != std::string_view::npos || component == "localhost";
 }
 
-std::string quoted(std::string_view text) { return "\"" + std::string(text.substr(0, 200)) + "\""; }
+// Built by appending: g++ 12 warns falsely (-Wrestrict) about "literal" + std::string.
+std::string quoted(std::string_view text) {
+  std::string out(1, '"');
+  out.append(text.substr(0, 200));
+  out.push_back('"');
+  return out;
+}
 
 }  // namespace
 

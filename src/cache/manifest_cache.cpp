@@ -55,6 +55,14 @@ void manifest_cache::hot_insert(const core::digest& digest, const std::string& m
   }
 }
 
+void manifest_cache::clear_hot() {
+  std::lock_guard lock(hot_mutex_);
+  hot_.clear();
+  hot_lru_.clear();
+  hot_bytes_ = 0;
+  hot_tags_.clear();
+}
+
 std::optional<manifest_cache::hot_tag> manifest_cache::tag_lookup(const upstream_source& source,
                                                                   const std::string& repository,
                                                                   const std::string& tag) {

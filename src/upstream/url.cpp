@@ -47,7 +47,10 @@ bool valid_reg_name(std::string_view host) {
 }  // namespace
 
 std::string endpoint::authority() const {
-  std::string out = host.find(':') != std::string::npos ? "[" + host + "]" : host;
+  // IPv6 literals in brackets; appended, as g++ 12 warns falsely about "[" + host.
+  std::string out;
+  if (host.find(':') != std::string::npos) out.append(1, '[').append(host).append(1, ']');
+  else out = host;
   const std::uint16_t default_port = tls() ? 443 : 80;
   if (port != default_port) out += ":" + std::to_string(port);
   return out;

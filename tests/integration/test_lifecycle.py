@@ -200,8 +200,11 @@ class LifecycleTests(fixtures.RegcacheTestCase):
         rc.cli("purge", self.ref(img))
         self.assertFalse(any(self.cached(rc, img)), "purge removes every blob of the image")
         self.assertTrue(self.fully_cached(rc, self.small["small2"]))
-        status, _, _ = h.request(rc.manifest_url(img.repo, img.tag), method="HEAD")
-        self.assertEqual(status, 200, "a purged image is fetched again on the next pull")
+        self.registry.reset_log_marker()
+        self.pull(rc, img)
+        self.assertTrue(self.registry.requests(path_contains="/manifests/"),
+                        "a purged tag is not served from memory: the next pull asks the upstream")
+        self.assertTrue(self.fully_cached(rc, img))
 
     def test_fsck_removes_a_corrupt_blob_and_the_next_pull_refetches_it(self):
         img = self.small["small1"]

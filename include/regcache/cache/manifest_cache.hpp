@@ -46,6 +46,10 @@ class manifest_cache {
   // Upstream work in progress, shared by concurrent requests (tests read it).
   std::size_t in_flight() const { return tag_flights_.in_flight() + digest_flights_.in_flight(); }
 
+  // Empties the in-memory copies (after a purge removed manifests and tags
+  // from the index, which stays the source of truth and refills them).
+  void clear_hot();
+
   boost::asio::awaitable<result<manifest_result>> by_tag(std::shared_ptr<const upstream_source> source,
                                                          std::string repository, std::string tag, bool need_body);
   boost::asio::awaitable<result<manifest_result>> by_digest(std::shared_ptr<const upstream_source> source,
