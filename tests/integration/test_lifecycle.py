@@ -11,12 +11,12 @@ Run one:  REGCACHE_BIN=build/regcache python3 -m unittest -v test_lifecycle
 """
 
 import os
-import signal
 import subprocess
 import time
 
-from support import fixtures, http as h, images, skopeo
-from support.fixtures import KiB, MiB
+from support import fixtures, http as h, skopeo
+from support.fixtures import MiB
+from support.relay import Relay
 
 SMALL = [f"small{i}" for i in range(4)]
 
@@ -37,8 +37,8 @@ class LifecycleTests(fixtures.RegcacheTestCase):
         cls.registry.reset_log_marker()
 
     # -- helpers ---------------------------------------------------------------
-    def start(self, storage=None, **upstream_extra):
-        up = {"name": self.registry.host, "url": self.registry.url, "insecure_http": True}
+    def start(self, storage=None, url=None, **upstream_extra):
+        up = {"name": self.registry.host, "url": url or self.registry.url, "insecure_http": True}
         up.update(upstream_extra)
         config = {"upstreams": [up], "default_upstream": self.registry.host,
                   "storage": dict({"min_age": "0s", "eviction_interval": "1s"}, **(storage or {}))}
@@ -172,7 +172,10 @@ class LifecycleTests(fixtures.RegcacheTestCase):
 
     def test_kill9_during_prefetch_leaves_a_consistent_cache_and_prefetch_can_be_rerun(self):
         img = self.images["multi"]
-        rc = self.start()
+        # A slowed upstream, so the kill lands while blobs are being written.
+        slow = Relay(self.registry.port, delay=0.005).start()
+        self.addCleanup(slow.stop)
+        rc = self.start(url=slow.url)
         argv = [rc.binary or fixtures.regcache_bin(), "prefetch", self.ref(img),
                 *[self.ref(self.small[n]) for n in SMALL], "--admin", rc.admin_url]
         cli = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
