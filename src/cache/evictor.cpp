@@ -153,7 +153,9 @@ result<std::vector<core::digest>> choose_manifests(const store::index& index, co
   std::vector<core::digest> chosen;
   auto ec = index.for_each_manifest([&](const core::digest& d, const store::manifest_record& record) {
     if (protect.digests.contains(d)) return true;
-    const auto used = record.last_access_ms;
+    // A manifest's stored access time lags its real use by up to the index's
+    // write granularity: count it as used until then.
+    const auto used = record.last_access_ms + store::index::manifest_access_granularity_ms;
     const bool behind_blobs = blob_horizon && used <= *blob_horizon && !h.young(used);
     if (behind_blobs || h.stale(used)) chosen.push_back(d);
     return true;

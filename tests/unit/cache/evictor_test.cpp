@@ -200,9 +200,10 @@ TEST_F(evictor_test, a_pinned_index_protects_only_the_chosen_platforms) {
   const auto amd_layer = add_blob(100, 9h, 2);
   const auto arm_config = add_blob(100, 9h, 3);
   const auto arm_layer = add_blob(100, 9h, 4);
-  const auto amd = add_image(amd_config, amd_layer, 9h);
-  const auto arm = add_image(arm_config, arm_layer, 9h);
-  const auto top = add_index(amd, arm, 9h);
+  // Manifests are fetched a little before their blobs.
+  const auto amd = add_image(amd_config, amd_layer, 9h + 5min);
+  const auto arm = add_image(arm_config, arm_layer, 9h + 5min);
+  const auto top = add_index(amd, arm, 9h + 5min);
   ASSERT_FALSE(index_->put_pin("docker.io", "library/alpine", "3.19", {top, {"linux/amd64"}, now_ms()}));
   ASSERT_FALSE(index_->put_tag("docker.io", "library/alpine", "3.19", {top, std::string(image_index_type), 1, ""}));
   evictor e(ctx_, quota_policy(400));
@@ -250,13 +251,28 @@ TEST_F(evictor_test, manifests_and_their_tags_follow_the_blobs_horizon) {
   EXPECT_EQ(*index_->list_tags("docker.io", "app"), std::vector<std::string>{"v2"});
 }
 
+TEST_F(evictor_test, a_manifest_used_within_the_access_time_granularity_of_the_horizon_stays) {
+  const auto config = add_blob(100, 5h, 1);
+  const auto layer = add_blob(100, 5h, 2);
+  const auto keep = add_blob(100, 1h, 3);
+  // Stored a little before the horizon, but its access time is only written
+  // once a minute: it may have been used since.
+  const auto image = add_image(config, layer, 5h + 30s);
+  evictor e(ctx_, quota_policy(300));
+
+  const auto report = run(e, true);
+  EXPECT_EQ(report.blobs_evicted, 2u);
+  EXPECT_TRUE(has_blob(keep));
+  EXPECT_TRUE(has_manifest(image));
+}
+
 TEST_F(evictor_test, a_tag_a_pin_names_stays_even_when_its_manifest_goes) {
   const auto pinned_config = add_blob(100, 9h, 1);
   const auto pinned_layer = add_blob(100, 9h, 2);
   const auto moved_config = add_blob(100, 8h, 3);
   const auto moved_layer = add_blob(100, 8h, 4);
-  const auto pinned = add_image(pinned_config, pinned_layer, 9h);
-  const auto moved = add_image(moved_config, moved_layer, 8h);
+  const auto pinned = add_image(pinned_config, pinned_layer, 9h + 5min);
+  const auto moved = add_image(moved_config, moved_layer, 8h + 5min);
   // Pinned at `pinned`; the tag moved on to `moved` since.
   ASSERT_FALSE(index_->put_pin("docker.io", "app", "latest", {pinned, {}, now_ms()}));
   ASSERT_FALSE(index_->put_tag("docker.io", "app", "latest", {moved, std::string(image_manifest_type), 1, ""}));
