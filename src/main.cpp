@@ -109,18 +109,18 @@ asio::awaitable<void> flush_access_times(store::index* index) {
 }
 
 // Readiness needs a usable cache: the directory takes files and the index
-// takes writes. Checked off the request path, on the blocking pool.
+// takes writes. Runs on the blocking pool (both touch the disk).
+asio::awaitable<error_code> check_storage(store::blob_store* blobs, store::index* index) {
+  if (auto ec = blobs->check_writable()) co_return ec;
+  co_return index->check_writable();
+}
+
+// Re-checks the storage every 2 s, off the request path, and logs changes.
 asio::awaitable<void> watch_storage(store::blob_store* blobs, store::index* index, asio::any_io_executor blocking,
                                     std::atomic<bool>* usable) {
   asio::steady_timer timer(co_await asio::this_coro::executor);
   for (;;) {
-    auto ec = co_await asio::co_spawn(
-        blocking,
-        [blobs, index]() -> asio::awaitable<error_code> {
-          if (auto e = blobs->check_writable()) co_return e;
-          co_return index->check_writable();
-        },
-        asio::use_awaitable);
+    const auto ec = co_await asio::co_spawn(blocking, check_storage(blobs, index), asio::use_awaitable);
     const bool ok = !ec;
     if (ok != usable->exchange(ok)) {
       if (ok) spdlog::info("storage {} is writable again: ready", blobs->root().string());
