@@ -106,42 +106,35 @@ asio::awaitable<fill::snapshot> fill::wait_change(std::uint64_t seen_version) {
   co_return observe();
 }
 
-asio::awaitable<fill::snapshot> fill::wait_started() {
-  for (;;) {
-    std::uint64_t version = 0;
-    {
-      std::lock_guard lock(mutex_);
-      if (state_ != phase::starting) co_return snapshot_locked();
-      version = version_;
-    }
-    co_await wait_change(version);
+bool fill::reached(const snapshot& s, until what, std::uint64_t offset) {
+  switch (what) {
+    case until::started: return s.state != phase::starting;
+    case until::servable_beyond: return s.servable > offset || s.whole() || s.state == phase::failed;
+    case until::ended: return s.ended;
   }
+  return true;
 }
 
-asio::awaitable<fill::snapshot> fill::wait_servable_beyond(std::uint64_t offset) {
+asio::awaitable<fill::snapshot> fill::wait(until what, std::uint64_t offset) {
   for (;;) {
     std::uint64_t version = 0;
     {
       std::lock_guard lock(mutex_);
       auto s = snapshot_locked();
-      if (s.servable > offset || s.whole() || state_ == phase::failed) co_return s;
+      if (reached(s, what, offset)) co_return s;
       version = version_;
     }
     co_await wait_change(version);
   }
 }
 
-asio::awaitable<fill::snapshot> fill::wait_ended() {
-  for (;;) {
-    std::uint64_t version = 0;
-    {
-      std::lock_guard lock(mutex_);
-      if (ended_) co_return snapshot_locked();
-      version = version_;
-    }
-    co_await wait_change(version);
-  }
+asio::awaitable<fill::snapshot> fill::wait_started() { co_return co_await wait(until::started, 0); }
+
+asio::awaitable<fill::snapshot> fill::wait_servable_beyond(std::uint64_t offset) {
+  co_return co_await wait(until::servable_beyond, offset);
 }
+
+asio::awaitable<fill::snapshot> fill::wait_ended() { co_return co_await wait(until::ended, 0); }
 
 // ---- coordinator -----------------------------------------------------------
 

@@ -3,7 +3,6 @@
 #include "regcache/cache/errc.hpp"
 
 #include <algorithm>
-#include <unordered_set>
 
 namespace regcache::cache {
 namespace {
@@ -51,6 +50,15 @@ bool platform_filter::matches(const std::optional<oci::platform>& p) const {
   return false;
 }
 
+void image_closure::add_image_blobs(const oci::manifest_info& image) {
+  auto add = [this](const oci::descriptor& d) {
+    const bool listed = std::any_of(blobs.begin(), blobs.end(), [&](const auto& b) { return b.digest == d.digest; });
+    if (!listed) blobs.push_back(d);
+  };
+  if (image.config) add(*image.config);
+  for (const auto& layer : image.layers) add(layer);
+}
+
 std::uint64_t image_closure::blob_bytes() const {
   std::uint64_t sum = 0;
   for (const auto& b : blobs) sum += b.size;
@@ -59,15 +67,6 @@ std::uint64_t image_closure::blob_bytes() const {
 
 result<image_closure> closure_of(const store::index& index, const core::digest& top, const platform_filter& filter) {
   image_closure out;
-  std::unordered_set<core::digest> seen_blobs;
-  auto add_image = [&](const oci::manifest_info& info) {
-    std::vector<oci::descriptor> parts;
-    if (info.config) parts.push_back(*info.config);
-    parts.insert(parts.end(), info.layers.begin(), info.layers.end());
-    for (auto& d : parts)
-      if (seen_blobs.insert(d.digest).second) out.blobs.push_back(std::move(d));
-  };
-
   auto stored = index.get_manifest(top);
   if (!stored) return stored.error();
   if (!*stored) return errc::manifest_unknown;
@@ -75,7 +74,7 @@ result<image_closure> closure_of(const store::index& index, const core::digest& 
   if (!info) return info.error();
   out.manifests.push_back(top);
   if (!info->is_index) {
-    add_image(*info);
+    out.add_image_blobs(*info);
     return out;
   }
   for (const auto& child : info->manifests) {
@@ -94,7 +93,7 @@ result<image_closure> closure_of(const store::index& index, const core::digest& 
       for (const auto& nested : child_info->manifests) out.missing_manifests.push_back(nested.digest);
       continue;
     }
-    add_image(*child_info);
+    out.add_image_blobs(*child_info);
   }
   return out;
 }

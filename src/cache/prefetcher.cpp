@@ -11,7 +11,6 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
-#include <unordered_set>
 
 namespace regcache::cache {
 namespace asio = boost::asio;
@@ -108,21 +107,13 @@ asio::awaitable<prefetch_result> prefetcher::fetch_image(std::shared_ptr<const u
 
   // The blobs come from the manifests just resolved, not from the index:
   // manifests are persisted asynchronously and may not be there yet.
-  std::vector<oci::descriptor> blobs;
-  std::unordered_set<core::digest> seen;
-  auto add_image = [&](const oci::manifest_info& info) {
-    std::vector<oci::descriptor> parts;
-    if (info.config) parts.push_back(*info.config);
-    parts.insert(parts.end(), info.layers.begin(), info.layers.end());
-    for (auto& d : parts)
-      if (seen.insert(d.digest).second) blobs.push_back(std::move(d));
-  };
+  image_closure wanted;
   auto info = oci::parse_manifest(*top->bytes, top->media_type);
   if (!info) {
     out.error = info.error();
     co_return out;
   }
-  if (!info->is_index) add_image(*info);
+  if (!info->is_index) wanted.add_image_blobs(*info);
   for (const auto& child : info->manifests) {
     if (!platforms.matches(child.platform)) continue;
     auto fetched = co_await manifests_.by_digest(source, repository, child.digest, true);
@@ -135,10 +126,10 @@ asio::awaitable<prefetch_result> prefetcher::fetch_image(std::shared_ptr<const u
     }
     ++out.manifests;
     auto child_info = oci::parse_manifest(*fetched->bytes, fetched->media_type);
-    if (child_info && !child_info->is_index) add_image(*child_info);
+    if (child_info && !child_info->is_index) wanted.add_image_blobs(*child_info);
   }
 
-  blob_queue queue{std::move(blobs), 0, &out, std::move(on_progress), &ctx_, &fills_, source, repository};
+  blob_queue queue{std::move(wanted.blobs), 0, &out, std::move(on_progress), &ctx_, &fills_, source, repository};
   for (const auto& b : queue.blobs) out.progress.bytes_total += b.size;
   out.progress.blobs_total = queue.blobs.size();
   if (queue.on_progress) queue.on_progress(out.progress);

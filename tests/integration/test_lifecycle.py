@@ -14,7 +14,7 @@ import os
 import subprocess
 import time
 
-from support import fixtures, http as h, skopeo
+from support import fixtures, http as h
 from support.fixtures import MiB
 from support.relay import Relay
 
@@ -49,9 +49,7 @@ class LifecycleTests(fixtures.RegcacheTestCase):
             f"{self.registry.host}/{img.repo}@{reference}"
 
     def pull(self, rc, img, reference=None):
-        dest = os.path.join(self.tmpdir(), "pull")
-        skopeo.copy_to_dir(rc.docker_ref(img.repo, reference or img.tag), dest)
-        self.assertEqual(skopeo.verify_dir_copy(dest, img), [])
+        self.assertPulls(rc.docker_ref(img.repo, reference or img.tag), img)
 
     def cached(self, rc, img):
         return [os.path.exists(rc.blob_file(b.digest)) for b in img.blobs]

@@ -9,13 +9,11 @@ import os
 import shutil
 import signal
 import socket
-import threading
 import time
 
 from support import fixtures, ports
 from support import http as h
 from support.fixtures import MiB
-from support.regcache import Regcache
 
 
 class UpstreamFaultTests(fixtures.RegcacheTestCase):

@@ -14,7 +14,7 @@ import base64
 import os
 import subprocess
 
-from support import fixtures, ports, skopeo, yamlish
+from support import fixtures, ports, yamlish
 from support import http as h
 from support.images import CONTAINERD_ACCEPT
 from support.regcache import regcache_bin, upstream_config
@@ -44,9 +44,7 @@ class UpstreamCredentialsTests(fixtures.RegcacheTestCase):
         for name in ("alt", "docker"):
             img = self.images[name]
             with self.subTest(image=name):
-                out = os.path.join(self.tmpdir(), name)
-                skopeo.copy_to_dir(rc.docker_ref(img.repo, img.tag), out)
-                self.assertEqual(skopeo.verify_dir_copy(out, img), [])
+                self.assertPulls(rc.docker_ref(img.repo, img.tag), img)
         ok = self.registry.requests(status=200)
         self.assertTrue(ok, "the upstream must have answered authorized requests")
         # Basic is remembered: only the first request of the upstream meets a 401.

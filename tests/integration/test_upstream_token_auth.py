@@ -24,7 +24,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import NameOID
 
-from support import fixtures, images, ports, skopeo
+from support import fixtures, images, ports
+from support import http as h
 from support.registry import Registry
 from support.regcache import regcache_bin, upstream_config
 
@@ -114,14 +115,12 @@ class TokenServer:
                 self.end_headers()
                 self.wfile.write(body)
 
-        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self._server = h.serve_in_thread(Handler, self.port)
         return self
 
     def stop(self):
-        if self._server:
-            self._server.shutdown()
-            self._server.server_close()
+        h.stop_server(self._server)
+        self._server = None
 
 
 class TokenRegistry(Registry):
@@ -162,9 +161,7 @@ class UpstreamTokenAuthTests(fixtures.RegcacheTestCase):
         for name in ("alt", "docker"):
             img = self.images[name]
             with self.subTest(image=name):
-                out = os.path.join(self.tmpdir(), name)
-                skopeo.copy_to_dir(rc.docker_ref(img.repo, img.tag), out)
-                self.assertEqual(skopeo.verify_dir_copy(out, img), [])
+                self.assertPulls(rc.docker_ref(img.repo, img.tag), img)
 
     def regcache_token_requests(self, before):
         return self.tokens.token_requests()[before:]

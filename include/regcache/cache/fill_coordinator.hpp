@@ -90,6 +90,10 @@ class fill {
   void fail(error_code ec);
 
  private:
+  // The three things a reader waits for; one loop serves them all.
+  enum class until { started, servable_beyond, ended };
+  static bool reached(const snapshot& s, until what, std::uint64_t offset);
+  boost::asio::awaitable<snapshot> wait(until what, std::uint64_t offset);
   snapshot snapshot_locked() const;
   void notify_locked();
   boost::asio::awaitable<snapshot> wait_change(std::uint64_t seen_version);

@@ -39,6 +39,9 @@ struct image_closure {
   std::vector<core::digest> missing_manifests;
   // Sum of blobs[].size (cached or not).
   std::uint64_t blob_bytes() const;
+  // Appends an image manifest's config and layers to blobs, skipping digests
+  // already listed (layers shared between platforms).
+  void add_image_blobs(const oci::manifest_info& image);
 };
 
 // Walks `top` (which must be in the index: errc::manifest_unknown otherwise)

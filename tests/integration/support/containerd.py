@@ -26,7 +26,6 @@ import json
 import os
 import shutil
 import tempfile
-import time
 
 from . import process
 
@@ -163,20 +162,13 @@ class Containerd:
         return self
 
     def _wait_ready(self):
-        deadline = time.monotonic() + self.start_timeout
-        last = "no answer"
-        while time.monotonic() < deadline:
-            if not self.proc.running():
-                raise RuntimeError(f"containerd exited with {self.proc.popen.returncode} "
-                                   f"during startup:\n{self.log_tail()}")
-            if os.path.exists(self.address):
-                res = process.run([CTR_BIN, "--address", self.address, "version"], timeout=10)
-                if res.returncode == 0:
-                    return
-                last = res.stderr.decode(errors="replace").strip()
-            time.sleep(0.05)
-        raise TimeoutError(f"containerd not answering after {self.start_timeout}s ({last}):\n"
-                           f"{self.log_tail()}")
+        self.proc.wait_ready("containerd", self._answers, self.start_timeout, self.log_tail)
+
+    def _answers(self):
+        if not os.path.exists(self.address):
+            return "no socket yet"
+        res = process.run([CTR_BIN, "--address", self.address, "version"], timeout=10)
+        return None if res.returncode == 0 else res.stderr.decode(errors="replace").strip()
 
     def stop(self):
         """SIGTERM, 10 s, then SIGKILL.  Returns the exit status."""

@@ -32,6 +32,7 @@ import unittest
 from . import http as h
 from . import images
 from . import process
+from . import skopeo
 from .images import KiB, MiB
 from .regcache import Regcache, regcache_bin
 from .registry import Registry
@@ -143,6 +144,13 @@ class UpstreamTestCase(unittest.TestCase):
         except (ValueError, KeyError, TypeError) as e:
             self.fail(f"not an OCI error body ({e}): {body[:500]!r}")
         self.assertIn(want_code, codes, msg)
+
+    def assertPulls(self, ref, img):
+        """skopeo copies `ref` (docker://...) to a fresh directory, which must
+        then hold exactly `img`, every blob hashing to its digest."""
+        dest = os.path.join(self.tmpdir(), "pull")
+        skopeo.copy_to_dir(ref, dest)
+        self.assertEqual(skopeo.verify_dir_copy(dest, img), [], ref)
 
     def assertBody(self, body, digest, msg=None):
         self.assertEqual(h.sha256_digest(body), digest,

@@ -15,7 +15,7 @@ import http.server
 import threading
 import urllib.parse
 
-from . import ports
+from . import http as h
 
 
 class Front:
@@ -118,12 +118,9 @@ class Front:
                 finally:
                     conn.close()
 
-        self._server = http.server.ThreadingHTTPServer((ports.LOOPBACK, 0), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self._server = h.serve_in_thread(Handler)
         return self
 
     def stop(self):
-        if self._server:
-            self._server.shutdown()
-            self._server.server_close()
+        h.stop_server(self._server)
+        self._server = None

@@ -8,9 +8,11 @@ carries no body).
 
 import hashlib
 import http.client
+import http.server
 import json
 import re
 import socket
+import threading
 import urllib.parse
 
 
@@ -228,3 +230,30 @@ def parse_byteranges(content_type, body):
         if pos != data_end + 2:
             raise ValueError("next boundary not right after part data")
     return parts
+
+
+def readiness_probe(url, ready_statuses):
+    """A probe for ManagedProcess.wait_ready: None once GET url answers with
+    one of ready_statuses, else what it got."""
+    def probe():
+        try:
+            status, _, _ = request(url, timeout=2)
+        except OSError as e:
+            return repr(e)
+        return None if status in ready_statuses else f"GET {url} -> {status}"
+    return probe
+
+
+def serve_in_thread(handler_class, port=0):
+    """A ThreadingHTTPServer on 127.0.0.1:port (0 = free) answering with
+    `handler_class` from daemon threads; stop it with stop_server()."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler_class)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def stop_server(server):
+    if server is not None:
+        server.shutdown()
+        server.server_close()

@@ -112,6 +112,21 @@ class ManagedProcess:
     def running(self):
         return self.popen is not None and self.popen.poll() is None
 
+    def wait_ready(self, name, probe, timeout, log_tail):
+        """Poll probe() every 50 ms: it returns None once the service answers,
+        else a short description of what it saw.  RuntimeError if the process
+        exits, TimeoutError after `timeout` s; both carry log_tail()."""
+        deadline = time.monotonic() + timeout
+        last = "no answer"
+        while time.monotonic() < deadline:
+            if not self.running():
+                raise RuntimeError(f"{name} exited with {self.popen.returncode} during startup:\n{log_tail()}")
+            last = probe()
+            if last is None:
+                return
+            time.sleep(0.05)
+        raise TimeoutError(f"{name} not ready after {timeout}s ({last}):\n{log_tail()}")
+
     def _signal_group(self, sig):
         try:
             os.killpg(self.popen.pid, sig)

@@ -21,7 +21,6 @@ import shutil
 import signal
 import subprocess
 import tempfile
-import time
 
 from . import http as h
 from . import ports
@@ -226,22 +225,8 @@ class Regcache:
         return self
 
     def _wait_ready(self):
-        deadline = time.monotonic() + self.start_timeout
-        last = "no answer"
-        while time.monotonic() < deadline:
-            if not self.proc.running():
-                raise RuntimeError(f"regcache exited with {self.proc.popen.returncode} "
-                                   f"during startup:\n{self.log_tail()}")
-            try:
-                status, _, _ = h.request(self.url + "/v2/", timeout=2)
-                if status == self.ready_status:
-                    return
-                last = f"GET /v2/ -> {status}"
-            except OSError as e:
-                last = repr(e)
-            time.sleep(0.05)
-        raise TimeoutError(f"regcache not ready after {self.start_timeout}s ({last}):\n"
-                           f"{self.log_tail()}")
+        self.proc.wait_ready("regcache", h.readiness_probe(self.url + "/v2/", (self.ready_status,)),
+                             self.start_timeout, self.log_tail)
 
     def running(self):
         return self.proc is not None and self.proc.running()
