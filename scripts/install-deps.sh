@@ -3,6 +3,14 @@
 #   scripts/install-deps.sh build   what `make run` needs (compiler, libraries)
 #   scripts/install-deps.sh test    build + the real peers the tests start
 #   scripts/install-deps.sh bench   test + the peers the benchmark compares with
+#
+# This runs on users' machines, Kubernetes nodes among them. It only ever
+# installs packages that are missing: it never stops, disables, restarts or
+# reconfigures a service or process, and it never installs a Debian package
+# over a command the machine already has from another package (Docker's
+# containerd.io, nginx from nginx.org or any flavour, a kubectl of any origin).
+# A packaged daemon that starts itself after installation is left alone; the
+# tests and the benchmark run their own instances on free loopback ports.
 set -euo pipefail
 
 profile=${1:-build}
@@ -19,6 +27,23 @@ test_pkgs=(
 )
 bench_pkgs=(nginx-light wrk)
 
+# Packages that are wanted for a command: when the command is already on the
+# machine, whichever package brought it is used as it is.
+declare -A command_of=(
+  [containerd]=containerd
+  [nginx-light]=nginx
+  [docker-registry]=docker-registry
+  [skopeo]=skopeo
+  [curl]=curl
+  [openssl]=openssl
+  [python3]=python3
+  [wrk]=wrk
+  [clang]=clang
+  [cmake]=cmake
+  [ninja-build]=ninja
+  [ccache]=ccache
+)
+
 pkgs=("${build_pkgs[@]}")
 case "$profile" in
   build) ;;
@@ -29,23 +54,19 @@ esac
 
 missing=()
 for p in "${pkgs[@]}"; do
+  cmd=${command_of[$p]:-}
+  if [ -n "$cmd" ] && PATH="$PATH:/usr/sbin:/sbin" command -v "$cmd" >/dev/null 2>&1; then
+    continue
+  fi
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
     missing+=("$p")
   fi
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
 
-echo "installing: ${missing[*]}"
+echo "install-deps: these Debian packages are missing and will be installed: ${missing[*]}"
 sudo_cmd=()
 [ "$(id -u)" -ne 0 ] && sudo_cmd=(sudo)
 export DEBIAN_FRONTEND=noninteractive
 "${sudo_cmd[@]}" apt-get update -qq
 "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
-# The packaged daemons must not run as system services: tests and the
-# benchmark start their own instances on free loopback ports.
-for svc in docker-registry nginx containerd; do
-  if command -v systemctl >/dev/null 2>&1; then
-    "${sudo_cmd[@]}" systemctl disable --now "$svc" >/dev/null 2>&1 || true
-  fi
-  "${sudo_cmd[@]}" pkill -x "$svc" >/dev/null 2>&1 || true
-done
