@@ -157,6 +157,23 @@ class RuntimeFilesTests(unittest.TestCase):
                 self.assertEqual(re.search(r"^default_upstream:\s*(\S+)", text, re.M).group(1), "docker.io")
 
 
+class ListenAddressTests(unittest.TestCase):
+    """`make run` exposes nothing to the network; containers and pods must be
+    reachable on their own address, so they listen on every interface."""
+
+    def test_quick_start_config_listens_on_loopback_only(self):
+        self.assertEqual(scalar(read(os.path.join(ROOT, "conf", "regcache.yaml")), "server", "listen"),
+                         "127.0.0.1:5000")
+
+    def test_container_and_cluster_configs_listen_on_all_interfaces_and_say_why(self):
+        for path in (DOCKER_CONFIG, os.path.join(K8S, "in-cluster", "configmap.yaml")):
+            text = read(path)
+            self.assertIn("listen: 0.0.0.0:5000", text, path)
+            before = text.split("listen: 0.0.0.0:5000", 1)[0].splitlines()[-6:]
+            self.assertTrue(any("unlike the loopback default" in line for line in before),
+                            f"{path}: the comment above listen must say why it is not loopback")
+
+
 class DockerfileTests(unittest.TestCase):
     def test_entrypoint_config_user_and_volume(self):
         text = read(DOCKERFILE)

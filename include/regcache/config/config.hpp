@@ -31,7 +31,7 @@
 namespace regcache::config {
 
 struct server_config {
-  std::string listen = "0.0.0.0:5000";  // host:port; IPv6 as [::1]:5000
+  std::string listen = "127.0.0.1:5000";  // host:port; IPv6 as [::1]:5000; loopback unless told otherwise
   std::size_t max_header_bytes = 16 * 1024;
   std::chrono::milliseconds idle_timeout{60'000};
   std::chrono::milliseconds read_timeout{30'000};

@@ -53,7 +53,7 @@ TEST(config, empty_document_is_all_defaults) {
   for (const char* text :
        {"", "{}", "# only a comment\n", "server:\nstorage:\nlog:\nmetrics:\nupstreams:\nadmin:\nprefetch:\n"}) {
     const config cfg = parse_yaml(text);
-    EXPECT_EQ(cfg.server.listen, "0.0.0.0:5000") << text;
+    EXPECT_EQ(cfg.server.listen, "127.0.0.1:5000") << text;
     EXPECT_EQ(cfg.server.max_header_bytes, 16u * 1024);
     EXPECT_EQ(cfg.server.idle_timeout, 60s);
     EXPECT_EQ(cfg.server.read_timeout, 30s);
