@@ -1,5 +1,5 @@
 // regcache command line: `serve` runs the cache, `version` prints the version.
-// This is the only code the tests do not link (STYLE.md); it wires modules
+// This is the only code the tests do not link; it wires modules
 // together and holds no logic of its own beyond that.
 #include "regcache/admin/handler.hpp"
 #include "regcache/cache/blob_cache.hpp"

@@ -41,7 +41,8 @@ wire_error to_wire_error(const error_code& ec, std::string_view what, std::strin
       case cache::errc::upstream_failed:
         return {502, wire_code::unknown, thing + " is not cached and upstream " + from + " answered with an error"};
       case cache::errc::upstream_rate_limited:
-        // containerd retries a 429 at once, five times; a 503 sends it to its next host (PROTOCOL.md §3.3).
+        // containerd retries a 429 on the same host at once, five times, ignoring
+        // Retry-After; a 503 sends it (and Docker, containers/image) to its next host.
         return {503, wire_code::too_many_requests,
                 thing + " is not cached and upstream " + from + " is rate limiting pulls; retry later", 60};
       case cache::errc::upstream_invalid:

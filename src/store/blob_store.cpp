@@ -227,7 +227,7 @@ error_code blob_writer::verify() {
 result<std::filesystem::path> blob_writer::publish() {
   if (auto ec = verify()) return ec;
 
-  // Committed blobs are immutable (DESIGN.md §3); the mode says so to anyone
+  // Committed blobs are immutable (the name is the digest); the mode says so to anyone
   // poking at the directory.
   if (::fchmod(fd_, 0444) != 0)
     ignore_error(error_from_errno(errno), "the mode is advisory; the content is already verified");

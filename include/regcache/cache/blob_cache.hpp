@@ -1,7 +1,7 @@
 #pragma once
 // Blobs by digest, pulled through: a committed file when the cache has it and
 // the repository is known to hold it, otherwise the shared fill that is
-// downloading it (DESIGN.md §1). Handlers see one interface and never branch
+// downloading it. Handlers see one interface and never branch
 // on "is this proxied".
 //
 // Thread-safety: all members may be called from any thread.

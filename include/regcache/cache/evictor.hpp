@@ -3,7 +3,7 @@
 // disk: when usage passes the high watermark, the least recently used content
 // goes until usage is at the low watermark; content used within min_age stays,
 // pinned images stay, and content nobody used for max_unused_age goes even
-// under the quota (DESIGN.md §5).
+// under the quota.
 //
 // Usage is the bytes of committed blobs (the regcache_cached_bytes gauge);
 // manifests live in RocksDB and are small. Blobs leave in the order of the lru

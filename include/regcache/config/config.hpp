@@ -5,8 +5,9 @@
 // Startup order: load_file() (or parse_yaml()) → command-line flags override
 // fields → resolve_defaults() → validate(). Every function throws
 // config_error; configuration is read at startup only, where exceptions are
-// the error model (STYLE.md "Errors"). No function keeps state: all are safe
-// to call from any thread on distinct objects.
+// the error model (everywhere else errors are values, core/result.hpp). No
+// function keeps state: all are safe to call from any thread on distinct
+// objects.
 //
 // Values in the file:
 //   durations  "250ms", "30s", "5m", "1h30m", "7d", or an integer (seconds)
@@ -48,7 +49,7 @@ struct quota_config {
   double filesystem_share = 0.80;  // fraction in (0, 1] of the filesystem's size, used when bytes is 0
 };
 
-// Eviction in the style of kubelet's image GC (DESIGN.md §5, evictor.hpp).
+// Eviction in the style of kubelet's image GC (cache/evictor.hpp).
 struct storage_config {
   std::filesystem::path root = "./data";
   // 80% by default rather than unbounded: a cache must not fill its disk.

@@ -1,5 +1,5 @@
 #pragma once
-// The one error model of regcache (STYLE.md "Errors"): internal calls return
+// The one error model of regcache: internal calls return
 // boost::system::result<T> or an error_code; exceptions stay at the edges.
 #include <boost/system/error_code.hpp>
 #include <boost/system/result.hpp>

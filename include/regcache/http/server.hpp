@@ -1,7 +1,7 @@
 #pragma once
 // HTTP/1.1 server: accepts connections, parses request heads within limits
 // and timeouts, runs one coroutine per connection, and calls the handler for
-// each request. It knows nothing about OCI or the cache (DESIGN.md §2).
+// each request. It knows nothing about OCI or the cache.
 //
 //   acceptor ──▶ connection coroutine (on one worker thread)
 //                  loop: read head (idle timeout, header limit)

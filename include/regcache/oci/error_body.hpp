@@ -1,6 +1,6 @@
 #pragma once
 // OCI error codes and the JSON error body every failing response carries
-// (PROTOCOL.md §1.9). Pure functions, thread-safe.
+// (OCI distribution-spec). Pure functions, thread-safe.
 #include <boost/json/fwd.hpp>
 
 #include <string>

@@ -1,5 +1,5 @@
 #pragma once
-// What an image manifest or index references (PROTOCOL.md §1.4). The bytes
+// What an image manifest or index references. The bytes
 // are never re-serialized: callers store and serve the exact upstream bytes;
 // this parse only extracts the descriptors. Pure functions, thread-safe.
 #include "regcache/core/digest.hpp"

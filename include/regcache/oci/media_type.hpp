@@ -1,5 +1,5 @@
 #pragma once
-// Manifest media types and Accept-header negotiation (PROTOCOL.md §1.4).
+// Manifest media types and Accept-header negotiation.
 // Pure functions, thread-safe.
 #include <span>
 #include <string_view>

@@ -1,6 +1,6 @@
 #pragma once
 // Repository names, tags and the <reference> of /v2/<name>/manifests/<reference>
-// (OCI distribution-spec, PROTOCOL.md §1.2). Pure functions, thread-safe.
+// (OCI distribution-spec). Pure functions, thread-safe.
 #include "regcache/core/digest.hpp"
 #include "regcache/core/result.hpp"
 

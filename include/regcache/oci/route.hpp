@@ -1,6 +1,6 @@
 #pragma once
 // Classification of a request path into a distribution-API endpoint
-// (PROTOCOL.md §1.1). Pure function, thread-safe.
+// (OCI distribution-spec). Pure function, thread-safe.
 //
 // The repository name is only checked for safety here (no empty, "." or ".."
 // segment, no '%', no control bytes, non-empty, at most max_route_name_length

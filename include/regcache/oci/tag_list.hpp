@@ -1,6 +1,6 @@
 #pragma once
 // GET /v2/<name>/tags/list: reading upstream answers, paginating and writing
-// our own (PROTOCOL.md §1.6). Pure functions, thread-safe.
+// our own. Pure functions, thread-safe.
 #include "regcache/core/result.hpp"
 
 #include <cstddef>

@@ -1,5 +1,5 @@
 #pragma once
-// Picks the upstream for a request, in this order (DESIGN.md §1):
+// Picks the upstream for a request, in this order:
 //   1. containerd's `ns` query parameter  (/v2/library/alpine/manifests/3.20?ns=docker.io)
 //   2. a registry host as the first path component (/v2/ghcr.io/owner/app/manifests/v1),
 //      recognised as clients recognise one in an image reference: it contains

@@ -13,7 +13,7 @@
 //
 // A blob appears under blobs/ only through blob_writer::commit: its bytes
 // hashed to the expected digest, the file was fdatasync'ed, renamed into place
-// and the directory fsync'ed (DESIGN.md §4). tmp/ is emptied by reconcile() at
+// and the directory fsync'ed. tmp/ is emptied by reconcile() at
 // startup. The index (index.hpp) is written by the caller after commit; this
 // class knows nothing of it.
 //

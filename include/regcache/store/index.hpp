@@ -1,5 +1,5 @@
 #pragma once
-// The RocksDB index of everything cached (DESIGN.md §3). RocksDB stays behind
+// The RocksDB index of everything cached. RocksDB stays behind
 // this interface: no RocksDB type appears here.
 //
 // Column families and record formats. Integers are big-endian; str(x) is a

@@ -1,5 +1,5 @@
 #pragma once
-// Startup reconciliation of the blob files with the index (DESIGN.md §4).
+// Startup reconciliation of the blob files with the index.
 //
 //   tmp/*                              every entry removed (downloads never resume)
 //   index row, undecodable             dropped                         (index::repair)

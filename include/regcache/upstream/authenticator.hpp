@@ -1,5 +1,5 @@
 #pragma once
-// Authentication against one upstream registry (PROTOCOL.md §2): answers a
+// Authentication against one upstream registry: answers a
 // 401 challenge with HTTP Basic credentials or with a Bearer token fetched
 // from the challenge's realm, and resends the request once.
 //

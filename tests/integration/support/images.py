@@ -47,7 +47,7 @@ DOCKER_LAYER_GZIP = "application/vnd.docker.image.rootfs.diff.tar.gzip"
 INDEX_TYPES = (OCI_INDEX, DOCKER_LIST)
 MANIFEST_TYPES = (OCI_MANIFEST, DOCKER_MANIFEST)
 
-# What containerd sends when resolving a tag (PROTOCOL.md §1.4).
+# The Accept header containerd sends when resolving a tag.
 CONTAINERD_ACCEPT = (
     "application/vnd.docker.distribution.manifest.v2+json, "
     "application/vnd.docker.distribution.manifest.list.v2+json, "

@@ -151,11 +151,11 @@ class Regcache:
 
     @property
     def tmp_dir(self):
-        """<data>/tmp: in-progress downloads (DESIGN.md §3)."""
+        """<data>/tmp: in-progress downloads."""
         return os.path.join(self.data_dir, "tmp")
 
     def blob_file(self, digest):
-        """<data>/blobs/sha256/<2 hex>/<64 hex> (DESIGN.md §3)."""
+        """<data>/blobs/sha256/<2 hex>/<64 hex>."""
         algo, _, hexpart = digest.partition(":")
         return os.path.join(self.data_dir, "blobs", algo, hexpart[:2], hexpart)
 
