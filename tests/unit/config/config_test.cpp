@@ -45,7 +45,6 @@ config with_upstream(std::string name = "docker.io", std::string url = "https://
   return cfg;
 }
 
-std::filesystem::path source_dir() { return std::filesystem::path(__FILE__).parent_path(); }
 
 // ---------------------------------------------------------------- parsing
 
@@ -351,14 +350,15 @@ TEST(config, yaml_syntax_error_has_line_and_column) {
 // ---------------------------------------------------------------- files
 
 TEST(config, documented_default_file_loads_and_validates) {
-  const auto path = source_dir() / "../../../conf/regcache.yaml";
+  // An absolute path from the build: __FILE__ may be relative (ccache base_dir).
+  const auto path = std::filesystem::path(REGCACHE_SOURCE_DIR) / "conf/regcache.yaml";
   config cfg = load_file(path);
   validate(cfg);
   resolve_defaults(cfg);
 
   // The documented file states the built-in defaults.
   const config defaults;
-  EXPECT_EQ(cfg.server.listen, "0.0.0.0:5000");
+  EXPECT_EQ(cfg.server.listen, defaults.server.listen);
   EXPECT_EQ(cfg.server.max_header_bytes, defaults.server.max_header_bytes);
   EXPECT_EQ(cfg.server.idle_timeout, defaults.server.idle_timeout);
   EXPECT_EQ(cfg.server.read_timeout, defaults.server.read_timeout);
@@ -688,9 +688,14 @@ TEST(config_validate, admin_listen) {
   EXPECT_THAT(validate_error(cfg), StartsWith("admin.listen: \"127.0.0.1\" has no port"));
   cfg.admin.listen = "127.0.0.1:0";
   EXPECT_EQ(validate_error(cfg), "admin.listen: \"127.0.0.1:0\" has port \"0\" (allowed: 1-65535)");
-  cfg.admin.listen = "127.0.0.1:5000";  // server.listen is 0.0.0.0:5000: every address, this one too
+  cfg.server.listen = "0.0.0.0:5000";
+  cfg.admin.listen = "127.0.0.1:5000";  // 0.0.0.0:5000 is every address, this one too
   EXPECT_EQ(validate_error(cfg), "admin.listen: \"127.0.0.1:5000\" overlaps server.listen \"0.0.0.0:5000\" "
                                  "(use another port, e.g. 127.0.0.1:5001)");
+  cfg.server.listen = "127.0.0.1:5000";
+  EXPECT_EQ(validate_error(cfg), "admin.listen: \"127.0.0.1:5000\" overlaps server.listen \"127.0.0.1:5000\" "
+                                 "(use another port, e.g. 127.0.0.1:5001)");
+  cfg.server.listen = "0.0.0.0:5000";
   cfg.admin.enabled = false;
   EXPECT_NO_THROW(validate(cfg)) << "a disabled admin listener does not bind";
   cfg = {};
