@@ -18,11 +18,19 @@ build:
 $(TEST_DIR)/build.ninja:
 	cmake -S . -B $(TEST_DIR) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DREGCACHE_TESTS=ON
 
+# Tests that could not run here are listed at the end (with CI=true they
+# fail instead, tests/integration/support/skips.py).
 test:
 	scripts/install-deps.sh test
 	cmake -S . -B $(TEST_DIR) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DREGCACHE_TESTS=ON
 	cmake --build $(TEST_DIR) -j $(JOBS)
-	ctest --test-dir $(TEST_DIR) --output-on-failure --timeout 900
+	rm -f $(TEST_DIR)/skipped-tests.txt
+	status=0; \
+	ctest --test-dir $(TEST_DIR) --output-on-failure --timeout 900 || status=1; \
+	for skipped in $(TEST_DIR)/skipped-tests.txt; do \
+	  if [ -s $$skipped ]; then echo "Skipped, as allowed outside CI ($$skipped):"; sed 's/^/  /' $$skipped; fi; \
+	done; \
+	exit $$status
 
 # Subsets while developing.
 unit: $(TEST_DIR)/build.ninja

@@ -33,7 +33,7 @@ import re
 import unittest
 import urllib.parse
 
-from support import fixtures, ports
+from support import fixtures, ports, skips
 from support import containerd as ctd
 from support.fixtures import KiB
 from support.regcache import upstream_config
@@ -55,7 +55,7 @@ def access_entries(log_text):
     return out
 
 
-@unittest.skipIf(ctd.missing_binaries(), f"containerd not installed: {ctd.missing_binaries()} missing")
+@skips.requires("containerd", ctd.missing_binaries)
 class ContainerdPullTests(fixtures.RegcacheTestCase):
     IMAGES = ("docker-list",)
 

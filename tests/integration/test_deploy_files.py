@@ -6,7 +6,8 @@ deploy/kubernetes/ (in-cluster, node-local).
 They must parse, agree with each other, and the regcache.yaml files they carry
 must be accepted by the real binary (started with them, /readyz must say 200).
 The Kubernetes checks need PyYAML (Debian: python3-yaml); without it those
-tests are skipped, everything else still runs.
+tests are skipped (they fail when CI=true, support/skips.py), everything else
+still runs.
 
 Run one:  REGCACHE_BIN=build/regcache python3 -m unittest -v test_deploy_files
 """
@@ -22,7 +23,7 @@ import tomllib
 import unittest
 
 from support import http as h
-from support import ports
+from support import ports, skips
 from support.regcache import Regcache
 
 try:
@@ -47,7 +48,7 @@ REAL_UPSTREAMS = {
 }
 # Where the node-local regcache listens; every runtime file names it.
 NODE_LOCAL = "127.0.0.1:5000"
-needs_yaml = unittest.skipIf(yaml is None, "PyYAML not importable (Debian package python3-yaml)")
+needs_yaml = skips.requires("PyYAML (Debian package python3-yaml)", lambda: yaml is None)
 
 
 def read(path):
@@ -192,7 +193,7 @@ class DockerfileTests(unittest.TestCase):
         package with dpkg -S: the runtime stage must install all of them."""
         for tool in ("ldd", "dpkg"):
             if shutil.which(tool) is None:
-                self.skipTest(f"{tool} not available")
+                skips.cannot_run(self, tool)
         from support.regcache import regcache_bin
         runtime = read(DOCKERFILE).split("FROM debian:12-slim", 1)[1]
         install = re.search(r"apt-get install[^\n]*((?:\n[^\n]*\\)*\n[^\n]*)", runtime)

@@ -4,7 +4,8 @@ verified), the event is logged and counted, eviction is asked for, and the
 server keeps serving.
 
 The cache lives on a small tmpfs the test mounts (it runs as root in CI);
-where mounting is not allowed the test is skipped with the reason.
+where mounting is not allowed the test is skipped with the reason (and fails
+when CI=true, support/skips.py).
 
 Run one:  REGCACHE_BIN=build/regcache python3 -m unittest -v test_disk_full
 """
@@ -13,7 +14,7 @@ import os
 import subprocess
 import tempfile
 
-from support import fixtures, skopeo
+from support import fixtures, skips, skopeo
 from support import http as h
 from support.fixtures import MiB
 
@@ -44,7 +45,7 @@ class DiskFullTests(fixtures.RegcacheTestCase):
         self.assertGreater(fixtures.LARGE_LAYER, TMPFS_MIB * MiB, "the large layer must not fit")
         self.disk = mount_tmpfs(TMPFS_MIB)
         if self.disk is None:
-            self.skipTest("cannot mount a tmpfs here (needs root or CAP_SYS_ADMIN)")
+            skips.cannot_run(self, "a tmpfs mount", "needs root or CAP_SYS_ADMIN")
         self.addCleanup(unmount, self.disk)
 
     def test_a_blob_that_does_not_fit_is_served_verified_and_not_cached(self):
@@ -81,7 +82,7 @@ class DiskFillsMidDownloadTests(fixtures.RegcacheTestCase):
 
     def setUp(self):
         if not fault_injection_available():
-            self.skipTest("REGCACHE_BIN is not a test build (no fault injection)")
+            skips.cannot_run(self, "a fault-injection build", "REGCACHE_BIN is not a test build")
 
     def start_filling_regcache(self):
         env = dict(os.environ, REGCACHE_FAULT_NO_SPACE_PAST=str(self.NO_SPACE_PAST))

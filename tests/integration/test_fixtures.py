@@ -18,7 +18,7 @@ import textwrap
 import time
 import unittest
 
-from support import fixtures, images, ports, process, skopeo
+from support import fixtures, images, ports, process, skips, skopeo
 from support import http as h
 from support.images import KiB, MiB
 from support.regcache import Regcache, metric_sum, parse_prometheus
@@ -415,6 +415,82 @@ class RegcacheFixtureTest(unittest.TestCase):
         self.assertEqual(metric_sum(parsed, "b"), 4)
         with self.assertRaises(ValueError):
             parse_prometheus("not a metric line at all {\n")
+
+
+class SkipsTest(unittest.TestCase):
+    """support/skips.py: a skip outside CI, recorded; a failure naming what is missing in CI."""
+
+    def run_case(self, case_class, ci):
+        log = os.path.join(tempfile.mkdtemp(prefix="skips-test-"), "skipped.txt")
+        self.addCleanup(shutil.rmtree, os.path.dirname(log), True)
+        env = {"CI": "true" if ci else "", skips.SKIP_LOG_ENV: log}
+        saved = {k: os.environ.get(k) for k in env}
+        os.environ.update(env)
+        try:
+            result = unittest.TestResult()
+            unittest.defaultTestLoader.loadTestsFromTestCase(case_class).run(result)
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+        if not os.path.exists(log):
+            return result, ""
+        with open(log, encoding="utf-8") as f:
+            return result, f.read()
+
+    def cases(self):
+        class Inside(unittest.TestCase):
+            def test_inside(self):
+                skips.cannot_run(self, "a tmpfs mount", "needs root")
+
+        @skips.requires("containerd", lambda: ["/usr/bin/ctr"])
+        class WholeClass(unittest.TestCase):
+            set_up = []
+
+            @classmethod
+            def setUpClass(cls):
+                cls.set_up.append(True)
+
+            def test_a(self):
+                pass
+
+        class Method(unittest.TestCase):
+            @skips.requires("PyYAML", lambda: False)
+            def test_present(self):
+                pass
+
+            @skips.requires("PyYAML", lambda: True)
+            def test_absent(self):
+                pass
+
+        return Inside, WholeClass, Method
+
+    def test_outside_ci_a_test_that_cannot_run_is_skipped_and_recorded(self):
+        inside, whole, method = self.cases()
+        result, recorded = self.run_case(inside, ci=False)
+        self.assertEqual((len(result.skipped), len(result.failures), len(result.errors)), (1, 0, 0))
+        self.assertIn("test_inside: a tmpfs mount is missing (needs root)", recorded)
+        result, recorded = self.run_case(whole, ci=False)
+        self.assertEqual((len(result.skipped), len(result.errors)), (1, 0))
+        self.assertIn("WholeClass: containerd is missing (/usr/bin/ctr)", recorded)
+        self.assertEqual(whole.set_up, [], "nothing is set up for a class that cannot run")
+        result, recorded = self.run_case(method, ci=False)
+        self.assertEqual((result.testsRun, len(result.skipped), len(result.failures)), (2, 1, 0))
+        self.assertIn("test_absent: PyYAML is missing", recorded)
+        self.assertNotIn("test_present", recorded)
+
+    def test_in_ci_a_test_that_cannot_run_fails_naming_what_is_missing(self):
+        for case in self.cases():
+            with self.subTest(case=case.__name__):
+                result, recorded = self.run_case(case, ci=True)
+                problems = result.failures + result.errors
+                self.assertEqual(len(problems), 1, problems)
+                self.assertEqual(result.skipped, [])
+                self.assertIn("CI=true", problems[0][1])
+                self.assertIn("is missing", problems[0][1])
+                self.assertEqual(recorded, "")
 
 
 if __name__ == "__main__":

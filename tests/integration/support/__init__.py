@@ -18,4 +18,5 @@ Modules:
     front     Front: a fault-injecting front door (auth, redirects, 503, 429, RateLimit headers)
     relay     Relay: a TCP relay that can cut, delay or wrap connections in TLS
     tls       TestPki: a throwaway CA and certificates
+    skips     the one way a test says it cannot run: skipped and listed locally, a failure with CI=true
 """
