@@ -1,0 +1,213 @@
+#include "index_codec.hpp"
+
+namespace regcache::store::codec {
+namespace {
+
+constexpr std::uint64_t lru_sign_bit = std::uint64_t{1} << 63;
+
+void put_u64(std::string& out, std::uint64_t v) {
+  for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<char>(v >> shift));
+}
+void put_i64(std::string& out, std::int64_t v) { put_u64(out, static_cast<std::uint64_t>(v)); }
+void put_u32(std::string& out, std::uint32_t v) {
+  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>(v >> shift));
+}
+void put_str(std::string& out, std::string_view s) {
+  put_u32(out, static_cast<std::uint32_t>(s.size()));
+  out.append(s);
+}
+
+// Bounds-checked reading of the formats; every accessor fails instead of
+// reading past the end, because a value from disk is input, not an invariant.
+class decoder {
+ public:
+  explicit decoder(std::string_view data) : data_(data) {}
+
+  bool u8(std::uint8_t& v) {
+    if (data_.empty()) return false;
+    v = static_cast<std::uint8_t>(data_.front());
+    data_.remove_prefix(1);
+    return true;
+  }
+  bool u32(std::uint32_t& v) { return fixed(v, 4); }
+  bool u64(std::uint64_t& v) { return fixed(v, 8); }
+  bool i64(std::int64_t& v) {
+    std::uint64_t u = 0;
+    if (!u64(u)) return false;
+    v = static_cast<std::int64_t>(u);
+    return true;
+  }
+  bool str(std::string_view& s) {
+    std::uint32_t n = 0;
+    if (!fixed(n, 4) || data_.size() < n) return false;
+    s = data_.substr(0, n);
+    data_.remove_prefix(n);
+    return true;
+  }
+  bool version() {
+    std::uint8_t v = 0;
+    return u8(v) && v == format_version;
+  }
+  std::string_view rest() {
+    auto r = data_;
+    data_ = {};
+    return r;
+  }
+
+ private:
+  template <class T>
+  bool fixed(T& v, std::size_t n) {
+    if (data_.size() < n) return false;
+    v = 0;
+    for (std::size_t i = 0; i < n; ++i) v = static_cast<T>((v << 8) | static_cast<std::uint8_t>(data_[i]));
+    data_.remove_prefix(n);
+    return true;
+  }
+  std::string_view data_;
+};
+
+}  // namespace
+
+std::string encode(const blob_record& r) {
+  std::string out;
+  out.reserve(26 + r.media_type.size());
+  out.push_back(format_version);
+  out.push_back(static_cast<char>(r.pinned ? 1 : 0));
+  put_u64(out, r.size);
+  put_i64(out, r.created_ms);
+  put_i64(out, r.last_access_ms);
+  out.append(r.media_type);
+  return out;
+}
+
+std::optional<blob_record> decode_blob(std::string_view value) {
+  decoder in(value);
+  blob_record r;
+  std::uint8_t flags = 0;
+  if (!in.version() || !in.u8(flags) || !in.u64(r.size) || !in.i64(r.created_ms) ||
+      !in.i64(r.last_access_ms))
+    return std::nullopt;
+  r.pinned = (flags & 1) != 0;
+  r.media_type = in.rest();
+  return r;
+}
+
+std::string encode(const manifest_record& r) {
+  std::string out;
+  out.reserve(21 + r.media_type.size() + r.bytes.size());
+  out.push_back(format_version);
+  put_i64(out, r.created_ms);
+  put_i64(out, r.last_access_ms);
+  put_str(out, r.media_type);
+  out.append(r.bytes);
+  return out;
+}
+
+std::optional<manifest_record> decode_manifest(std::string_view value) {
+  decoder in(value);
+  manifest_record r;
+  std::string_view media_type;
+  if (!in.version() || !in.i64(r.created_ms) || !in.i64(r.last_access_ms) || !in.str(media_type))
+    return std::nullopt;
+  r.media_type = media_type;
+  r.bytes = in.rest();
+  return r;
+}
+
+std::string encode(const tag_record& r) {
+  std::string out;
+  out.push_back(format_version);
+  put_i64(out, r.fetched_at_ms);
+  put_str(out, r.digest.str());
+  put_str(out, r.media_type);
+  out.append(r.etag);
+  return out;
+}
+
+std::optional<tag_record> decode_tag(std::string_view value) {
+  decoder in(value);
+  std::int64_t fetched_at_ms = 0;
+  std::string_view digest_text, media_type;
+  if (!in.version() || !in.i64(fetched_at_ms) || !in.str(digest_text) || !in.str(media_type))
+    return std::nullopt;
+  auto d = core::digest::parse(digest_text);
+  if (!d) return std::nullopt;
+  return tag_record{std::move(*d), std::string(media_type), fetched_at_ms, std::string(in.rest())};
+}
+
+std::string encode(const pin_record& r) {
+  std::string out;
+  out.push_back(format_version);
+  put_str(out, r.digest.str());
+  put_i64(out, r.pinned_at_ms);
+  put_u32(out, static_cast<std::uint32_t>(r.platforms.size()));
+  for (const auto& platform : r.platforms) put_str(out, platform);
+  return out;
+}
+
+std::optional<pin_record> decode_pin(std::string_view value) {
+  decoder in(value);
+  std::string_view digest_text;
+  std::int64_t pinned_at_ms = 0;
+  std::uint32_t count = 0;
+  if (!in.version() || !in.str(digest_text) || !in.i64(pinned_at_ms) || !in.u32(count)) return std::nullopt;
+  auto d = core::digest::parse(digest_text);
+  if (!d) return std::nullopt;
+  // No reserve(count): the count is read from disk and may be garbage.
+  std::vector<std::string> platforms;
+  for (std::uint32_t i = 0; i < count; ++i) {
+    std::string_view platform;
+    if (!in.str(platform)) return std::nullopt;
+    platforms.emplace_back(platform);
+  }
+  if (!in.rest().empty()) return std::nullopt;
+  return pin_record{std::move(*d), std::move(platforms), pinned_at_ms};
+}
+
+std::string encode_link(std::int64_t seen_ms) {
+  std::string out;
+  out.push_back(format_version);
+  put_i64(out, seen_ms);
+  return out;
+}
+
+std::string repository_prefix(std::string_view upstream, std::string_view repository) {
+  std::string key;
+  key.reserve(8 + upstream.size() + repository.size());
+  put_str(key, upstream);
+  put_str(key, repository);
+  return key;
+}
+
+std::string repository_key(std::string_view upstream, std::string_view repository, std::string_view name) {
+  auto key = repository_prefix(upstream, repository);
+  key.append(name);
+  return key;
+}
+
+std::optional<repository_key_parts> decode_repository_key(std::string_view key) {
+  decoder in(key);
+  repository_key_parts parts;
+  if (!in.str(parts.upstream) || !in.str(parts.repository)) return std::nullopt;
+  parts.name = in.rest();
+  return parts;
+}
+
+std::string lru_key(std::int64_t last_access_ms, const core::digest& d) {
+  std::string key;
+  key.reserve(8 + d.str().size());
+  put_u64(key, static_cast<std::uint64_t>(last_access_ms) ^ lru_sign_bit);
+  key.append(d.str());
+  return key;
+}
+
+std::optional<lru_entry> decode_lru_key(std::string_view key) {
+  decoder in(key);
+  std::uint64_t biased = 0;
+  if (!in.u64(biased)) return std::nullopt;
+  auto d = core::digest::parse(in.rest());
+  if (!d) return std::nullopt;
+  return lru_entry{static_cast<std::int64_t>(biased ^ lru_sign_bit), std::move(*d)};
+}
+
+}  // namespace regcache::store::codec
