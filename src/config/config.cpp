@@ -117,11 +117,12 @@ std::optional<host_port> split_host_port(std::string_view s) {
   return hp;
 }
 
-std::optional<std::uint16_t> parse_port(std::string_view s) {
+// A port 1-65535; `allow_any` also takes 0 (a listener's "any free port").
+std::optional<std::uint16_t> parse_port(std::string_view s, bool allow_any = false) {
   if (s.empty() || s.size() > 5 || !std::all_of(s.begin(), s.end(), is_digit)) return std::nullopt;
   unsigned value = 0;
   std::from_chars(s.data(), s.data() + s.size(), value);
-  if (value < 1 || value > 65535) return std::nullopt;
+  if (value < (allow_any ? 0u : 1u) || value > 65535) return std::nullopt;
   return static_cast<std::uint16_t>(value);
 }
 
@@ -163,8 +164,8 @@ std::optional<std::string> listen_problem(std::string_view s, std::pair<std::str
   if (!host_ok) {
     return quote(s) + " has an invalid host " + quote(hp->host) + " (" + std::string(examples) + ")";
   }
-  const auto port = parse_port(*hp->port);
-  if (!port) return quote(s) + " has port " + quote(*hp->port) + " (allowed: 1-65535)";
+  const auto port = parse_port(*hp->port, true);
+  if (!port) return quote(s) + " has port " + quote(*hp->port) + " (allowed: 0-65535, 0 = any free port)";
   out = {std::string(hp->host), *port};
   return std::nullopt;
 }
@@ -579,7 +580,8 @@ void validate_admin(const admin_config& a, const server_config& server) {
   if (!a.enabled || listen_problem(server.listen, server_address)) return;
   const bool same_host = admin_address.first == server_address.first || is_wildcard(admin_address.first) ||
                          is_wildcard(server_address.first);
-  if (same_host && admin_address.second == server_address.second) {
+  // Two listeners on port 0 get distinct free ports.
+  if (same_host && admin_address.second == server_address.second && admin_address.second != 0) {
     fail("admin.listen", quote(a.listen) + " overlaps server.listen " + quote(server.listen) +
                              " (use another port, e.g. 127.0.0.1:5001)");
   }

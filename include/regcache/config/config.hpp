@@ -131,7 +131,7 @@ class config_error : public std::runtime_error {
 [[nodiscard]] config parse_yaml(std::string_view text);
 
 // Checks everything parse_yaml cannot (values may also come from flags):
-// listen is host:port with port 1-65535; upstream names and aliases are
+// listen is host:port with port 0-65535 (0: any free port); upstream names and aliases are
 // non-empty, unique, lowercase registry hosts (host[:port]); url is http:// or
 // https:// (lowercase) with a host, an optional path, and no credentials,
 // query or fragment; at most one of password_file and password_env, and only
@@ -156,7 +156,7 @@ void validate(const config& cfg);
 void resolve_defaults(config& cfg);
 
 // "0.0.0.0:5000" → {"0.0.0.0", 5000}; "[::1]:5000" → {"::1", 5000}. Throws
-// config_error when the text is not host:port or the port is outside 1-65535.
+// config_error when the text is not host:port or the port is outside 0-65535.
 [[nodiscard]] std::pair<std::string, std::uint16_t> split_listen(std::string_view listen);
 
 }  // namespace regcache::config

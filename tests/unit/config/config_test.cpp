@@ -446,18 +446,17 @@ TEST_F(config_file, loads_a_file) {
 TEST(config_validate, listen_address) {
   config cfg;
   for (const char* ok : {"0.0.0.0:5000", "127.0.0.1:1", "localhost:65535", "[::1]:5000", "[::]:5000",
-                         "[fe80::1:2]:80", "cache.example.com:443"}) {
+                         "[fe80::1:2]:80", "cache.example.com:443", "127.0.0.1:0"}) {
     cfg.server.listen = ok;
     EXPECT_NO_THROW(validate(cfg)) << ok;
   }
   cfg.server.listen = "0.0.0.0";
   EXPECT_THAT(validate_error(cfg), StartsWith("server.listen: \"0.0.0.0\" has no port (use e.g. 0.0.0.0:5000,"));
   cfg.server.listen = "0.0.0.0:70000";
-  EXPECT_EQ(validate_error(cfg), "server.listen: \"0.0.0.0:70000\" has port \"70000\" (allowed: 1-65535)");
-  cfg.server.listen = "0.0.0.0:0";
-  EXPECT_THAT(validate_error(cfg), HasSubstr("(allowed: 1-65535)"));
+  EXPECT_EQ(validate_error(cfg),
+            "server.listen: \"0.0.0.0:70000\" has port \"70000\" (allowed: 0-65535, 0 = any free port)");
   cfg.server.listen = "0.0.0.0:http";
-  EXPECT_THAT(validate_error(cfg), HasSubstr("(allowed: 1-65535)"));
+  EXPECT_THAT(validate_error(cfg), HasSubstr("(allowed: 0-65535, 0 = any free port)"));
   cfg.server.listen = "::1:5000";
   EXPECT_THAT(validate_error(cfg),
               StartsWith("server.listen: \"::1:5000\" is not host:port (use e.g. 0.0.0.0:5000, 127.0.0.1:5000 or "
@@ -477,7 +476,7 @@ TEST(config_validate, split_listen) {
   EXPECT_EQ(split_listen("localhost:1"), (std::pair<std::string, std::uint16_t>{"localhost", 1}));
   EXPECT_THAT(error_of([] { (void)split_listen("[::1]"); }), StartsWith("listen address \"[::1]\" has no port"));
   EXPECT_THAT(error_of([] { (void)split_listen("[::1]5000"); }), HasSubstr("is not host:port"));
-  EXPECT_THAT(error_of([] { (void)split_listen("host:99999"); }), HasSubstr("(allowed: 1-65535)"));
+  EXPECT_THAT(error_of([] { (void)split_listen("host:99999"); }), HasSubstr("(allowed: 0-65535, 0 = any free port)"));
 }
 
 TEST(config_validate, limits_and_timeouts) {
@@ -686,8 +685,12 @@ TEST(config_validate, admin_listen) {
   config cfg;
   cfg.admin.listen = "127.0.0.1";
   EXPECT_THAT(validate_error(cfg), StartsWith("admin.listen: \"127.0.0.1\" has no port"));
+  cfg.admin.listen = "127.0.0.1:99999";
+  EXPECT_EQ(validate_error(cfg),
+            "admin.listen: \"127.0.0.1:99999\" has port \"99999\" (allowed: 0-65535, 0 = any free port)");
+  cfg.server.listen = "127.0.0.1:0";
   cfg.admin.listen = "127.0.0.1:0";
-  EXPECT_EQ(validate_error(cfg), "admin.listen: \"127.0.0.1:0\" has port \"0\" (allowed: 1-65535)");
+  EXPECT_NO_THROW(validate(cfg)) << "two listeners on port 0 get distinct free ports";
   cfg.server.listen = "0.0.0.0:5000";
   cfg.admin.listen = "127.0.0.1:5000";  // 0.0.0.0:5000 is every address, this one too
   EXPECT_EQ(validate_error(cfg), "admin.listen: \"127.0.0.1:5000\" overlaps server.listen \"0.0.0.0:5000\" "

@@ -1,0 +1,302 @@
+#include "regcache/app/app.hpp"
+
+#include "regcache/admin/handler.hpp"
+#include "regcache/app/flags.hpp"
+#include "regcache/app/upstreams.hpp"
+#include "regcache/cache/blob_cache.hpp"
+#include "regcache/cache/discovery.hpp"
+#include "regcache/cache/evictor.hpp"
+#include "regcache/cache/fill_coordinator.hpp"
+#include "regcache/cache/manifest_cache.hpp"
+#include "regcache/cache/prefetcher.hpp"
+#include "regcache/core/units.hpp"
+#include "regcache/http/server.hpp"
+#include "regcache/metrics/registry.hpp"
+#include "regcache/registry/handler.hpp"
+#include "regcache/store/blob_store.hpp"
+#include "regcache/store/index.hpp"
+#include "regcache/store/reconcile.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <thread>
+
+namespace regcache::app {
+
+namespace asio = boost::asio;
+
+namespace {
+
+std::shared_ptr<store::blob_store> open_blobs(const config::config& cfg) {
+  auto blobs = store::blob_store::open(cfg.storage.root);
+  if (!blobs) throw startup_error("storage.root " + cfg.storage.root.string() + ": " + blobs.error().message());
+  return std::move(*blobs);
+}
+
+// The index, reconciled with the files (a crash may have left either behind the other).
+std::unique_ptr<store::index> open_index(const config::config& cfg, store::blob_store& blobs,
+                                         const core::clock& clock) {
+  const auto dir = cfg.storage.root / "index";
+  auto index = store::index::open(dir);
+  if (!index) throw startup_error("opening the index under " + dir.string() + ": " + index.error().message());
+  auto report = store::reconcile(blobs, **index, core::to_unix_ms(clock.now()));
+  if (!report) throw startup_error("startup reconciliation failed: " + report.error().message());
+  spdlog::info("storage {}: removed {} temp files, dropped {} index rows without files, indexed {} files, "
+               "removed {} invalid files",
+               cfg.storage.root.string(), report->temp_files_removed, report->rows_dropped, report->files_indexed,
+               report->files_removed);
+  return std::move(*index);
+}
+
+// One single-threaded io_context per thread: a connection lives on one
+// thread, so its handlers never wake another one. Context 0 also runs the
+// acceptors, signals, fills and background tasks.
+std::vector<std::unique_ptr<asio::io_context>> make_contexts(const config::server_config& server) {
+  const unsigned threads = server.threads ? server.threads : std::max(1u, std::thread::hardware_concurrency());
+  std::vector<std::unique_ptr<asio::io_context>> contexts;
+  for (unsigned i = 0; i < threads; ++i) contexts.push_back(std::make_unique<asio::io_context>(1));
+  return contexts;
+}
+
+std::vector<asio::any_io_executor> executors_of(const std::vector<std::unique_ptr<asio::io_context>>& contexts) {
+  std::vector<asio::any_io_executor> executors;
+  for (const auto& context : contexts) executors.push_back(context->get_executor());
+  return executors;
+}
+
+cache::eviction_policy eviction_policy_of(const config::storage_config& storage) {
+  cache::eviction_policy policy;
+  try {
+    policy.quota_bytes = config::resolve_quota(storage, storage.root);
+  } catch (const config::config_error& e) {
+    throw config::config_error(std::string("storage.quota: ") + e.what());
+  }
+  policy.high_watermark = storage.high_watermark;
+  policy.low_watermark = storage.low_watermark;
+  policy.min_age = storage.min_age;
+  policy.max_unused_age = storage.max_unused_age;
+  spdlog::info("quota {} (evicting from {} down to {}), min_age {} s, max_unused_age {} s",
+               core::format_bytes(policy.quota_bytes),
+               core::format_bytes(static_cast<std::uint64_t>(policy.quota_bytes * policy.high_watermark)),
+               core::format_bytes(static_cast<std::uint64_t>(policy.quota_bytes * policy.low_watermark)),
+               policy.min_age.count() / 1000, policy.max_unused_age.count() / 1000);
+  return policy;
+}
+
+http::server_options server_options_of(const config::config& cfg, const std::string& listen) {
+  const auto [address, port] = config::split_listen(listen);
+  http::server_options options;
+  options.address = address;
+  options.port = port;
+  options.max_header_bytes = cfg.server.max_header_bytes;
+  options.idle_timeout = cfg.server.idle_timeout;
+  options.read_timeout = cfg.server.read_timeout;
+  options.write_timeout = cfg.server.write_timeout;
+  options.max_connections = cfg.server.max_connections;
+  options.access_log = cfg.log.access_log;
+  return options;
+}
+
+void listen_or_throw(http::server& server, const char* key, const std::string& listen) {
+  if (auto ec = server.listen()) throw startup_error(std::string(key) + " " + listen + ": " + ec.message());
+  server.start();
+}
+
+// Readiness needs a usable cache: the directory takes files and the index
+// takes writes. Runs on the blocking pool (both touch the disk).
+asio::awaitable<error_code> check_storage(store::blob_store* blobs, store::index* index) {
+  if (auto ec = blobs->check_writable()) co_return ec;
+  co_return index->check_writable();
+}
+
+void setup_logging(const config::log_config& log) {
+  auto logger = spdlog::stderr_color_mt("regcache");
+  spdlog::set_default_logger(logger);
+  spdlog::set_level(spdlog::level::from_str(log.level));
+  if (log.format == "json")
+    spdlog::set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%e%z","level":"%l","msg":"%v"})");
+  else
+    spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %v");
+}
+
+}  // namespace
+
+// Members are built in this order and torn down in reverse: the servers go
+// before the handlers and caches they call, the io_contexts (whose pending
+// handlers may still refer to any of it) last but the storage.
+struct app::parts {
+  explicit parts(config::config c);
+
+  asio::awaitable<void> flush_access_times();
+  asio::awaitable<void> watch_storage();
+  asio::awaitable<void> drain();
+  bool ready() const { return !server.draining() && storage_usable.load(); }
+
+  config::config cfg;
+  const core::clock& clock = core::clock::system();
+  std::shared_ptr<store::blob_store> blobs = open_blobs(cfg);
+  std::unique_ptr<store::index> index = open_index(cfg, *blobs, clock);
+  std::vector<std::unique_ptr<asio::io_context>> contexts = make_contexts(cfg.server);
+  std::vector<asio::any_io_executor> workers = executors_of(contexts);
+  asio::thread_pool blocking{2};
+  metrics::registry metrics;
+  cache::cache_metrics cache_metrics{metrics};
+  std::vector<std::shared_ptr<const cache::upstream_source>> sources = make_upstream_sources(cfg, workers);
+  cache::context ctx{blobs, index.get(), &cache_metrics, &clock, blocking.get_executor()};
+  cache::fill_coordinator fills{ctx};
+  cache::blob_cache blob_cache{ctx, fills};
+  cache::manifest_cache manifest_cache{ctx};
+  cache::discovery discovery{ctx};
+  cache::prefetcher prefetcher{ctx, manifest_cache, fills, cfg.prefetch.parallelism};
+  cache::evictor evictor{ctx, eviction_policy_of(cfg.storage)};
+  std::atomic<bool> storage_usable{true};
+  std::atomic<bool> stopping{false};
+  const registry::router router{sources, cfg.default_upstream};
+  registry::handler handler{{cfg.metrics.enabled, cfg.metrics.path}, router, manifest_cache, blob_cache, discovery,
+                            cache_metrics, [this] { return ready(); }};
+  // The operator's API: its own listener (loopback by default; it has no
+  // authentication), its own access log lines, the same threads.
+  admin::handler admin_handler{{*blobs, *index, router, manifest_cache, evictor, prefetcher, cache_metrics,
+                                blocking.get_executor(), clock, REGCACHE_VERSION}};
+  http::server server{contexts.front()->get_executor(), workers, server_options_of(cfg, cfg.server.listen),
+                      std::ref(handler), metrics};
+  std::optional<http::server> admin_server;
+  asio::signal_set signals{*contexts.front(), SIGINT, SIGTERM};
+};
+
+app::parts::parts(config::config c) : cfg(std::move(c)) {
+  if (auto stats = index->compute_stats()) {
+    cache_metrics.cached_bytes.set(static_cast<std::int64_t>(stats->blob_bytes));
+    spdlog::info("cache holds {} blobs ({}), {} manifests, {} tags", stats->blob_count,
+                 core::format_bytes(stats->blob_bytes), stats->manifest_count, stats->tag_count);
+  }
+  fills.on_disk_full([this] { evictor.request(); });
+  listen_or_throw(server, "server.listen", cfg.server.listen);
+  spdlog::info("regcache {} listening on {}:{} with {} threads, cache in {}", REGCACHE_VERSION,
+               config::split_listen(cfg.server.listen).first, server.port(), contexts.size(),
+               cfg.storage.root.string());
+  if (cfg.admin.enabled) {
+    auto options = server_options_of(cfg, cfg.admin.listen);
+    options.max_connections = 64;
+    admin_server.emplace(contexts.front()->get_executor(), workers, options, std::ref(admin_handler), metrics);
+    listen_or_throw(*admin_server, "admin.listen", cfg.admin.listen);
+    spdlog::info("admin API on {}:{}", options.address, admin_server->port());
+  }
+}
+
+asio::awaitable<void> app::parts::flush_access_times() {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  for (;;) {
+    timer.expires_after(std::chrono::seconds(1));
+    co_await timer.async_wait(asio::use_awaitable);
+    if (auto ec = index->flush_access_times()) spdlog::warn("flushing access times failed: {}", ec.message());
+  }
+}
+
+// Re-checks the storage every 2 s, off the request path, and logs changes.
+asio::awaitable<void> app::parts::watch_storage() {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  for (;;) {
+    auto check = check_storage(blobs.get(), index.get());
+    const auto ec = co_await asio::co_spawn(blocking.get_executor(), std::move(check), asio::use_awaitable);
+    const bool ok = !ec;
+    if (ok != storage_usable.exchange(ok)) {
+      if (ok) spdlog::info("storage {} is writable again: ready", blobs->root().string());
+      else spdlog::error("storage {} is not writable ({}): not ready", blobs->root().string(), ec.message());
+    }
+    timer.expires_after(std::chrono::seconds(2));
+    co_await timer.async_wait(asio::use_awaitable);
+  }
+}
+
+asio::awaitable<void> app::parts::drain() {
+  spdlog::info("draining (grace {} ms, {} connections open)", cfg.server.shutdown_grace.count(),
+               server.open_connections());
+  server.drain();
+  const auto left = co_await server.wait_drained(cfg.server.shutdown_grace);
+  if (left > 0) spdlog::warn("grace period over: closing {} connections", left);
+  for (auto& context : contexts) context->stop();
+}
+
+app::app(config::config cfg) : parts_(std::make_unique<parts>(std::move(cfg))) {}
+
+app::~app() = default;
+
+std::uint16_t app::port() const noexcept { return parts_->server.port(); }
+
+std::optional<std::uint16_t> app::admin_port() const noexcept {
+  if (!parts_->admin_server) return std::nullopt;
+  return parts_->admin_server->port();
+}
+
+void app::stop() {
+  if (parts_->stopping.exchange(true)) return;
+  asio::co_spawn(*parts_->contexts.front(), parts_->drain(), asio::detached);
+}
+
+void app::run() {
+  auto& p = *parts_;
+  p.signals.async_wait([this](const boost::system::error_code& ec, int signal) {
+    if (ec) return;
+    spdlog::info("signal {} received", signal);
+    stop();
+  });
+  auto& main_context = *p.contexts.front();
+  asio::co_spawn(main_context, p.flush_access_times(), asio::detached);
+  asio::co_spawn(main_context, p.evictor.run_forever(p.cfg.storage.eviction_interval), asio::detached);
+  asio::co_spawn(main_context, p.watch_storage(), asio::detached);
+
+  // Idle worker contexts must keep running until shutdown.
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> keep_running;
+  for (auto& context : p.contexts) keep_running.push_back(asio::make_work_guard(*context));
+  std::vector<std::thread> threads;
+  for (std::size_t i = 1; i < p.contexts.size(); ++i)
+    threads.emplace_back([&p, i] {
+      cache::set_worker_index(i);
+      p.contexts[i]->run();
+    });
+  main_context.run();
+  for (auto& context : p.contexts) context->stop();
+  for (auto& t : threads) t.join();
+  p.blocking.join();
+  if (auto ec = p.index->flush_access_times()) spdlog::warn("final access-time flush failed: {}", ec.message());
+  spdlog::info("regcache stopped");
+}
+
+int serve(const serve_flags& flags) {
+  config::config cfg;
+  try {
+    cfg = load_config(flags);
+  } catch (const config::config_error& e) {
+    std::fprintf(stderr, "regcache: configuration error: %s\n", e.what());
+    return 2;
+  }
+  setup_logging(cfg.log);
+  // sendfile(2) to a client that went away raises SIGPIPE; the error code is enough.
+  std::signal(SIGPIPE, SIG_IGN);
+  try {
+    app running(std::move(cfg));
+    running.run();
+  } catch (const config::config_error& e) {
+    spdlog::critical("{}", e.what());
+    return 2;
+  } catch (const startup_error& e) {
+    spdlog::critical("{}", e.what());
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace regcache::app
