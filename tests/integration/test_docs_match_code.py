@@ -155,6 +155,8 @@ class ProtocolDocTests(unittest.TestCase):
     def test_every_oci_code_the_handler_answers_is_in_the_error_table(self):
         used = set()
         for top, _, files in os.walk(os.path.join(ROOT, "src")):
+            if os.path.relpath(top, ROOT).startswith(os.path.join("src", "oci")):
+                continue  # where the codes are defined, not answered
             for name in files:
                 if name.endswith(".cpp"):
                     with open(os.path.join(top, name), encoding="utf-8") as f:
