@@ -4,9 +4,9 @@
 #include "regcache/admin/inventory.hpp"
 #include "regcache/admin/purge.hpp"
 #include "regcache/admin/requests.hpp"
-#include "regcache/cache/errc.hpp"
 #include "regcache/http/errc.hpp"
 #include "regcache/http/target.hpp"
+#include "regcache/registry/wire_error.hpp"
 #include "regcache/store/errc.hpp"
 #include "regcache/store/fsck.hpp"
 
@@ -56,16 +56,10 @@ asio::awaitable<void> send_error(exchange& ex, unsigned status, std::string mess
   co_await send_body(ex, status, error_body(message));
 }
 
-// The HTTP status of a failure to resolve or fetch an image.
-unsigned status_of(const error_code& ec) {
-  if (ec == cache::errc::manifest_unknown) return 404;
-  if (ec == cache::errc::invalid_platform) return 400;
-  if (ec == cache::errc::offline) return 503;
-  if (ec == cache::errc::upstream_unreachable || ec == cache::errc::upstream_failed ||
-      ec == cache::errc::upstream_rate_limited || ec == cache::errc::upstream_invalid ||
-      ec == cache::errc::digest_mismatch)
-    return 502;
-  return 500;
+// An answer for a failure, its status from the one error table
+// (registry::status_of), so the admin API and a pull agree on what an error is.
+asio::awaitable<void> send_failure(exchange& ex, error_code failure, std::string context) {
+  co_await send_error(ex, registry::status_of(failure).status, context + ": " + failure.message());
 }
 
 // The body of a POST, or nullopt after an error answer was sent.
@@ -73,9 +67,10 @@ asio::awaitable<std::optional<std::string>> read_request_body(exchange& ex) {
   auto body = co_await ex.read_body(max_request_body);
   if (body) co_return std::move(*body);
   if (body.error() == http::errc::body_too_large)
-    co_await send_error(ex, 413, "request body larger than " + std::to_string(max_request_body) + " bytes");
+    co_await send_error(ex, registry::status_of(body.error()).status,
+                        "request body larger than " + std::to_string(max_request_body) + " bytes");
   else
-    co_await send_error(ex, 400, "reading the request body: " + body.error().message());
+    co_await send_failure(ex, body.error(), "reading the request body");
   co_return std::nullopt;
 }
 
@@ -271,7 +266,7 @@ asio::awaitable<void> handler::serve(exchange& ex) {
 
 asio::awaitable<void> handler::stats(exchange& ex) {
   auto snap = co_await asio::co_spawn(s_.blocking, stats_task(&s_.index), asio::use_awaitable);
-  if (!snap) co_return co_await send_error(ex, 500, "reading the index: " + snap.error().message());
+  if (!snap) co_return co_await send_failure(ex, snap.error(), "reading the index");
   const auto& policy = s_.evictor.policy();
   const auto quota = static_cast<double>(policy.quota_bytes);
   json::object o{{"version", s_.version},
@@ -293,7 +288,7 @@ asio::awaitable<void> handler::stats(exchange& ex) {
 
 asio::awaitable<void> handler::images(exchange& ex, bool by_repository) {
   auto inv = co_await asio::co_spawn(s_.blocking, inventory_task(&s_.index), asio::use_awaitable);
-  if (!inv) co_return co_await send_error(ex, 500, "reading the index: " + inv.error().message());
+  if (!inv) co_return co_await send_failure(ex, inv.error(), "reading the index");
   json::array items;
   if (by_repository) {
     for (const auto& r : inv->repositories) items.push_back(to_json(r));
@@ -307,7 +302,7 @@ asio::awaitable<void> handler::images(exchange& ex, bool by_repository) {
 
 asio::awaitable<void> handler::list_pins(exchange& ex) {
   auto body = co_await asio::co_spawn(s_.blocking, pins_task(&s_.index), asio::use_awaitable);
-  if (!body) co_return co_await send_error(ex, 500, "reading the pins: " + body.error().message());
+  if (!body) co_return co_await send_failure(ex, body.error(), "reading the pins");
   co_await send_body(ex, 200, std::move(*body));
 }
 
@@ -325,13 +320,13 @@ asio::awaitable<void> handler::pin(exchange& ex) {
   const auto image = display(*routed, ref);
 
   auto top = co_await resolve_top(&s_.manifests, *routed, ref);
-  if (!top) co_return co_await send_error(ex, status_of(top.error()), image + ": " + top.error().message());
+  if (!top) co_return co_await send_failure(ex, top.error(), image);
   // The pin first, so eviction cannot take what the fetch below brings in.
   store::pin_record record{top->digest, request->platforms, core::to_unix_ms(s_.clock.now())};
   auto ec = co_await asio::co_spawn(s_.blocking,
                                     put_pin_task(&s_.index, routed->source->name, routed->repository, ref.text, record),
                                     asio::use_awaitable);
-  if (ec) co_return co_await send_error(ex, 500, "storing the pin: " + ec.message());
+  if (ec) co_return co_await send_failure(ex, ec, "storing the pin");
   spdlog::info("admin: pinned {} ({})", image, top->digest.str());
 
   // A pinned image is one the cache keeps whole: fetch what is missing of it.
@@ -355,7 +350,7 @@ asio::awaitable<void> handler::unpin(exchange& ex, std::string text) {
       s_.blocking, remove_pin_task(&s_.index, routed->source->name, routed->repository, ref.text), asio::use_awaitable);
   if (ec == store::errc::not_found)
     co_return co_await send_error(ex, 404, image + " is not pinned (pins are listed by GET /api/v1/pins)");
-  if (ec) co_return co_await send_error(ex, 500, "removing the pin: " + ec.message());
+  if (ec) co_return co_await send_failure(ex, ec, "removing the pin");
   spdlog::info("admin: unpinned {}", image);
   json::object o{{"unpinned", image}};
   co_await send_object(ex, 200, std::move(o));
@@ -459,7 +454,7 @@ asio::awaitable<void> handler::purge(exchange& ex) {
 
 asio::awaitable<void> handler::gc(exchange& ex) {
   auto report = co_await asio::co_spawn(s_.blocking, gc_task(&s_.evictor), asio::use_awaitable);
-  if (!report) co_return co_await send_error(ex, 500, "eviction pass failed: " + report.error().message());
+  if (!report) co_return co_await send_failure(ex, report.error(), "eviction pass failed");
   co_await send_object(ex, 200, to_json(*report));
 }
 

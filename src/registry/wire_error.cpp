@@ -1,66 +1,161 @@
 #include "regcache/registry/wire_error.hpp"
 
 #include "regcache/cache/errc.hpp"
+#include "regcache/core/errc.hpp"
+#include "regcache/http/errc.hpp"
 #include "regcache/oci/errc.hpp"
+#include "regcache/store/errc.hpp"
+#include "regcache/upstream/errc.hpp"
 
 namespace regcache::registry {
+namespace {
+
+using oci::wire_code;
+
+// Each switch names every enumerator and has no default, so -Wswitch points
+// at an enumerator added without a row here.
+
+constexpr error_status bad_request(wire_code code) { return {400, code}; }
+constexpr error_status internal{500, wire_code::unknown};
+constexpr error_status bad_upstream{502, wire_code::unknown};
+// containerd, Docker and containers/image move on to their next mirror on a 503.
+constexpr error_status unavailable{503, wire_code::unavailable, 5};
+
+error_status status_of(core::errc e) {
+  switch (e) {
+    case core::errc::invalid_digest: return bad_request(wire_code::digest_invalid);
+    case core::errc::unsupported_digest: return bad_request(wire_code::digest_invalid);
+    case core::errc::invalid_byte_size: return bad_request(wire_code::unknown);
+    case core::errc::invalid_duration: return bad_request(wire_code::unknown);
+    case core::errc::digest_mismatch: return {502, wire_code::digest_invalid};
+  }
+  return internal;
+}
+
+error_status status_of(oci::errc e) {
+  switch (e) {
+    case oci::errc::name_invalid: return bad_request(wire_code::name_invalid);
+    case oci::errc::tag_invalid: return bad_request(wire_code::tag_invalid);
+    case oci::errc::digest_invalid: return bad_request(wire_code::digest_invalid);
+    case oci::errc::unsupported_digest: return bad_request(wire_code::digest_invalid);
+    case oci::errc::route_unknown: return {404, wire_code::unsupported};
+    // Manifests only come from upstreams: one that does not parse is theirs.
+    case oci::errc::manifest_invalid: return bad_upstream;
+    case oci::errc::manifest_too_large: return bad_upstream;
+    case oci::errc::tag_list_invalid: return bad_request(wire_code::pagination_number_invalid);
+  }
+  return internal;
+}
+
+error_status status_of(http::errc e) {
+  switch (e) {
+    case http::errc::invalid_target: return bad_request(wire_code::unsupported);
+    case http::errc::body_too_large: return {413, wire_code::unknown};
+    case http::errc::body_unsupported: return {411, wire_code::unsupported};
+  }
+  return internal;
+}
+
+error_status status_of(store::errc e) {
+  switch (e) {
+    case store::errc::not_found: return {404, wire_code::blob_unknown};
+    case store::errc::io_error: return internal;
+    // Eviction frees space; meanwhile a runtime fetches from its next mirror.
+    case store::errc::no_space: return unavailable;
+    case store::errc::digest_mismatch: return {502, wire_code::digest_invalid};
+    case store::errc::size_mismatch: return bad_upstream;
+    case store::errc::index_error: return internal;
+    case store::errc::corrupt_record: return internal;
+    case store::errc::writer_closed: return internal;
+  }
+  return internal;
+}
+
+error_status status_of(upstream::errc e) {
+  switch (e) {
+    case upstream::errc::invalid_url: return bad_upstream;  // a Location or realm the upstream sent
+    case upstream::errc::connect_failed: return unavailable;
+    case upstream::errc::connect_timeout: return unavailable;
+    case upstream::errc::read_timeout: return unavailable;
+    case upstream::errc::tls_failed: return unavailable;
+    case upstream::errc::protocol_error: return bad_upstream;
+    case upstream::errc::body_too_large: return bad_upstream;
+    case upstream::errc::connection_closed: return unavailable;
+    case upstream::errc::invalid_request: return internal;
+    case upstream::errc::credentials_unavailable: return internal;
+  }
+  return internal;
+}
+
+error_status status_of(cache::errc e) {
+  switch (e) {
+    case cache::errc::manifest_unknown: return {404, wire_code::manifest_unknown};
+    case cache::errc::blob_unknown: return {404, wire_code::blob_unknown};
+    case cache::errc::not_acceptable: return {404, wire_code::manifest_unknown};
+    case cache::errc::upstream_unreachable: return unavailable;
+    case cache::errc::upstream_failed: return bad_upstream;
+    // containerd retries a 429 on the same host at once, five times, ignoring
+    // Retry-After; a 503 sends it (and Docker, containers/image) to its next host.
+    case cache::errc::upstream_rate_limited: return {503, wire_code::too_many_requests, 60};
+    case cache::errc::upstream_invalid: return bad_upstream;
+    case cache::errc::digest_mismatch: return {502, wire_code::digest_invalid};
+    case cache::errc::storage_failed: return internal;
+    // Like an unreachable upstream: a runtime moves on to its next host.
+    case cache::errc::offline: return {503, wire_code::unavailable};
+    case cache::errc::invalid_platform: return bad_request(wire_code::unknown);
+  }
+  return internal;
+}
+
+template <class Errc>
+bool in_category(const error_code& ec) {
+  return ec.category() == make_error_code(Errc{}).category();
+}
+
+// The message for errors a client can act on; others say what failed.
+std::string message_of(const error_code& ec, const std::string& thing, const std::string& from) {
+  if (ec == oci::errc::name_invalid) return "invalid repository name in " + thing;
+  if (ec == oci::errc::tag_invalid)
+    return "invalid tag in " + thing + ": at most 128 of [A-Za-z0-9_.-], not starting with . or -";
+  if (ec == oci::errc::digest_invalid) return "invalid digest in " + thing + ": expected sha256:<64 lowercase hex>";
+  if (ec == oci::errc::unsupported_digest)
+    return "unsupported digest algorithm in " + thing + ": regcache verifies sha256 and sha512 only";
+  if (ec == oci::errc::route_unknown) return "no such endpoint: " + thing;
+  if (ec == cache::errc::manifest_unknown || ec == cache::errc::blob_unknown)
+    return thing + " is unknown to upstream " + from;
+  if (ec == cache::errc::not_acceptable)
+    return thing + " exists, but its media type is not in the request's Accept header";
+  if (ec == cache::errc::upstream_unreachable)
+    return thing + " is not cached and upstream " + from + " cannot be reached; retry later";
+  if (ec == cache::errc::upstream_failed)
+    return thing + " is not cached and upstream " + from + " answered with an error";
+  if (ec == cache::errc::upstream_rate_limited)
+    return thing + " is not cached and upstream " + from + " is rate limiting pulls; retry later";
+  if (ec == cache::errc::upstream_invalid) return thing + ": upstream " + from + " sent a malformed answer";
+  if (ec == cache::errc::digest_mismatch)
+    return thing + ": upstream " + from + " sent content that does not match the digest; nothing was cached";
+  if (ec == cache::errc::storage_failed) return thing + ": the cache's storage failed; see the regcache log";
+  if (ec == cache::errc::offline)
+    return thing + " is not cached and regcache serves only from its cache (upstream " + from + " offline)";
+  return thing + ": " + ec.message();
+}
+
+}  // namespace
+
+error_status status_of(const error_code& ec) {
+  const int value = ec.value();
+  if (in_category<core::errc>(ec)) return status_of(static_cast<core::errc>(value));
+  if (in_category<oci::errc>(ec)) return status_of(static_cast<oci::errc>(value));
+  if (in_category<http::errc>(ec)) return status_of(static_cast<http::errc>(value));
+  if (in_category<store::errc>(ec)) return status_of(static_cast<store::errc>(value));
+  if (in_category<upstream::errc>(ec)) return status_of(static_cast<upstream::errc>(value));
+  if (in_category<cache::errc>(ec)) return status_of(static_cast<cache::errc>(value));
+  return internal;
+}
 
 wire_error to_wire_error(const error_code& ec, std::string_view what, std::string_view upstream) {
-  using oci::wire_code;
-  const std::string thing(what);
-  const std::string from(upstream);
-  if (ec.category() == oci::make_error_code(oci::errc::name_invalid).category()) {
-    switch (static_cast<oci::errc>(ec.value())) {
-      case oci::errc::name_invalid:
-        return {400, wire_code::name_invalid, "invalid repository name in " + thing};
-      case oci::errc::tag_invalid:
-        return {400, wire_code::tag_invalid,
-                "invalid tag in " + thing + ": at most 128 of [A-Za-z0-9_.-], not starting with . or -"};
-      case oci::errc::digest_invalid:
-        return {400, wire_code::digest_invalid, "invalid digest in " + thing + ": expected sha256:<64 lowercase hex>"};
-      case oci::errc::unsupported_digest:
-        return {400, wire_code::digest_invalid,
-                "unsupported digest algorithm in " + thing + ": regcache verifies sha256 and sha512 only"};
-      case oci::errc::route_unknown:
-        return {404, wire_code::unsupported, "no such endpoint: " + thing};
-      default: break;
-    }
-  }
-  if (ec.category() == cache::cache_category()) {
-    switch (static_cast<cache::errc>(ec.value())) {
-      case cache::errc::manifest_unknown:
-        return {404, wire_code::manifest_unknown, thing + " is unknown to upstream " + from};
-      case cache::errc::blob_unknown:
-        return {404, wire_code::blob_unknown, thing + " is unknown to upstream " + from};
-      case cache::errc::not_acceptable:
-        return {404, wire_code::manifest_unknown,
-                thing + " exists, but its media type is not in the request's Accept header"};
-      case cache::errc::upstream_unreachable:
-        return {503, wire_code::unavailable,
-                thing + " is not cached and upstream " + from + " cannot be reached; retry later", 5};
-      case cache::errc::upstream_failed:
-        return {502, wire_code::unknown, thing + " is not cached and upstream " + from + " answered with an error"};
-      case cache::errc::upstream_rate_limited:
-        // containerd retries a 429 on the same host at once, five times, ignoring
-        // Retry-After; a 503 sends it (and Docker, containers/image) to its next host.
-        return {503, wire_code::too_many_requests,
-                thing + " is not cached and upstream " + from + " is rate limiting pulls; retry later", 60};
-      case cache::errc::upstream_invalid:
-        return {502, wire_code::unknown, thing + ": upstream " + from + " sent a malformed answer"};
-      case cache::errc::digest_mismatch:
-        return {502, wire_code::digest_invalid,
-                thing + ": upstream " + from + " sent content that does not match the digest; nothing was cached"};
-      case cache::errc::storage_failed:
-        return {500, wire_code::unknown, thing + ": the cache's storage failed; see the regcache log"};
-      case cache::errc::offline:
-        // Like an unreachable upstream: a runtime moves on to its next host.
-        return {503, wire_code::unavailable,
-                thing + " is not cached and regcache serves only from its cache (upstream " + from + " offline)"};
-      case cache::errc::invalid_platform:
-        return {400, wire_code::unknown, thing + ": " + ec.message()};
-    }
-  }
-  return {500, wire_code::unknown, thing + ": " + ec.message()};
+  const auto status = status_of(ec);
+  return {status.status, status.code, message_of(ec, std::string(what), std::string(upstream)), status.retry_after};
 }
 
 }  // namespace regcache::registry
