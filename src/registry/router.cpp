@@ -60,6 +60,13 @@ boost::system::result<routed, route_failure> router::route(std::string_view path
     return route_failure{true, "invalid repository name \"" + std::string(repository) +
                                    "\": lowercase letters, digits and separators (. _ __ -) in /-separated "
                                    "components, at most 255 characters"};
+  // The spec's limit counts the registry host too ("ghcr.io/owner/app"), as
+  // every upstream and client does: a longer name cannot exist upstream.
+  const auto full_length = r.source->name.size() + 1 + r.repository.size();
+  if (full_length > oci::max_repository_name_length)
+    return route_failure{true, "invalid repository name: " + r.source->name + "/" + r.repository.substr(0, 32) +
+                                   "... is " + std::to_string(full_length) +
+                                   " characters with its registry host; at most 255 are allowed"};
   return r;
 }
 

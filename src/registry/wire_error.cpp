@@ -35,7 +35,9 @@ error_status status_of(core::errc e) {
 error_status status_of(oci::errc e) {
   switch (e) {
     case oci::errc::name_invalid: return bad_request(wire_code::name_invalid);
-    case oci::errc::tag_invalid: return bad_request(wire_code::tag_invalid);
+    // A reference that is neither a tag nor a digest names no manifest that
+    // can exist: 404, as the distribution-spec conformance tests expect.
+    case oci::errc::tag_invalid: return {404, wire_code::manifest_unknown};
     case oci::errc::digest_invalid: return bad_request(wire_code::digest_invalid);
     case oci::errc::unsupported_digest: return bad_request(wire_code::digest_invalid);
     case oci::errc::route_unknown: return {404, wire_code::unsupported};
@@ -116,7 +118,8 @@ bool in_category(const error_code& ec) {
 std::string message_of(const error_code& ec, const std::string& thing, const std::string& from) {
   if (ec == oci::errc::name_invalid) return "invalid repository name in " + thing;
   if (ec == oci::errc::tag_invalid)
-    return "invalid tag in " + thing + ": at most 128 of [A-Za-z0-9_.-], not starting with . or -";
+    return thing + " names no manifest: a tag is 1 to 128 of [A-Za-z0-9_.-], not starting with . or -, "
+                   "and a digest is algorithm:hex";
   if (ec == oci::errc::digest_invalid) return "invalid digest in " + thing + ": expected sha256:<64 lowercase hex>";
   if (ec == oci::errc::unsupported_digest)
     return "unsupported digest algorithm in " + thing + ": regcache verifies sha256 and sha512 only";

@@ -414,6 +414,41 @@ class ProtocolTests(fixtures.RegcacheTestCase):
                     self.assertOciError(status, body, 400, "DIGEST_INVALID")
         self.assertEqual(self.registry.requests(), [])
 
+    def test_references_that_are_no_tag_or_digest_are_unknown_manifests_without_upstream_traffic(self):
+        rc = self.start_regcache()
+        repo = self.images["multi"].repo
+        self.registry.reset_log_marker()
+        # The OCI conformance suite's invalid manifest name, tags starting with . or -, a 129-character tag.
+        for ref in (".INVALID_MANIFEST_NAME", ".x", "-x", "t" * 129):
+            with self.subTest(ref=ref[:30]):
+                status, hdrs, body = h.request(rc.manifest_url(repo, ref), headers={"Accept": CONTAINERD_ACCEPT})
+                self.assertOciError(status, body, 404, "MANIFEST_UNKNOWN")
+                self.assertEqual(hdrs.get("docker-distribution-api-version"), API_VERSION)
+                status, _, rest = h.raw_request(rc.manifest_url(repo, ref), "HEAD", read_after_headers=0.5)
+                self.assertEqual(status, 404)
+                self.assertEqual(rest, b"", "a HEAD answer has no body")
+        status, _, body = h.request(rc.manifest_url(repo, "sha256:" + "G" * 64))
+        self.assertOciError(status, body, 400, "DIGEST_INVALID", "a malformed digest stays a bad request")
+        self.assertEqual(self.registry.requests(), [])
+
+    def test_names_over_255_characters_with_the_registry_host_are_invalid_without_upstream_traffic(self):
+        rc = self.start_regcache()
+        host = self.registry.host   # the upstream's name: host:port
+        self.registry.reset_log_marker()
+        too_long = "a" * (255 - len(host))          # + host + "/" = 256
+        for name in (too_long, "a" * 255, f"{host}/{too_long}"):
+            with self.subTest(length=len(name)):
+                status, _, body = h.request(rc.manifest_url(name, "v1"), headers={"Accept": CONTAINERD_ACCEPT})
+                self.assertOciError(status, body, 400, "NAME_INVALID")
+                status, _, _ = h.raw_request(rc.manifest_url(name, "v1"), "HEAD", read_after_headers=0.5)
+                self.assertEqual(status, 400)
+        self.assertEqual(self.registry.requests(), [], "such a name never goes upstream")
+
+        at_limit = "a" * (254 - len(host))          # + host + "/" = 255: a name the upstream may hold
+        status, _, body = h.request(rc.manifest_url(at_limit, "v1"), headers={"Accept": CONTAINERD_ACCEPT})
+        self.assertOciError(status, body, 404, "MANIFEST_UNKNOWN")
+        self.assertTrue(self.registry.requests(path_contains=at_limit), "a 255-character name is asked upstream")
+
     def test_push_methods_are_unsupported(self):
         rc = self.start_regcache()
         img = self.images["multi"]

@@ -7,7 +7,10 @@
 //   3. the default upstream
 // and normalises the repository (Docker Hub's single-component names get
 // "library/"). A registry that is not configured is an error naming it:
-// regcache never connects to a host the config does not name.
+// regcache never connects to a host the config does not name. A repository
+// that breaks the name grammar, or is longer than 255 characters together
+// with its registry host and a '/' (the distribution-spec limit), fails with
+// name_invalid.
 //
 // Immutable after construction; safe from any thread.
 #include "regcache/cache/upstream_source.hpp"

@@ -5,9 +5,10 @@
 // status_of() is the table: every enumerator of every module's errc (core,
 // oci, http, store, upstream, cache) has its HTTP status and OCI error code
 // there, in one place. The rules it follows:
-//   - the request is wrong (a name, tag, digest, target or parameter that
+//   - the request is wrong (a name, digest, target or parameter that
 //     does not parse)                                      → 400 and the OCI code naming it
-//   - the thing does not exist upstream                   → 404 *_UNKNOWN
+//   - the thing does not exist upstream, or cannot exist
+//     (a manifest reference that is no tag or digest)     → 404 *_UNKNOWN
 //   - the upstream cannot be reached, is rate limiting, or
 //     regcache is offline or out of disk space: a runtime
 //     should try its next mirror or come back later       → 503 UNAVAILABLE / TOOMANYREQUESTS, Retry-After

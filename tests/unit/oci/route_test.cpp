@@ -135,6 +135,19 @@ TEST(parse_route, bad_manifest_references) {
   EXPECT_EQ(error_of("/v2/a/manifests/" + std::string(129, 't')), errc::tag_invalid);
   EXPECT_EQ(error_of("/v2/a/manifests/sha256:short"), errc::digest_invalid);
   EXPECT_EQ(error_of("/v2/a/manifests/latest?x=1"), errc::tag_invalid);
+  // The references of the distribution-spec conformance tests' "invalid manifest name".
+  EXPECT_EQ(error_of("/v2/a/manifests/.INVALID_MANIFEST_NAME"), errc::tag_invalid);
+  EXPECT_EQ(error_of("/v2/a/manifests/.x"), errc::tag_invalid);
+  EXPECT_EQ(error_of("/v2/a/manifests/sha256:" + std::string(64, 'G')), errc::digest_invalid);
+  EXPECT_EQ(error_of("/v2/a/manifests/sha256:"), errc::digest_invalid);
+}
+
+TEST(parse_route, longest_tag_is_a_manifest_reference) {
+  const auto r = parse_route("/v2/a/manifests/" + std::string(128, 't'));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->kind, route_kind::manifest);
+  EXPECT_EQ(r->reference.text, std::string(128, 't'));
+  EXPECT_FALSE(r->reference.is_digest());
 }
 
 TEST(parse_route, unknown_paths) {

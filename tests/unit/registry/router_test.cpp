@@ -82,6 +82,36 @@ TEST(router, invalid_repository_after_routing) {
   EXPECT_TRUE(r.error().name_invalid);
 }
 
+// The spec's 255 characters count the registry host and its '/'.
+TEST(router, name_with_its_registry_host_is_at_most_255_characters) {
+  const std::string host = "127.0.0.1:5001";  // 14 characters, + '/' = 15
+  const auto at_limit = make_router().route(host + "/" + std::string(240, 'a'), std::nullopt);
+  ASSERT_TRUE(at_limit);
+  EXPECT_EQ(at_limit->repository.size(), 240u);
+
+  const auto over = make_router().route(host + "/" + std::string(241, 'a'), std::nullopt);
+  ASSERT_FALSE(over);
+  EXPECT_TRUE(over.error().name_invalid);
+  EXPECT_NE(over.error().message.find("256 characters with its registry host"), std::string::npos)
+      << over.error().message;
+
+  // A 255-character repository is valid alone, but not with any host.
+  const auto by_default = make_router().route(std::string(251, 'a') + "/abc", std::nullopt);
+  ASSERT_FALSE(by_default);
+  EXPECT_TRUE(by_default.error().name_invalid);
+  const auto by_ns = make_router().route(std::string(255, 'a'), std::string_view("ghcr.io"));
+  ASSERT_FALSE(by_ns);
+  EXPECT_TRUE(by_ns.error().name_invalid);
+}
+
+TEST(router, docker_hub_limit_counts_the_library_prefix) {
+  // docker.io/library/ is 18 characters: 237 remain.
+  EXPECT_TRUE(make_router().route(std::string(237, 'a'), std::nullopt));
+  const auto over = make_router().route(std::string(238, 'a'), std::nullopt);
+  ASSERT_FALSE(over);
+  EXPECT_TRUE(over.error().name_invalid);
+}
+
 TEST(router, no_default_upstream) {
   router no_default({source("ghcr.io")}, "");
   auto r = no_default.route("owner/app", std::nullopt);

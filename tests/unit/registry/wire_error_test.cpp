@@ -37,7 +37,7 @@ const std::vector<row>& table() {
       {core::errc::digest_mismatch, {502, wire_code::digest_invalid}},
 
       {oci::errc::name_invalid, {400, wire_code::name_invalid}},
-      {oci::errc::tag_invalid, {400, wire_code::tag_invalid}},
+      {oci::errc::tag_invalid, {404, wire_code::manifest_unknown}},
       {oci::errc::digest_invalid, {400, wire_code::digest_invalid}},
       {oci::errc::unsupported_digest, {400, wire_code::digest_invalid}},
       {oci::errc::route_unknown, {404, wire_code::unsupported}},
@@ -142,8 +142,9 @@ TEST(to_wire_error, upstream_failures_name_the_upstream) {
 }
 
 TEST(to_wire_error, invalid_input_says_what_is_allowed) {
-  EXPECT_EQ(to_wire_error(oci::errc::tag_invalid, "manifest a:-x", "").message,
-            "invalid tag in manifest a:-x: at most 128 of [A-Za-z0-9_.-], not starting with . or -");
+  EXPECT_EQ(to_wire_error(oci::errc::tag_invalid, "request /v2/a/manifests/-x", "").message,
+            "request /v2/a/manifests/-x names no manifest: a tag is 1 to 128 of [A-Za-z0-9_.-], not starting with "
+            ". or -, and a digest is algorithm:hex");
   EXPECT_EQ(to_wire_error(oci::errc::digest_invalid, "blob a@sha256:1", "").message,
             "invalid digest in blob a@sha256:1: expected sha256:<64 lowercase hex>");
 }
