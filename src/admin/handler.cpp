@@ -138,12 +138,11 @@ asio::awaitable<error_code> remove_pin_task(store::index* index, std::string ups
 }
 
 // purge_report holds no digest type, so the result is default-constructible as co_spawn needs.
-asio::awaitable<boost::system::result<purge_report, purge_failure>> purge_task(store::blob_store* blobs,
-                                                                               store::index* index,
+asio::awaitable<boost::system::result<purge_report, purge_failure>> purge_task(store::remover* remover,
                                                                                std::string upstream,
                                                                                std::string repository,
                                                                                oci::reference reference) {
-  co_return purge_image(*blobs, *index, upstream, repository, reference);
+  co_return purge_image(*remover, upstream, repository, reference);
 }
 
 asio::awaitable<result<cache::eviction_report>> gc_task(cache::evictor* evictor) { co_return evictor->run_once(true); }
@@ -194,7 +193,7 @@ struct verify_job {
   std::optional<result<store::fsck_report>> outcome;
 };
 
-asio::awaitable<void> run_fsck(store::blob_store* blobs, store::index* index, bool dry_run,
+asio::awaitable<void> run_fsck(store::remover* remover, bool dry_run,
                                std::shared_ptr<verify_job> job, std::shared_ptr<std::atomic<bool>> verifying) {
   store::fsck_options options;
   options.dry_run = dry_run;
@@ -203,7 +202,7 @@ asio::awaitable<void> run_fsck(store::blob_store* blobs, store::index* index, bo
     job->latest = p;
     ++job->updates;
   };
-  auto report = store::fsck(*blobs, *index, options);
+  auto report = store::fsck(*remover, options);
   if (report) {
     spdlog::info("admin verify: {} files, {} bytes checked, {} findings, {} files removed{}", report->files_checked,
                  report->bytes_checked, report->findings.size(), report->files_removed, dry_run ? " (dry run)" : "");
@@ -430,7 +429,7 @@ asio::awaitable<void> handler::purge(exchange& ex) {
   if (!routed) co_return;
   const auto image = display(*routed, image_ref->reference);
   auto outcome = co_await asio::co_spawn(
-      s_.blocking, purge_task(&s_.blobs, &s_.index, routed->source->name, routed->repository, image_ref->reference),
+      s_.blocking, purge_task(&s_.remover, routed->source->name, routed->repository, image_ref->reference),
       asio::use_awaitable);
   if (!outcome) {
     const auto& f = outcome.error();
@@ -439,8 +438,6 @@ asio::awaitable<void> handler::purge(exchange& ex) {
                                                                       : 500;
     co_return co_await send_error(ex, status, f.message);
   }
-  s_.metrics.cached_bytes.add(-static_cast<std::int64_t>(outcome->bytes_removed));
-  s_.manifests.clear_hot();
   spdlog::info("admin: purged {}: {} tags, {} manifests, {} blobs, {} bytes", image, outcome->tags_removed,
                outcome->manifests_removed, outcome->blobs_removed, outcome->bytes_removed);
   json::object o{{"image", image},
@@ -466,7 +463,7 @@ asio::awaitable<void> handler::verify(exchange& ex) {
   if (verifying_->exchange(true)) co_return co_await send_error(ex, 409, "a verification is already running");
 
   auto job = std::make_shared<verify_job>();
-  asio::co_spawn(s_.blocking, run_fsck(&s_.blobs, &s_.index, request->dry_run, job, verifying_), asio::detached);
+  asio::co_spawn(s_.blocking, run_fsck(&s_.remover, request->dry_run, job, verifying_), asio::detached);
   response_head head{200, {{"Content-Type", "application/x-ndjson"}}, std::nullopt};
   if (auto ec = co_await ex.send_head(std::move(head))) co_return;
   asio::steady_timer timer(co_await asio::this_coro::executor);

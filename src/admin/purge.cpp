@@ -3,7 +3,6 @@
 #include "regcache/admin/purge_plan.hpp"
 #include "regcache/cache/image_closure.hpp"
 #include "regcache/oci/manifest.hpp"
-#include "regcache/store/errc.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -22,8 +21,9 @@ purge_failure failed(std::string_view what, const error_code& ec) {
 
 }  // namespace
 
-outcome purge_image(store::blob_store& blobs, store::index& index, std::string_view upstream,
-                    std::string_view repository, const oci::reference& reference) {
+outcome purge_image(store::remover& store, std::string_view upstream, std::string_view repository,
+                    const oci::reference& reference) {
+  const auto& index = store.idx();
   const std::string image =
       std::string(upstream) + "/" + std::string(repository) + (reference.is_digest() ? "@" : ":") + reference.text;
 
@@ -96,26 +96,26 @@ outcome purge_image(store::blob_store& blobs, store::index& index, std::string_v
   // content nothing names, which eviction removes in time.
   purge_report report{top->str()};
   for (const auto& t : tags_to_remove) {
-    ec = index.remove_tag(upstream, repository, t);
-    if (ec && ec != store::errc::not_found) return failed("removing tag " + t, ec);
-    if (!ec) ++report.tags_removed;
+    auto went = store.remove_tag(upstream, repository, t);
+    if (!went) return failed("removing tag " + t, went.error());
+    if (*went) ++report.tags_removed;
   }
   for (const auto& m : plan.manifests) {
-    ec = index.remove_manifest(m);
-    if (ec && ec != store::errc::not_found) return failed("removing manifest " + m.str(), ec);
-    if (!ec) ++report.manifests_removed;
+    auto went = store.remove_manifest(m);
+    if (!went) return failed("removing manifest " + m.str(), went.error());
+    if (*went) ++report.manifests_removed;
   }
   for (const auto& b : plan.blobs) {
+    // A file without a row may be a download committing right now: leave it.
     auto row = index.get_blob(b);
     if (!row) return failed("reading the index", row.error());
     if (!*row) continue;  // never cached, or evicted meanwhile
-    // The row first: a row without its file would be served as a hit.
-    ec = index.remove_blob(b);
-    if (ec && ec != store::errc::not_found) return failed("removing blob " + b.str(), ec);
-    ec = blobs.remove_blob(b);
-    if (ec && ec != store::errc::not_found) return failed("removing the file of " + b.str(), ec);
+    auto went = store.remove_blob(b);
+    if (!went) return failed("removing blob " + b.str(), went.error());
+    if (went->file_error) return failed("removing the file of " + b.str(), went->file_error);
+    if (!went->row_size) continue;  // evicted meanwhile
     ++report.blobs_removed;
-    report.bytes_removed += (*row)->size;
+    report.bytes_removed += *went->row_size;
   }
   return report;
 }

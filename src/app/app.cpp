@@ -7,6 +7,7 @@
 #include "regcache/cache/discovery.hpp"
 #include "regcache/cache/evictor.hpp"
 #include "regcache/cache/fill_coordinator.hpp"
+#include "regcache/cache/forgetter.hpp"
 #include "regcache/cache/manifest_cache.hpp"
 #include "regcache/cache/prefetcher.hpp"
 #include "regcache/core/units.hpp"
@@ -16,6 +17,7 @@
 #include "regcache/store/blob_store.hpp"
 #include "regcache/store/index.hpp"
 #include "regcache/store/reconcile.hpp"
+#include "regcache/store/remover.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -51,7 +53,10 @@ std::unique_ptr<store::index> open_index(const config::config& cfg, store::blob_
   const auto dir = cfg.storage.root / "index";
   auto index = store::index::open(dir);
   if (!index) throw startup_error("opening the index under " + dir.string() + ": " + index.error().message());
-  auto report = store::reconcile(blobs, **index, core::to_unix_ms(clock.now()));
+  // Nothing above the store is built yet: there is no one to tell of what
+  // reconcile drops, and the cached_bytes gauge is measured afterwards.
+  store::remover startup(blobs, **index);
+  auto report = store::reconcile(startup, core::to_unix_ms(clock.now()));
   if (!report) throw startup_error("startup reconciliation failed: " + report.error().message());
   spdlog::info("storage {}: removed {} temp files, dropped {} index rows without files, indexed {} files, "
                "removed {} invalid files",
@@ -148,16 +153,20 @@ struct app::parts {
   const core::clock& clock = core::clock::system();
   std::shared_ptr<store::blob_store> blobs = open_blobs(cfg);
   std::unique_ptr<store::index> index = open_index(cfg, *blobs, clock);
+  store::remover remover{*blobs, *index};
   std::vector<std::unique_ptr<asio::io_context>> contexts = make_contexts(cfg.server);
   std::vector<asio::any_io_executor> workers = executors_of(contexts);
   asio::thread_pool blocking{2};
   metrics::registry metrics;
   cache::cache_metrics cache_metrics{metrics};
   std::vector<std::shared_ptr<const cache::upstream_source>> sources = make_upstream_sources(cfg, workers);
-  cache::context ctx{blobs, index.get(), &cache_metrics, &clock, blocking.get_executor()};
+  cache::context ctx{blobs, index.get(), &cache_metrics, &clock, blocking.get_executor(), &remover};
   cache::fill_coordinator fills{ctx};
   cache::blob_cache blob_cache{ctx, fills};
   cache::manifest_cache manifest_cache{ctx};
+  // Registered with the remover: built before and destroyed after the
+  // evictor and the admin handler, which remove through it.
+  cache::forgetter forgetter{remover, manifest_cache, cache_metrics};
   cache::discovery discovery{ctx};
   cache::prefetcher prefetcher{ctx, manifest_cache, fills, cfg.prefetch.parallelism};
   cache::evictor evictor{ctx, eviction_policy_of(cfg.storage)};
@@ -168,7 +177,7 @@ struct app::parts {
                             cache_metrics, [this] { return ready(); }};
   // The operator's API: its own listener (loopback by default; it has no
   // authentication), its own access log lines, the same threads.
-  admin::handler admin_handler{{*blobs, *index, router, manifest_cache, evictor, prefetcher, cache_metrics,
+  admin::handler admin_handler{{*index, remover, router, manifest_cache, evictor, prefetcher, cache_metrics,
                                 blocking.get_executor(), clock, REGCACHE_VERSION}};
   http::server server{contexts.front()->get_executor(), workers, server_options_of(cfg, cfg.server.listen),
                       std::ref(handler), metrics};

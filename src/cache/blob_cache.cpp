@@ -16,7 +16,8 @@ std::optional<committed_blob> blob_cache::lookup(const core::digest& digest) {
     // The index said yes but the file is gone (removed behind our back):
     // drop the row so the next request refetches.
     spdlog::warn("index row without file digest={}: dropping it", digest.str());
-    ignore_error(ctx_.index->remove_blob(digest), "the blob is refetched either way");
+    if (auto removed = ctx_.remover->remove_blob_row(digest); !removed)
+      ignore_error(removed.error(), "the blob is refetched either way");
     return std::nullopt;
   }
   return committed_blob{std::move(*file), (*record)->size};

@@ -180,27 +180,21 @@ result<std::vector<tag_key>> tags_pointing_to(const store::index& index,
   return found;
 }
 
-bool missing(const error_code& ec) { return ec == store::errc::not_found; }
-
 // Removes the chosen blobs; returns the newest access time among them (the
 // horizon for manifests), nullopt when none went.
 result<std::optional<std::int64_t>> evict_blobs(const context& ctx, const std::vector<victim>& victims,
                                                 eviction_report& report) {
   std::optional<std::int64_t> newest_access;
   for (const auto& v : victims) {
-    // Row first, then file: a crash in between leaves a file without a row,
-    // which reconcile() verifies and re-indexes; the other order would leave
-    // a row that promises a file no longer there.
-    auto ec = ctx.index->remove_blob(v.digest);
-    if (missing(ec)) continue;  // removed meanwhile (purge)
-    if (ec) return ec;
-    if (auto unlinked = ctx.blobs->remove_blob(v.digest); unlinked && !missing(unlinked))
+    auto removed = ctx.remover->remove_blob(v.digest);
+    if (!removed) return removed.error();
+    if (!removed->row_size) continue;  // removed meanwhile (purge)
+    if (removed->file_error)
       spdlog::warn("eviction: unlinking blob {} failed ({}): reconcile re-indexes it at the next start",
-                   v.digest.str(), unlinked.message());
+                   v.digest.str(), removed->file_error.message());
     ++report.blobs_evicted;
     report.blob_bytes_evicted += v.size;
     report.usage_after -= std::min(report.usage_after, v.size);
-    ctx.metrics->cached_bytes.add(-static_cast<std::int64_t>(v.size));
     ctx.metrics->blobs_evicted.inc();
     ctx.metrics->evicted_bytes.inc(v.size);
     newest_access = std::max(newest_access.value_or(v.last_access_ms), v.last_access_ms);
@@ -214,9 +208,9 @@ error_code evict_manifests(const context& ctx, const protection& protect, std::o
   if (!chosen) return chosen.error();
   std::unordered_set<core::digest> removed;
   for (const auto& d : *chosen) {
-    auto ec = ctx.index->remove_manifest(d);
-    if (missing(ec)) continue;
-    if (ec) return ec;
+    auto went = ctx.remover->remove_manifest(d);
+    if (!went) return went.error();
+    if (!*went) continue;
     removed.insert(d);
     ++report.manifests_evicted;
     ctx.metrics->manifests_evicted.inc();
@@ -228,10 +222,9 @@ error_code evict_manifests(const context& ctx, const protection& protect, std::o
   auto tags = tags_pointing_to(*ctx.index, removed, protect);
   if (!tags) return tags.error();
   for (const auto& [upstream, repository, tag] : *tags) {
-    auto ec = ctx.index->remove_tag(upstream, repository, tag);
-    if (missing(ec)) continue;
-    if (ec) return ec;
-    ++report.tags_evicted;
+    auto went = ctx.remover->remove_tag(upstream, repository, tag);
+    if (!went) return went.error();
+    if (*went) ++report.tags_evicted;
   }
   return {};
 }

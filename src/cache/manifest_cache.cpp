@@ -18,11 +18,15 @@ namespace {
 
 constexpr std::size_t max_hot_tags = 100'000;
 
-std::string tag_key(const upstream_source& source, const std::string& repository, const std::string& tag) {
+std::string tag_key(std::string_view upstream, std::string_view repository, std::string_view tag) {
   std::string key;
-  key.reserve(source.name.size() + repository.size() + tag.size() + 2);
-  key.append(source.name).append(1, '\0').append(repository).append(1, '\0').append(tag);
+  key.reserve(upstream.size() + repository.size() + tag.size() + 2);
+  key.append(upstream).append(1, '\0').append(repository).append(1, '\0').append(tag);
   return key;
+}
+
+std::string tag_key(const upstream_source& source, const std::string& repository, const std::string& tag) {
+  return tag_key(source.name, repository, tag);
 }
 
 void persist_manifest(store::index* index, const core::digest& digest, const store::manifest_record& record) {
@@ -55,12 +59,18 @@ void manifest_cache::hot_insert(const core::digest& digest, const std::string& m
   }
 }
 
-void manifest_cache::clear_hot() {
+void manifest_cache::forget_manifest(const core::digest& digest) {
   std::lock_guard lock(hot_mutex_);
-  hot_.clear();
-  hot_lru_.clear();
-  hot_bytes_ = 0;
-  hot_tags_.clear();
+  if (auto it = hot_.find(digest); it != hot_.end()) {
+    hot_bytes_ -= it->second.bytes->size();
+    hot_lru_.erase(it->second.lru);
+    hot_.erase(it);
+  }
+}
+
+void manifest_cache::forget_tag(std::string_view upstream, std::string_view repository, std::string_view tag) {
+  std::lock_guard lock(hot_mutex_);
+  hot_tags_.erase(tag_key(upstream, repository, tag));
 }
 
 std::optional<manifest_cache::hot_tag> manifest_cache::tag_lookup(const upstream_source& source,

@@ -472,7 +472,8 @@ struct operator_commands::state {
                          p.files_done == p.files_total);
       };
     }
-    auto report = store::fsck(**blobs, **index, options);
+    store::remover remover(**blobs, **index);
+    auto report = store::fsck(remover, options);
     progress.reset();
     if (!report) {
       std::fprintf(stderr, "regcache: fsck of %s failed: %s\n", root.string().c_str(),

@@ -49,7 +49,8 @@ fs::file_type type_of(const fs::directory_entry& e) {
 
 class checker {
  public:
-  checker(blob_store& blobs, index& idx, const fsck_options& options) : blobs_(blobs), idx_(idx), options_(options) {
+  checker(remover& store, const fsck_options& options)
+      : remover_(store), blobs_(store.blobs()), idx_(store.idx()), options_(options) {
     report_.dry_run = options.dry_run;
   }
 
@@ -216,21 +217,24 @@ class checker {
 
   void remove(fsck_finding& f, std::uint64_t size) {
     error_code failure;
+    bool file_removed = false;
     if (f.digest) {
-      // The row first: a row without a file would be served as a hit.
-      if (auto ec = idx_.remove_blob(*f.digest); !ec)
-        ++report_.rows_removed;
-      else if (ec != errc::not_found)
-        failure = ec;
-    }
-    if (!failure && f.problem != fsck_problem::missing_file) {
-      auto ec = f.digest ? blobs_.remove_blob(*f.digest) : unlink_file(f.path);
-      if (!ec) {
-        ++report_.files_removed;
-        report_.bytes_removed += size;
-      } else if (ec != errc::not_found) {
-        failure = ec;
+      auto removed = remover_.remove_blob(*f.digest);
+      if (!removed) {
+        failure = removed.error();
+      } else {
+        if (removed->row_size) ++report_.rows_removed;
+        file_removed = removed->file_removed;
+        failure = removed->file_error;
       }
+    } else if (auto ec = unlink_file(f.path); !ec) {
+      file_removed = true;
+    } else if (ec != errc::not_found) {
+      failure = ec;
+    }
+    if (file_removed) {
+      ++report_.files_removed;
+      report_.bytes_removed += size;
     }
     f.removed = !failure;
     if (failure) f.detail += "; removing it failed: " + failure.message();
@@ -240,6 +244,7 @@ class checker {
     if (options_.on_progress) options_.on_progress(progress_);
   }
 
+  remover& remover_;
   blob_store& blobs_;
   index& idx_;
   const fsck_options& options_;
@@ -267,8 +272,8 @@ std::string_view to_string(fsck_problem p) noexcept {
   return "unknown";
 }
 
-result<fsck_report> fsck(blob_store& blobs, index& idx, const fsck_options& options) {
-  return checker(blobs, idx, options).run();
+result<fsck_report> fsck(remover& store, const fsck_options& options) {
+  return checker(store, options).run();
 }
 
 }  // namespace regcache::store

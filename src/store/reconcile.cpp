@@ -54,7 +54,8 @@ result<bool> content_matches(const fs::path& path, const core::digest& expected,
 
 class reconciler {
  public:
-  reconciler(blob_store& blobs, index& idx, std::int64_t now_ms) : blobs_(blobs), idx_(idx), now_ms_(now_ms) {}
+  reconciler(remover& store, std::int64_t now_ms)
+      : remover_(store), blobs_(store.blobs()), idx_(store.idx()), now_ms_(now_ms) {}
 
   result<reconcile_report> run() {
     if (auto ec = empty_tmp()) return ec;
@@ -92,12 +93,14 @@ class reconciler {
         return false;
       }
       if (keep) return true;
-      // Deleting while iterating is safe: the iterator reads a snapshot.
-      if (auto removed = idx_.remove_blob(d); removed && removed != errc::not_found) {
-        failure = removed;
+      // Deleting while iterating is safe: the iterator reads a snapshot. The
+      // file stays: check_files() verifies it and indexes it if it is sound.
+      auto removed = remover_.remove_blob_row(d);
+      if (!removed) {
+        failure = removed.error();
         return false;
       }
-      ++report_.rows_dropped;
+      if (*removed) ++report_.rows_dropped;
       return true;
     });
     return failure ? failure : ec;
@@ -174,6 +177,7 @@ class reconciler {
     return e.symlink_status(ec).type() == fs::file_type::regular;
   }
 
+  remover& remover_;
   blob_store& blobs_;
   index& idx_;
   std::int64_t now_ms_;
@@ -182,8 +186,8 @@ class reconciler {
 
 }  // namespace
 
-result<reconcile_report> reconcile(blob_store& blobs, index& idx, std::int64_t now_ms) {
-  return reconciler(blobs, idx, now_ms).run();
+result<reconcile_report> reconcile(remover& store, std::int64_t now_ms) {
+  return reconciler(store, now_ms).run();
 }
 
 }  // namespace regcache::store

@@ -28,8 +28,8 @@
 #include "regcache/core/clock.hpp"
 #include "regcache/http/exchange.hpp"
 #include "regcache/registry/router.hpp"
-#include "regcache/store/blob_store.hpp"
 #include "regcache/store/index.hpp"
+#include "regcache/store/remover.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -43,15 +43,16 @@ namespace regcache::admin {
 // Everything the admin API acts on; all owned by serve() in main.cpp and
 // outliving the admin server.
 struct services {
-  store::blob_store& blobs;
   store::index& index;
+  // Purge and verify remove through it, so the cache forgets what they removed.
+  store::remover& remover;
   // The same routing as the registry API, so "alpine" means here what it
   // means to a client pulling through regcache.
   const registry::router& router;
   cache::manifest_cache& manifests;
   cache::evictor& evictor;
   cache::prefetcher& prefetcher;
-  // cached_bytes is lowered by purge; fills_in_flight is reported by stats.
+  // fills_in_flight is reported by stats.
   cache::cache_metrics& metrics;
   // Where index scans, purge, gc and fsck run (they block).
   boost::asio::any_io_executor blocking;

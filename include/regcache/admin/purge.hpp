@@ -8,15 +8,14 @@
 //   by digest   every tag of that repository naming the digest goes
 //
 // Tags of other repositories naming the same manifest, and every pin, keep
-// what they name. Manifests still held in manifest_cache's memory are not
-// dropped from there; a pull of the purged tag may still see its manifest
-// until it leaves that cache, and then refetches the blobs.
+// what they name. Everything goes through `store` (store/remover.hpp), so the
+// cache forgets the purged manifests and tags at once and the cached_bytes
+// gauge drops by the blobs' bytes.
 //
 // Blocking: run it on the blocking executor.
 #include "regcache/core/digest.hpp"
 #include "regcache/oci/reference.hpp"
-#include "regcache/store/blob_store.hpp"
-#include "regcache/store/index.hpp"
+#include "regcache/store/remover.hpp"
 
 #include <boost/system/result.hpp>
 
@@ -40,8 +39,7 @@ struct purge_failure {
   std::string message;
 };
 
-[[nodiscard]] boost::system::result<purge_report, purge_failure> purge_image(store::blob_store& blobs,
-                                                                             store::index& index,
+[[nodiscard]] boost::system::result<purge_report, purge_failure> purge_image(store::remover& store,
                                                                              std::string_view upstream,
                                                                              std::string_view repository,
                                                                              const oci::reference& reference);

@@ -5,6 +5,7 @@
 #include "regcache/metrics/registry.hpp"
 #include "regcache/store/blob_store.hpp"
 #include "regcache/store/index.hpp"
+#include "regcache/store/remover.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 
@@ -43,6 +44,9 @@ struct context {
   const core::clock* clock = &core::clock::system();
   // Executor for work that may block a thread for a while (fsync, rename).
   boost::asio::any_io_executor blocking;
+  // The one way content leaves the store (remover.hpp); whoever removes
+  // (evictor, blob_cache) goes through it so the forgetter hears of it.
+  store::remover* remover = nullptr;
 };
 
 }  // namespace regcache::cache

@@ -10,8 +10,11 @@
 // column family. Manifests leave by their last_access_ms: those not used since
 // the newest access time of the blobs a pass evicted (the same LRU horizon),
 // and those unused for max_unused_age; pins and min_age protect them too. A
-// manifest leaves with the tags that point at it. A blob being read keeps its open descriptor, so a
-// client downloading it finishes intact (the unlink only drops the name).
+// manifest leaves with the tags that point at it. Everything leaves through
+// ctx.remover (store/remover.hpp), so the forgetter drops the hot copies of
+// evicted manifests and tags and lowers the cached_bytes gauge. A blob being
+// read keeps its open descriptor, so a client downloading it finishes intact
+// (the unlink only drops the name).
 //
 // A pass reads and writes RocksDB and unlinks files: run_once() blocks and
 // belongs on the blocking executor. run_forever() drives passes from an I/O
@@ -73,7 +76,7 @@ struct eviction_report {
 
 class evictor {
  public:
-  // ctx.blobs, ctx.index and ctx.metrics must be set. Publishes the quota
+  // ctx.blobs, ctx.index, ctx.remover and ctx.metrics must be set. Publishes the quota
   // (regcache_quota_bytes).
   evictor(context ctx, eviction_policy policy);
 

@@ -23,6 +23,7 @@
 #include <unordered_map>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace regcache::cache {
 
@@ -46,9 +47,12 @@ class manifest_cache {
   // Upstream work in progress, shared by concurrent requests (tests read it).
   std::size_t in_flight() const { return tag_flights_.in_flight() + digest_flights_.in_flight(); }
 
-  // Empties the in-memory copies (after a purge removed manifests and tags
-  // from the index, which stays the source of truth and refills them).
-  void clear_hot();
+  // Drop the in-memory copy of a manifest or tag once its row left the index
+  // (forgetter.hpp calls these for every removal), so memory never serves
+  // what the index no longer holds. Tags naming a removed manifest are
+  // removed with it (evictor, purge), each heard of on its own.
+  void forget_manifest(const core::digest& digest);
+  void forget_tag(std::string_view upstream, std::string_view repository, std::string_view tag);
 
   boost::asio::awaitable<result<manifest_result>> by_tag(std::shared_ptr<const upstream_source> source,
                                                          std::string repository, std::string tag, bool need_body);

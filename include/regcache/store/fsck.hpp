@@ -25,6 +25,7 @@
 #include "regcache/core/result.hpp"
 #include "regcache/store/blob_store.hpp"
 #include "regcache/store/index.hpp"
+#include "regcache/store/remover.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -82,6 +83,7 @@ struct fsck_report {
   bool clean() const noexcept { return findings.empty(); }
 };
 
-[[nodiscard]] result<fsck_report> fsck(blob_store& blobs, index& idx, const fsck_options& options = {});
+// Findings are removed through `store` (remover.hpp), so its listeners hear of them.
+[[nodiscard]] result<fsck_report> fsck(remover& store, const fsck_options& options = {});
 
 }  // namespace regcache::store

@@ -22,6 +22,7 @@
 #include "regcache/core/result.hpp"
 #include "regcache/store/blob_store.hpp"
 #include "regcache/store/index.hpp"
+#include "regcache/store/remover.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -36,6 +37,7 @@ struct reconcile_report {
   std::uint64_t bytes_indexed = 0;
 };
 
-[[nodiscard]] result<reconcile_report> reconcile(blob_store& blobs, index& idx, std::int64_t now_ms);
+// Rows are dropped through `store` (remover.hpp), so its listeners hear of them.
+[[nodiscard]] result<reconcile_report> reconcile(remover& store, std::int64_t now_ms);
 
 }  // namespace regcache::store

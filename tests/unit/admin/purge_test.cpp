@@ -17,6 +17,8 @@ class purge_test : public ::testing::Test {
   void SetUp() override {
     blobs_ = *store::blob_store::open(dir_.path() / "root");
     idx_ = std::move(*store::index::open(dir_.path() / "root" / "index"));
+    remover_ = std::make_unique<store::remover>(*blobs_, *idx_);
+    remover_->add_listener(heard_);
   }
 
   core::digest blob(std::string_view content, std::int64_t last_access_ms = 100) {
@@ -73,12 +75,14 @@ class purge_test : public ::testing::Test {
   }
 
   boost::system::result<purge_report, purge_failure> purge(std::string_view repo, std::string_view ref) {
-    return purge_image(*blobs_, *idx_, "docker.io", repo, *oci::parse_reference(ref));
+    return purge_image(*remover_, "docker.io", repo, *oci::parse_reference(ref));
   }
 
   store::testing::temp_dir dir_;
   std::shared_ptr<store::blob_store> blobs_;
   std::unique_ptr<store::index> idx_;
+  store::testing::recording_listener heard_;
+  std::unique_ptr<store::remover> remover_;
 };
 
 TEST_F(purge_test, removes_the_image_but_not_what_another_image_uses) {
@@ -102,6 +106,10 @@ TEST_F(purge_test, removes_the_image_but_not_what_another_image_uses) {
   EXPECT_TRUE(blobs_->exists(base));
   EXPECT_TRUE(idx_->get_manifest(b)->has_value());
   EXPECT_FALSE(idx_->get_tag("docker.io", "library/app", "a")->has_value());
+  // Everything went through the remover, so the cache hears of each removal.
+  EXPECT_EQ(heard_.blobs, (std::map<core::digest, std::uint64_t>{{only_a, 7}, {digest_of("config-a"), 8}}));
+  EXPECT_EQ(heard_.manifests.size(), 3u);
+  EXPECT_EQ(heard_.tags, std::vector<std::string>{"docker.io/library/app:a"});
 }
 
 TEST_F(purge_test, pinned_image_is_refused) {

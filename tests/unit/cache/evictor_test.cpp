@@ -1,5 +1,7 @@
 #include "regcache/cache/evictor.hpp"
 
+#include "regcache/cache/forgetter.hpp"
+#include "regcache/cache/manifest_cache.hpp"
 #include "unit/store/test_support.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -25,7 +27,10 @@ class evictor_test : public ::testing::Test {
   void SetUp() override {
     blobs_ = store::blob_store::open(dir_.path()).value();
     index_ = store::index::open(dir_.path() / "index").value();
-    ctx_ = {blobs_, index_.get(), &metrics_, &clock_, pool_.get_executor()};
+    remover_ = std::make_unique<store::remover>(*blobs_, *index_);
+    ctx_ = {blobs_, index_.get(), &metrics_, &clock_, pool_.get_executor(), remover_.get()};
+    manifests_ = std::make_unique<manifest_cache>(ctx_);
+    forgetter_ = std::make_unique<forgetter>(*remover_, *manifests_, metrics_);
   }
   void TearDown() override { pool_.join(); }
 
@@ -83,6 +88,25 @@ class evictor_test : public ::testing::Test {
   }
   bool has_manifest(const core::digest& d) const { return index_->get_manifest(d)->has_value(); }
 
+  // A pull of a tag through manifest_cache, as the registry handler makes it,
+  // from an upstream regcache may not contact: only what the cache holds (in
+  // memory or in the index) can answer.
+  result<manifest_result> pull_tag(std::string repository, std::string tag) {
+    auto source = std::make_shared<upstream_source>();
+    source->name = "docker.io";
+    source->offline = true;
+    source->tag_ttl = 24h;
+    std::optional<result<manifest_result>> out;
+    asio::io_context io;
+    asio::co_spawn(io, pull_tag_into(source, std::move(repository), std::move(tag), &out), asio::detached);
+    io.run();
+    return out.value();
+  }
+  asio::awaitable<void> pull_tag_into(std::shared_ptr<const upstream_source> source, std::string repository,
+                                      std::string tag, std::optional<result<manifest_result>>* out) {
+    *out = co_await manifests_->by_tag(std::move(source), std::move(repository), std::move(tag), true);
+  }
+
   eviction_report run(evictor& e, bool forced = false) {
     auto report = e.run_once(forced);
     EXPECT_TRUE(report.has_value()) << report.error().message();
@@ -96,7 +120,10 @@ class evictor_test : public ::testing::Test {
   cache_metrics metrics_{registry_};
   core::manual_clock clock_;
   asio::thread_pool pool_{1};
+  std::unique_ptr<store::remover> remover_;
   context ctx_;
+  std::unique_ptr<manifest_cache> manifests_;
+  std::unique_ptr<forgetter> forgetter_;
 };
 
 eviction_policy quota_policy(std::uint64_t quota) {
@@ -323,6 +350,42 @@ TEST_F(evictor_test, metrics_count_passes_evictions_and_bytes) {
   EXPECT_NE(exposed.find("regcache_evictions_total{kind=\"blob\"} 3"), std::string::npos) << exposed;
   EXPECT_NE(exposed.find("regcache_evicted_bytes_total 501"), std::string::npos);
   EXPECT_NE(exposed.find("regcache_quota_bytes 1000"), std::string::npos);
+}
+
+TEST_F(evictor_test, an_evicted_manifest_and_its_tag_are_no_longer_served_from_memory) {
+  const auto config = add_blob(100, 1h, 1);
+  const auto layer = add_blob(100, 1h, 2);
+  const auto image = add_image(config, layer, 1h);
+  ASSERT_FALSE(index_->put_tag("docker.io", "library/app", "v1",
+                               {image, std::string(image_manifest_type), now_ms(), ""}));
+  auto pulled = pull_tag("library/app", "v1");
+  ASSERT_TRUE(pulled.has_value()) << pulled.error().message();
+  ASSERT_EQ(pulled->digest, image) << "the tag and its manifest are now held in memory";
+
+  clock_.advance(3h);  // that pull is long past now
+  evictor e(ctx_, {.quota_bytes = 0, .high_watermark = 0.9, .low_watermark = 0.8, .min_age = 10min,
+                   .max_unused_age = 2h});
+  const auto report = run(e);
+  EXPECT_EQ(report.blobs_evicted, 2u);
+  EXPECT_EQ(report.manifests_evicted, 1u);
+  EXPECT_EQ(report.tags_evicted, 1u);
+
+  auto again = pull_tag("library/app", "v1");
+  ASSERT_FALSE(again.has_value()) << "the evicted manifest was served from memory";
+  EXPECT_EQ(again.error(), errc::offline) << again.error().message();
+  EXPECT_EQ(metrics_.cached_bytes.value(), 0) << "the gauge dropped with the blobs";
+  EXPECT_EQ(e.usage(), 0u);
+}
+
+TEST_F(evictor_test, the_gauge_follows_blobs_removed_outside_a_pass) {
+  const auto kept = add_blob(100, 1h, 1);
+  const auto purged = add_blob(250, 1h, 2);
+  ASSERT_TRUE(remover_->remove_blob(purged).has_value());  // as purge or fsck do
+  EXPECT_EQ(metrics_.cached_bytes.value(), 100);
+  evictor e(ctx_, quota_policy(1000));
+  EXPECT_EQ(run(e).usage_before, 100u) << "the pass measures what the gauge said";
+  EXPECT_EQ(metrics_.cached_bytes.value(), 100);
+  EXPECT_TRUE(has_blob(kept));
 }
 
 TEST_F(evictor_test, a_reader_with_an_open_handle_finishes_an_evicted_blob) {

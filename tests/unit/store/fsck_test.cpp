@@ -28,7 +28,7 @@ class fsck_test : public testing::store_and_index_test {
   }
 
   fsck_report run() {
-    auto report = fsck(*blobs_, *idx_, options_);
+    auto report = fsck(*remover_, options_);
     EXPECT_TRUE(report.has_value()) << report.error().message();
     return report ? *report : fsck_report{};
   }
@@ -62,6 +62,7 @@ TEST_F(fsck_test, corrupt_content_is_removed_with_its_row) {
   EXPECT_FALSE(blobs_->exists(bad));
   EXPECT_FALSE(idx_->get_blob(bad)->has_value());
   EXPECT_TRUE(blobs_->exists(good));
+  EXPECT_EQ(heard_.blobs, (std::map<core::digest, std::uint64_t>{{bad, 4}})) << "removed through the remover";
 }
 
 TEST_F(fsck_test, dry_run_reports_without_removing) {
@@ -74,6 +75,7 @@ TEST_F(fsck_test, dry_run_reports_without_removing) {
   EXPECT_TRUE(report.dry_run);
   EXPECT_TRUE(blobs_->exists(bad));
   EXPECT_TRUE(idx_->get_blob(bad)->has_value());
+  EXPECT_TRUE(heard_.blobs.empty());
 }
 
 TEST_F(fsck_test, size_mismatch_with_the_row) {
@@ -96,6 +98,7 @@ TEST_F(fsck_test, row_without_file_is_dropped) {
   EXPECT_EQ(report.rows_removed, 1u);
   EXPECT_EQ(report.files_removed, 0u);
   EXPECT_FALSE(idx_->get_blob(d)->has_value());
+  EXPECT_EQ(heard_.blobs, (std::map<core::digest, std::uint64_t>{{d, 4}}));
 }
 
 TEST_F(fsck_test, file_without_row_and_stray_names) {
@@ -111,6 +114,7 @@ TEST_F(fsck_test, file_without_row_and_stray_names) {
   EXPECT_FALSE(report.findings[1].digest.has_value());
   EXPECT_FALSE(blobs_->exists(d));
   EXPECT_FALSE(std::filesystem::exists(stray));
+  EXPECT_TRUE(heard_.blobs.empty()) << "a file without a row was never counted";
 }
 
 TEST_F(fsck_test, young_file_without_row_is_left_for_its_writer) {

@@ -19,7 +19,7 @@ class reconcile_test : public testing::store_and_index_test {
  protected:
 
   reconcile_report run() {
-    auto report = reconcile(*blobs_, *idx_, now_ms);
+    auto report = reconcile(*remover_, now_ms);
     EXPECT_TRUE(report.has_value()) << report.error().message();
     return report ? *report : reconcile_report{};
   }
@@ -55,6 +55,7 @@ TEST_F(reconcile_test, row_without_file_is_dropped) {
   const auto report = run();
   EXPECT_EQ(report.rows_dropped, 1u);
   EXPECT_FALSE(idx_->get_blob(d)->has_value());
+  EXPECT_EQ(heard_.blobs, (std::map<core::digest, std::uint64_t>{{d, 23}})) << "removed through the remover";
   std::size_t lru = 0;
   ASSERT_FALSE(idx_->for_each_lru([&](std::int64_t, const core::digest&) { return ++lru, true; }));
   EXPECT_EQ(lru, 0u);
@@ -68,6 +69,7 @@ TEST_F(reconcile_test, row_with_wrong_size_is_dropped_and_the_file_reverified) {
   EXPECT_EQ(report.rows_dropped, 1u);
   EXPECT_EQ(report.files_indexed, 1u);
   EXPECT_EQ((*idx_->get_blob(d))->size, content.size());
+  EXPECT_EQ(heard_.blobs, (std::map<core::digest, std::uint64_t>{{d, 3}}));
 }
 
 TEST_F(reconcile_test, valid_file_without_row_is_indexed) {

@@ -6,6 +6,7 @@
 #include "regcache/store/blob_store.hpp"
 #include "regcache/store/file_handle.hpp"
 #include "regcache/store/index.hpp"
+#include "regcache/store/remover.hpp"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -13,6 +14,7 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <random>
 #include <span>
 #include <sstream>
@@ -93,8 +95,24 @@ inline std::size_t count_entries(const std::filesystem::path& dir) {
       std::distance(std::filesystem::directory_iterator(dir), std::filesystem::directory_iterator()));
 }
 
-// A blob store and its index in a fresh directory, for the tests of what
-// walks both (reconcile, fsck).
+// What a remover told its listeners, for the tests that check every removal
+// is heard of.
+class recording_listener : public removal_listener {
+ public:
+  void blob_removed(const core::digest& d, std::uint64_t size) override { blobs.emplace(d, size); }
+  void manifest_removed(const core::digest& d) override { manifests.push_back(d); }
+  void tag_removed(std::string_view upstream, std::string_view repository, std::string_view tag) override {
+    tags.push_back(std::string(upstream) + "/" + std::string(repository) + ":" + std::string(tag));
+  }
+
+  std::map<core::digest, std::uint64_t> blobs;
+  std::vector<core::digest> manifests;
+  std::vector<std::string> tags;
+};
+
+// A blob store and its index in a fresh directory, with the remover over
+// them and a listener recording what it removed, for the tests of what walks
+// both (reconcile, fsck).
 class store_and_index_test : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -104,6 +122,8 @@ class store_and_index_test : public ::testing::Test {
     auto idx = index::open(dir_.path() / "root" / "index");
     ASSERT_TRUE(idx.has_value());
     idx_ = std::move(*idx);
+    remover_ = std::make_unique<remover>(*blobs_, *idx_);
+    remover_->add_listener(heard_);
   }
 
   // A blob committed through the writer and indexed, as the cache does it.
@@ -122,6 +142,8 @@ class store_and_index_test : public ::testing::Test {
   temp_dir dir_;
   std::shared_ptr<blob_store> blobs_;
   std::unique_ptr<index> idx_;
+  recording_listener heard_;
+  std::unique_ptr<remover> remover_;
 };
 
 }  // namespace regcache::store::testing
