@@ -107,6 +107,7 @@ http::server_options server_options_of(const config::config& cfg, const std::str
   options.port = port;
   options.max_header_bytes = cfg.server.max_header_bytes;
   options.idle_timeout = cfg.server.idle_timeout;
+  options.header_timeout = cfg.server.header_timeout;
   options.read_timeout = cfg.server.read_timeout;
   options.write_timeout = cfg.server.write_timeout;
   options.max_connections = cfg.server.max_connections;

@@ -351,13 +351,14 @@ void for_each_key(const YAML::Node& map, const std::string& path, const std::arr
 }
 
 void read_server(const YAML::Node& n, const std::string& path, server_config& s) {
-  static constexpr std::array<std::string_view, 8> keys{"listen",        "max_header_bytes", "idle_timeout",
-                                                        "read_timeout",  "write_timeout",    "max_connections",
-                                                        "shutdown_grace", "threads"};
+  static constexpr std::array<std::string_view, 9> keys{
+      "listen",        "max_header_bytes", "idle_timeout",   "header_timeout", "read_timeout",
+      "write_timeout", "max_connections",  "shutdown_grace", "threads"};
   for_each_key(n, path, keys, [&](std::string_view key, const YAML::Node& v, const std::string& p) {
     if (key == "listen") s.listen = read_string(v, p);
     else if (key == "max_header_bytes") s.max_header_bytes = read_size(v, p);
     else if (key == "idle_timeout") s.idle_timeout = read_duration(v, p);
+    else if (key == "header_timeout") s.header_timeout = read_duration(v, p);
     else if (key == "read_timeout") s.read_timeout = read_duration(v, p);
     else if (key == "write_timeout") s.write_timeout = read_duration(v, p);
     else if (key == "max_connections") s.max_connections = read_count<std::size_t>(v, p);
@@ -476,6 +477,7 @@ void validate_server(const server_config& s) {
                                         " is not allowed (must be between 1KiB and 1MiB, default 16KiB)");
   }
   check_positive("server.idle_timeout", s.idle_timeout, defaults.idle_timeout);
+  check_positive("server.header_timeout", s.header_timeout, defaults.header_timeout);
   check_positive("server.read_timeout", s.read_timeout, defaults.read_timeout);
   check_positive("server.write_timeout", s.write_timeout, defaults.write_timeout);
   check_at_least_one("server.max_connections", s.max_connections, defaults.max_connections);

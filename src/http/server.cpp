@@ -226,7 +226,8 @@ asio::awaitable<bool> connection::serve_one() {
   error_code ec;
   if (buffer_.size() == 0) {
     // Waiting for the next request: the idle timeout. Once its first bytes
-    // are here, the rest of the head must come within the read timeout.
+    // are here, the whole head must come within header_timeout: the stream's
+    // expiry is one deadline for all the reads below, not a per-read timeout.
     idle_ = true;
     stream_.expires_after(options().idle_timeout);
     auto [read_ec, n] = co_await stream_.async_read_some(buffer_.prepare(read_chunk_bytes), use_tuple);
@@ -235,7 +236,7 @@ asio::awaitable<bool> connection::serve_one() {
     idle_ = false;
   }
   if (!ec) {
-    stream_.expires_after(options().read_timeout);
+    stream_.expires_after(options().header_timeout);
     auto [head_ec, n] = co_await beast_http::async_read_header(stream_, buffer_, *parser_, use_tuple);
     ec = head_ec;
   }

@@ -78,6 +78,18 @@ class ManifestFlightTests(fixtures.RegcacheTestCase):
                          sorted([f"GET {img.tag}", f"GET {child.digest}"]))
 
 
+def seconds_until_closed(sock):
+    """Reads until the peer closes; returns how long that took."""
+    started = time.monotonic()
+    sock.settimeout(10)
+    try:
+        while sock.recv(4096):
+            pass
+    except ConnectionResetError:
+        pass
+    return time.monotonic() - started
+
+
 class WireTests(fixtures.RegcacheTestCase):
     IMAGES = ("multi",)
 
@@ -131,19 +143,9 @@ class WireTests(fixtures.RegcacheTestCase):
         status, _, body = h.request(rc.blob_url(img.repo, big.digest), timeout=120)
         self.assertBody(body, big.digest)
 
-    def test_idle_and_read_timeouts_close_slow_clients(self):
-        config = {"server": {"idle_timeout": "1s", "read_timeout": "2s"}}
+    def test_idle_and_header_timeouts_close_slow_clients(self):
+        config = {"server": {"idle_timeout": "1s", "header_timeout": "2s"}}
         rc = self.start_regcache(config=config, upstream_url=self.registry.url)
-
-        def seconds_until_closed(sock):
-            started = time.monotonic()
-            sock.settimeout(10)
-            try:
-                while sock.recv(4096):
-                    pass
-            except ConnectionResetError:
-                pass
-            return time.monotonic() - started
 
         with socket.create_connection(("127.0.0.1", rc.port), timeout=5) as idle:
             took = seconds_until_closed(idle)
@@ -152,8 +154,33 @@ class WireTests(fixtures.RegcacheTestCase):
         with socket.create_connection(("127.0.0.1", rc.port), timeout=5) as slow:
             slow.sendall(b"GET /v2/ HTTP/1.1\r\nHost: x\r\n")  # the head never ends
             took = seconds_until_closed(slow)
-            self.assertGreater(took, 1.5, "a started head gets server.read_timeout, not the idle timeout")
+            self.assertGreater(took, 1.5, "a started head gets server.header_timeout, not the idle timeout")
             self.assertLess(took, 3.5)
+
+    def test_header_timeout_is_a_total_for_the_head_not_per_byte(self):
+        rc = self.start_regcache(config={"server": {"header_timeout": "2s"}}, upstream_url=self.registry.url)
+        head = b"GET /v2/ HTTP/1.1\r\nHost: x\r\nUser-Agent: " + b"s" * 200 + b"\r\n\r\n"
+        with socket.create_connection(("127.0.0.1", rc.port), timeout=5) as trickle:
+            started = time.monotonic()
+            sent = 0
+            try:
+                # A byte every 0.2 s: each far inside any per-read timeout, the
+                # whole head (~240 bytes) would take 48 s.
+                while sent < len(head):
+                    trickle.sendall(head[sent:sent + 1])
+                    sent += 1
+                    time.sleep(0.2)
+                    if time.monotonic() - started > 10:
+                        break
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+            seconds_until_closed(trickle)
+            cut_after = time.monotonic() - started
+            self.assertLess(sent, len(head), "the trickled head must not be served")
+            self.assertGreater(cut_after, 1.5)
+            self.assertLess(cut_after, 4.0, f"cut {cut_after:.1f} s after the first byte; header_timeout is 2 s")
+        status, _, _ = h.request(rc.v2())
+        self.assertEqual(status, 200, "the server still answers others")
 
     def test_max_connections_is_enforced(self):
         config = {"server": {"max_connections": 2}}

@@ -35,7 +35,8 @@ struct server_config {
   std::string listen = "127.0.0.1:5000";  // host:port; IPv6 as [::1]:5000; loopback unless told otherwise
   std::size_t max_header_bytes = 16 * 1024;
   std::chrono::milliseconds idle_timeout{60'000};
-  std::chrono::milliseconds read_timeout{30'000};
+  std::chrono::milliseconds header_timeout{10'000};  // the whole request head, from its first byte
+  std::chrono::milliseconds read_timeout{30'000};    // a request body
   std::chrono::milliseconds write_timeout{300'000};
   std::size_t max_connections = 4096;
   std::chrono::milliseconds shutdown_grace{30'000};

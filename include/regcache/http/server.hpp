@@ -4,7 +4,8 @@
 // each request. It knows nothing about OCI or the cache.
 //
 //   acceptor ──▶ connection coroutine (on one worker thread)
-//                  loop: read head (idle timeout, header limit)
+//                  loop: read head (idle timeout until its first byte, then
+//                        header_timeout for all of it; header limit)
 //                        handler(exchange)      ← registry::handler
 //                        access log line + request metrics
 //                        keep-alive? next : close
@@ -39,6 +40,10 @@ struct server_options {
   std::uint16_t port = 5000;
   std::size_t max_header_bytes = 16 * 1024;
   std::chrono::milliseconds idle_timeout{60'000};
+  // From the first byte of a request head to its end, in total: a client
+  // trickling its head byte by byte cannot hold a connection longer.
+  std::chrono::milliseconds header_timeout{10'000};
+  // A request body, in total.
   std::chrono::milliseconds read_timeout{30'000};
   std::chrono::milliseconds write_timeout{300'000};
   std::size_t max_connections = 4096;

@@ -55,6 +55,7 @@ TEST(config, empty_document_is_all_defaults) {
     EXPECT_EQ(cfg.server.listen, "127.0.0.1:5000") << text;
     EXPECT_EQ(cfg.server.max_header_bytes, 16u * 1024);
     EXPECT_EQ(cfg.server.idle_timeout, 60s);
+    EXPECT_EQ(cfg.server.header_timeout, 10s);
     EXPECT_EQ(cfg.server.read_timeout, 30s);
     EXPECT_EQ(cfg.server.write_timeout, 5min);
     EXPECT_EQ(cfg.server.max_connections, 4096u);
@@ -88,6 +89,7 @@ server:
   listen: "[::1]:8080"
   max_header_bytes: 32KiB
   idle_timeout: 2m
+  header_timeout: 3s
   read_timeout: 10s
   write_timeout: 1h30m
   max_connections: 100
@@ -140,6 +142,7 @@ prefetch:
   EXPECT_EQ(cfg.server.listen, "[::1]:8080");
   EXPECT_EQ(cfg.server.max_header_bytes, 32u * 1024);
   EXPECT_EQ(cfg.server.idle_timeout, 2min);
+  EXPECT_EQ(cfg.server.header_timeout, 3s);
   EXPECT_EQ(cfg.server.read_timeout, 10s);
   EXPECT_EQ(cfg.server.write_timeout, 90min);
   EXPECT_EQ(cfg.server.max_connections, 100u);
@@ -250,7 +253,7 @@ TEST(config, bad_scalars_name_key_value_and_allowed_forms) {
 
 TEST(config, unknown_keys_list_what_is_allowed) {
   EXPECT_EQ(parse_error("server:\n  listne: 0.0.0.0:5000\n"),
-            "server.listne: unknown key (allowed: listen, max_header_bytes, idle_timeout, read_timeout, "
+            "server.listne: unknown key (allowed: listen, max_header_bytes, idle_timeout, header_timeout, read_timeout, "
             "write_timeout, max_connections, shutdown_grace, threads) (line 2, column 3)");
   EXPECT_THAT(parse_error("stroage: {root: /x}"),
               StartsWith("stroage: unknown key (allowed: server, storage, upstreams, default_upstream, log, metrics, "
@@ -361,6 +364,7 @@ TEST(config, documented_default_file_loads_and_validates) {
   EXPECT_EQ(cfg.server.listen, defaults.server.listen);
   EXPECT_EQ(cfg.server.max_header_bytes, defaults.server.max_header_bytes);
   EXPECT_EQ(cfg.server.idle_timeout, defaults.server.idle_timeout);
+  EXPECT_EQ(cfg.server.header_timeout, defaults.server.header_timeout);
   EXPECT_EQ(cfg.server.read_timeout, defaults.server.read_timeout);
   EXPECT_EQ(cfg.server.write_timeout, defaults.server.write_timeout);
   EXPECT_EQ(cfg.server.max_connections, defaults.server.max_connections);
@@ -490,6 +494,9 @@ TEST(config_validate, limits_and_timeouts) {
   cfg = {};
   cfg.server.read_timeout = 0ms;
   EXPECT_THAT(validate_error(cfg), StartsWith("server.read_timeout: 0s is not allowed"));
+  cfg = {};
+  cfg.server.header_timeout = 0ms;
+  EXPECT_EQ(validate_error(cfg), "server.header_timeout: 0s is not allowed (must be greater than 0, default 10s)");
   cfg = {};
   cfg.server.shutdown_grace = 0ms;
   EXPECT_THAT(validate_error(cfg), StartsWith("server.shutdown_grace: 0s is not allowed"));
