@@ -3,9 +3,10 @@
 #include "regcache/http/exchange.hpp"
 #include "regcache/http/server.hpp"
 
+#include <boost/asio/generic/stream_protocol.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/core/basic_stream.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/parser.hpp>
 
@@ -16,9 +17,14 @@ namespace regcache::http {
 
 struct server_shared;
 
+// A connection is any connected stream socket: TCP from the acceptor, or a
+// socketpair end handed to server::serve (tests), so sendfile(2) and the
+// non-blocking fast path work the same on both.
 class connection : public std::enable_shared_from_this<connection> {
  public:
-  connection(boost::asio::ip::tcp::socket socket, std::shared_ptr<server_shared> shared);
+  using socket_type = boost::asio::generic::stream_protocol::socket;
+
+  connection(socket_type socket, std::shared_ptr<server_shared> shared);
 
   boost::asio::awaitable<void> run();
   // The connection's (single-threaded) executor: everything touching the socket runs there.
@@ -44,7 +50,7 @@ class connection : public std::enable_shared_from_this<connection> {
   boost::asio::awaitable<void> reply_error_and_close(unsigned status, std::string_view reason);
   boost::asio::awaitable<error_code> wait_writable();
 
-  boost::beast::tcp_stream stream_;
+  boost::beast::basic_stream<boost::asio::generic::stream_protocol> stream_;
   boost::beast::flat_buffer buffer_;
   std::optional<boost::beast::http::request_parser<boost::beast::http::empty_body>> parser_;
   boost::asio::steady_timer write_timer_;

@@ -116,14 +116,14 @@ struct server_shared {
 
 // ---- connection ----------------------------------------------------------
 
-connection::connection(tcp::socket socket, std::shared_ptr<server_shared> shared)
+connection::connection(socket_type socket, std::shared_ptr<server_shared> shared)
     : stream_(std::move(socket)), write_timer_(stream_.get_executor()), shared_(std::move(shared)) {}
 
 const server_options& connection::options() const noexcept { return shared_->options; }
 
 void connection::close() noexcept {
   error_code ec;
-  stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+  stream_.socket().shutdown(asio::socket_base::shutdown_both, ec);
   ignore_error(ec, "the peer may already be gone");
   stream_.socket().close(ec);
   ignore_error(ec, "closing is best effort");
@@ -173,7 +173,7 @@ asio::awaitable<error_code> connection::write_buffers(std::string_view a, std::s
   co_return write_ec;
 }
 
-void on_write_timeout(tcp::socket* socket, const error_code& ec) {
+void on_write_timeout(connection::socket_type* socket, const error_code& ec) {
   if (!ec) {
     error_code ignored;
     socket->cancel(ignored);
@@ -185,7 +185,7 @@ asio::awaitable<error_code> connection::wait_writable() {
   auto* socket = &stream_.socket();
   write_timer_.expires_after(options().write_timeout);
   write_timer_.async_wait([socket](const error_code& ec) { on_write_timeout(socket, ec); });
-  auto [ec] = co_await socket->async_wait(tcp::socket::wait_write, use_tuple);
+  auto [ec] = co_await socket->async_wait(asio::socket_base::wait_write, use_tuple);
   const bool timed_out = write_timer_.expiry() <= std::chrono::steady_clock::now();
   write_timer_.cancel();
   if (timed_out && ec) co_return make_error_code(beast::error::timeout);
@@ -292,7 +292,7 @@ asio::awaitable<bool> connection::serve_one() {
 asio::awaitable<void> connection::run() {
   error_code ec;
   stream_.socket().set_option(tcp::no_delay(true), ec);
-  ignore_error(ec, "Nagle only affects latency");
+  ignore_error(ec, "Nagle only affects latency (and a socketpair has none)");
   // Writes and sendfile try the socket directly first (see write_buffers).
   stream_.socket().non_blocking(true, ec);
   ignore_error(ec, "a blocking socket only loses the fast path");
@@ -322,6 +322,16 @@ asio::awaitable<void> run_connection(std::shared_ptr<connection> conn, std::shar
   shared->open.fetch_sub(1);
 }
 
+void start_connection(const std::shared_ptr<server_shared>& shared, connection::socket_type socket) {
+  shared->open.fetch_add(1);
+  auto conn = std::make_shared<connection>(std::move(socket), shared);
+  {
+    std::lock_guard lock(shared->connections_mutex);
+    shared->connections.insert(conn);
+  }
+  asio::co_spawn(conn->executor(), run_connection(conn, shared), asio::detached);
+}
+
 asio::awaitable<void> accept_loop(std::shared_ptr<server_shared> shared) {
   for (;;) {
     auto [ec, socket] = co_await shared->acceptor.async_accept(shared->next_worker(), use_tuple);
@@ -337,13 +347,7 @@ asio::awaitable<void> accept_loop(std::shared_ptr<server_shared> shared) {
       ignore_error(ec, "refusing a connection");
       continue;
     }
-    shared->open.fetch_add(1);
-    auto conn = std::make_shared<connection>(std::move(socket), shared);
-    {
-      std::lock_guard lock(shared->connections_mutex);
-      shared->connections.insert(conn);
-    }
-    asio::co_spawn(conn->executor(), run_connection(conn, shared), asio::detached);
+    start_connection(shared, connection::socket_type(std::move(socket)));
   }
 }
 
@@ -378,6 +382,8 @@ std::uint16_t server::port() const noexcept {
 }
 
 void server::start() { asio::co_spawn(state_->executor, accept_loop(state_), asio::detached); }
+
+void server::serve(asio::generic::stream_protocol::socket stream) { start_connection(state_, std::move(stream)); }
 
 void server::drain() {
   if (state_->draining.exchange(true)) return;

@@ -21,6 +21,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/generic/stream_protocol.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -69,6 +70,12 @@ class server {
   std::uint16_t port() const noexcept;
   // Starts the accept loop.
   void start();
+  // Serves an already connected stream socket exactly as an accepted
+  // connection (options, handler, drain, metrics, access log), on the
+  // socket's executor, which must be single-threaded like a worker's. Tests
+  // drive whole HTTP sessions through one end of a socketpair this way,
+  // without a listener or the network.
+  void serve(boost::asio::generic::stream_protocol::socket stream);
   // Asks every connection to end after its current response; accepting goes on.
   void drain();
   bool draining() const noexcept;
