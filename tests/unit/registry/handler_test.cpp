@@ -1,0 +1,236 @@
+#include "regcache/registry/handler.hpp"
+
+#include "regcache/cache/fill_coordinator.hpp"
+#include "regcache/core/hasher.hpp"
+#include "regcache/store/blob_store.hpp"
+#include "regcache/store/index.hpp"
+#include "regcache/upstream/url.hpp"
+#include "unit/http/in_memory_session.hpp"
+#include "unit/store/test_support.hpp"
+
+#include <boost/asio/thread_pool.hpp>
+#include <boost/json/parse.hpp>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+
+namespace regcache::registry {
+namespace {
+
+using http::testing::in_memory_session;
+using http::testing::response;
+using ::testing::HasSubstr;
+using verb = boost::beast::http::verb;
+
+constexpr std::string_view manifest_type = "application/vnd.oci.image.manifest.v1+json";
+constexpr std::string_view upstream_name = "127.0.0.1:9";
+
+// The OCI error code of an error body.
+std::string oci_code(const response& res) {
+  const auto body = boost::json::parse(res.body());
+  return std::string(body.at("errors").at(0).at("code").as_string());
+}
+
+std::shared_ptr<const cache::upstream_source> offline_source(boost::asio::any_io_executor executor) {
+  auto source = std::make_shared<cache::upstream_source>();
+  source->name = std::string(upstream_name);
+  source->offline = true;
+  source->clients.push_back(std::make_shared<upstream::client>(
+      executor, upstream::parse_url("http://127.0.0.1:9").value(), upstream::client_options{}));
+  return source;
+}
+
+// An image manifest whose config is the given blob.
+std::string manifest_naming(const core::digest& config, std::size_t size) {
+  return std::string(R"({"schemaVersion":2,"mediaType":")") + std::string(manifest_type) +
+         R"(","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":")" + config.str() +
+         R"(","size":)" + std::to_string(size) + R"(},"layers":[]})";
+}
+
+// The registry handler behind a real http::server session, over a real store
+// and index holding one image (team/app:v1, a manifest and one blob). Its
+// only upstream is offline: whatever the cache lacks answers 503 without a
+// connection, so these tests never touch the network.
+class handler_test : public ::testing::Test {
+ protected:
+  handler_test() {
+    const auto now = core::to_unix_ms(core::clock::system().now());
+    put_blob(blob_, now);
+    EXPECT_FALSE(index_->put_manifest(manifest_digest_, {std::string(manifest_type), manifest_, now, now}));
+    EXPECT_FALSE(index_->put_link(upstream_name, "team/app", manifest_digest_, now));
+    EXPECT_FALSE(
+        index_->put_tag(upstream_name, "team/app", "v1", {manifest_digest_, std::string(manifest_type), now, ""}));
+  }
+  ~handler_test() override { blocking_.join(); }
+
+  void put_blob(const std::string& content, std::int64_t now) {
+    auto writer = blobs_->create_writer(blob_digest_, content.size()).value();
+    EXPECT_FALSE(writer.append(store::testing::as_bytes(content)));
+    EXPECT_FALSE(writer.verify());
+    EXPECT_TRUE(writer.commit());
+    EXPECT_FALSE(index_->put_blob(blob_digest_, {content.size(), "application/octet-stream", now, now, false}));
+    EXPECT_FALSE(index_->put_link(upstream_name, "team/app", blob_digest_, now));
+  }
+
+  response get(std::string target, std::vector<std::pair<std::string, std::string>> fields = {}) {
+    return session_.request(verb::get, std::move(target), std::move(fields));
+  }
+  response head(std::string target, std::vector<std::pair<std::string, std::string>> fields = {}) {
+    return session_.request(verb::head, std::move(target), std::move(fields));
+  }
+
+  store::testing::temp_dir dir_;
+  boost::asio::io_context idle_;  // the offline upstream's client never runs
+  boost::asio::thread_pool blocking_{1};
+  metrics::registry registry_;
+  cache::cache_metrics metrics_{registry_};
+  std::shared_ptr<store::blob_store> blobs_ = store::blob_store::open(dir_.path()).value();
+  std::unique_ptr<store::index> index_ = store::index::open(dir_.path() / "index").value();
+  cache::context ctx_{blobs_, index_.get(), &metrics_, &core::clock::system(), blocking_.get_executor()};
+  cache::fill_coordinator fills_{ctx_};
+  cache::blob_cache blob_cache_{ctx_, fills_};
+  cache::manifest_cache manifest_cache_{ctx_};
+  cache::discovery discovery_{ctx_};
+  std::shared_ptr<const cache::upstream_source> source_ = offline_source(idle_.get_executor());
+  std::atomic<bool> ready_{true};
+  handler handler_{{true, "/metrics"},        router({source_}, std::string(upstream_name)),
+                   manifest_cache_,           blob_cache_,
+                   discovery_,                metrics_,
+                   [this] { return ready_.load(); }};
+  in_memory_session session_{std::ref(handler_)};
+
+  const std::string blob_ = store::testing::pattern(1000);
+  const core::digest blob_digest_ = core::hasher::of(blob_);
+  const std::string manifest_ = manifest_naming(blob_digest_, blob_.size());
+  const core::digest manifest_digest_ = core::hasher::of(manifest_);
+};
+
+TEST_F(handler_test, base_endpoint_answers_with_the_api_version) {
+  const auto res = get("/v2/");
+  EXPECT_EQ(res.result_int(), 200);
+  EXPECT_EQ(res["Docker-Distribution-API-Version"], "registry/2.0");
+  EXPECT_EQ(res.body(), "{}");
+  EXPECT_EQ(head("/v2/").result_int(), 200);
+}
+
+TEST_F(handler_test, cached_manifest_by_tag_and_by_digest) {
+  const auto by_tag = get("/v2/team/app/manifests/v1", {{"Accept", std::string(manifest_type)}});
+  ASSERT_EQ(by_tag.result_int(), 200) << by_tag.body();
+  EXPECT_EQ(by_tag.body(), manifest_);
+  EXPECT_EQ(by_tag["Docker-Content-Digest"], manifest_digest_.str());
+  EXPECT_EQ(by_tag["Content-Type"], manifest_type);
+  EXPECT_EQ(by_tag["ETag"], "\"" + manifest_digest_.str() + "\"");
+
+  const auto by_digest = get("/v2/team/app/manifests/" + manifest_digest_.str(), {{"Accept", "*/*"}});
+  EXPECT_EQ(by_digest.result_int(), 200);
+  EXPECT_EQ(by_digest.body(), manifest_);
+}
+
+TEST_F(handler_test, head_of_a_manifest_has_its_length_and_no_body) {
+  const auto res = head("/v2/team/app/manifests/v1", {{"Accept", std::string(manifest_type)}});
+  EXPECT_EQ(res.result_int(), 200);
+  EXPECT_EQ(res["Content-Length"], std::to_string(manifest_.size()));
+  EXPECT_EQ(res["Docker-Content-Digest"], manifest_digest_.str());
+  EXPECT_EQ(res.body(), "");
+}
+
+TEST_F(handler_test, matching_if_none_match_is_304_without_a_body) {
+  const auto etag = "\"" + manifest_digest_.str() + "\"";
+  const auto manifest = get("/v2/team/app/manifests/v1", {{"Accept", std::string(manifest_type)}, {"If-None-Match", etag}});
+  EXPECT_EQ(manifest.result_int(), 304);
+  EXPECT_EQ(manifest.body(), "");
+  const auto blob = get("/v2/team/app/blobs/" + blob_digest_.str(), {{"If-None-Match", "\"" + blob_digest_.str() + "\""}});
+  EXPECT_EQ(blob.result_int(), 304);
+  EXPECT_EQ(blob.body(), "");
+  const auto other = get("/v2/team/app/manifests/v1", {{"Accept", std::string(manifest_type)}, {"If-None-Match", "\"sha256:0\""}});
+  EXPECT_EQ(other.result_int(), 200);
+}
+
+TEST_F(handler_test, manifest_in_a_type_the_client_does_not_accept_is_unknown) {
+  const auto res = get("/v2/team/app/manifests/v1", {{"Accept", "application/vnd.docker.distribution.manifest.v1+json"}});
+  EXPECT_EQ(res.result_int(), 404);
+  EXPECT_EQ(oci_code(res), "MANIFEST_UNKNOWN");
+}
+
+TEST_F(handler_test, cached_blob_whole_ranged_and_head) {
+  const auto target = "/v2/team/app/blobs/" + blob_digest_.str();
+  const auto whole = get(target);
+  ASSERT_EQ(whole.result_int(), 200) << whole.body();
+  EXPECT_EQ(whole.body(), blob_);
+  EXPECT_EQ(whole["Docker-Content-Digest"], blob_digest_.str());
+  EXPECT_EQ(whole["Accept-Ranges"], "bytes");
+
+  const auto part = get(target, {{"Range", "bytes=10-19"}});
+  EXPECT_EQ(part.result_int(), 206);
+  EXPECT_EQ(part.body(), blob_.substr(10, 10));
+  EXPECT_EQ(part["Content-Range"], "bytes 10-19/1000");
+
+  const auto beyond = get(target, {{"Range", "bytes=5000-"}});
+  EXPECT_EQ(beyond.result_int(), 416);
+  EXPECT_EQ(oci_code(beyond), "RANGE_INVALID");
+
+  const auto head_res = head(target);
+  EXPECT_EQ(head_res.result_int(), 200);
+  EXPECT_EQ(head_res["Content-Length"], "1000");
+  EXPECT_EQ(head_res.body(), "");
+}
+
+TEST_F(handler_test, what_the_cache_lacks_is_asked_upstream_never_assumed) {
+  // The blob is cached, but not known to be in this repository: only the
+  // upstream may say so, and it is offline.
+  const auto elsewhere = get("/v2/other/app/blobs/" + blob_digest_.str());
+  EXPECT_EQ(elsewhere.result_int(), 503);
+  EXPECT_EQ(oci_code(elsewhere), "UNAVAILABLE");
+  const auto unknown_tag = get("/v2/team/app/manifests/v2", {{"Accept", std::string(manifest_type)}});
+  EXPECT_EQ(unknown_tag.result_int(), 503);
+  EXPECT_THAT(unknown_tag.body(), HasSubstr(std::string(upstream_name)));
+}
+
+TEST_F(handler_test, malformed_requests_are_answered_from_the_error_table) {
+  const std::pair<std::string, std::pair<unsigned, std::string>> cases[] = {
+      {"/v2/team/app/manifests/.INVALID_MANIFEST_NAME", {404, "MANIFEST_UNKNOWN"}},
+      {"/v2/team/app/manifests/" + std::string(129, 't'), {404, "MANIFEST_UNKNOWN"}},
+      {"/v2/team/app/manifests/sha256:abc", {400, "DIGEST_INVALID"}},
+      {"/v2/team/app/blobs/latest", {400, "DIGEST_INVALID"}},
+      {"/v2/Team/App/manifests/v1", {400, "NAME_INVALID"}},
+      {"/v2/" + std::string(250, 'a') + "/manifests/v1", {400, "NAME_INVALID"}},
+      {"/v2/ghcr.io/owner/app/manifests/v1", {404, "NAME_UNKNOWN"}},
+      {"/v2/_catalog", {404, "UNSUPPORTED"}},
+      {"/v2/team/app/nothing/here", {404, "UNSUPPORTED"}},
+  };
+  for (const auto& [target, expected] : cases) {
+    const auto res = get(target);
+    EXPECT_EQ(res.result_int(), expected.first) << target.substr(0, 60);
+    EXPECT_EQ(oci_code(res), expected.second) << target.substr(0, 60);
+    EXPECT_EQ(res["Docker-Distribution-API-Version"], "registry/2.0") << target.substr(0, 60);
+  }
+  const auto head_res = head("/v2/team/app/manifests/.INVALID_MANIFEST_NAME");
+  EXPECT_EQ(head_res.result_int(), 404);
+  EXPECT_EQ(head_res.body(), "");
+}
+
+TEST_F(handler_test, writes_are_refused_with_the_methods_allowed) {
+  for (const auto method : {verb::put, verb::post, verb::delete_, verb::patch}) {
+    const auto res = session_.request(method, "/v2/team/app/manifests/v1");
+    EXPECT_EQ(res.result_int(), 405);
+    EXPECT_EQ(res["Allow"], "GET, HEAD");
+    EXPECT_EQ(oci_code(res), "UNSUPPORTED");
+  }
+  EXPECT_EQ(session_.request(verb::post, "/v2/team/app/blobs/uploads/").result_int(), 405);
+}
+
+TEST_F(handler_test, health_readiness_and_metrics) {
+  EXPECT_EQ(get("/healthz").result_int(), 200);
+  EXPECT_EQ(get("/readyz").result_int(), 200);
+  ready_ = false;
+  EXPECT_EQ(get("/readyz").result_int(), 503);
+  EXPECT_EQ(get("/healthz").result_int(), 200) << "alive while not ready";
+  (void)get("/v2/team/app/blobs/" + blob_digest_.str());
+  const auto metrics = get("/metrics");
+  EXPECT_EQ(metrics.result_int(), 200);
+  EXPECT_THAT(metrics.body(), HasSubstr("regcache_cache_requests_total"));
+}
+
+}  // namespace
+}  // namespace regcache::registry
