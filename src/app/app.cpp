@@ -18,6 +18,7 @@
 #include "regcache/store/index.hpp"
 #include "regcache/store/reconcile.hpp"
 #include "regcache/store/remover.hpp"
+#include "regcache/upstream/registry_client.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -160,7 +161,7 @@ struct app::parts {
   asio::thread_pool blocking{2};
   metrics::registry metrics;
   cache::cache_metrics cache_metrics{metrics};
-  std::vector<std::shared_ptr<const cache::upstream_source>> sources = make_upstream_sources(cfg, workers);
+  std::vector<std::shared_ptr<const cache::upstream_source>> sources = make_upstream_sources(cfg, workers, metrics);
   cache::context ctx{blobs, index.get(), &cache_metrics, &clock, blocking.get_executor(), &remover};
   cache::fill_coordinator fills{ctx};
   cache::blob_cache blob_cache{ctx, fills};
@@ -274,7 +275,7 @@ void app::run() {
   std::vector<std::thread> threads;
   for (std::size_t i = 1; i < p.contexts.size(); ++i)
     threads.emplace_back([&p, i] {
-      cache::set_worker_index(i);
+      upstream::set_worker_index(i);
       p.contexts[i]->run();
     });
   main_context.run();

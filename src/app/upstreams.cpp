@@ -5,6 +5,7 @@
 #include "regcache/upstream/client.hpp"
 #include "regcache/upstream/connection_limit.hpp"
 #include "regcache/upstream/credentials.hpp"
+#include "regcache/upstream/registry_client.hpp"
 #include "regcache/upstream/url.hpp"
 
 #include <spdlog/spdlog.h>
@@ -43,32 +44,34 @@ std::optional<upstream::credentials> credentials_of(const config::upstream_confi
 
 }  // namespace
 
-std::shared_ptr<const cache::upstream_source> make_upstream_source(
-    const config::upstream_config& u, const std::vector<boost::asio::any_io_executor>& workers) {
+std::shared_ptr<const cache::upstream_source> make_upstream_source(const config::upstream_config& u,
+                                                                   const std::vector<boost::asio::any_io_executor>& workers,
+                                                                   metrics::registry& metrics) {
   const auto ep = upstream::parse_url(u.url);
   if (!ep) throw config::config_error("upstreams[" + u.name + "].url: \"" + u.url + "\" is not a URL");
   const auto opts = client_options_of(u);
-  auto source = std::make_shared<cache::upstream_source>();
-  source->name = u.name;
-  source->aliases = u.aliases;
   // Only the registry's own API is bounded: token endpoints and redirect
   // targets (the authenticator's clients) are other hosts.
   auto registry_opts = opts;
   registry_opts.limit = upstream::connection_limit::make(u.max_connections);
+  std::vector<std::shared_ptr<upstream::client>> clients;
   try {
-    for (const auto& worker : workers)
-      source->clients.push_back(std::make_shared<upstream::client>(worker, *ep, registry_opts));
+    for (const auto& worker : workers) clients.push_back(std::make_shared<upstream::client>(worker, *ep, registry_opts));
   } catch (const std::exception& e) {
     // The TLS context loads ca_file here; a bad file is a configuration error.
     throw config::config_error("upstreams (" + u.name + "): TLS files: " + e.what());
   }
-  source->auth = std::make_shared<upstream::authenticator>(u.name, credentials_of(u), opts);
+  auto auth = std::make_shared<upstream::authenticator>(u.name, credentials_of(u), opts);
+  auto source = std::make_shared<cache::upstream_source>();
+  source->name = u.name;
+  source->aliases = u.aliases;
+  source->registry = std::make_shared<upstream::registry_client>(
+      upstream::registry_options{.name = u.name, .send_ns = u.send_ns, .offline = u.offline}, std::move(clients),
+      std::move(auth), metrics);
   source->tag_ttl = u.tag_ttl;
   source->max_stale = u.max_stale;
   source->serve_cached_when_tag_not_found = u.on_tag_not_found == "serve_cached";
   source->docker_hub = is_docker_hub_host(u.name);
-  source->send_ns = u.send_ns;
-  source->offline = u.offline;
   if (u.offline) spdlog::info("upstream {} is offline: serving only from the cache, never contacting it", u.name);
   if (u.insecure_http)
     spdlog::warn("INSECURE: upstream {} is plain HTTP: content and credentials travel unencrypted", u.name);
@@ -78,10 +81,10 @@ std::shared_ptr<const cache::upstream_source> make_upstream_source(
 }
 
 std::vector<std::shared_ptr<const cache::upstream_source>> make_upstream_sources(
-    const config::config& cfg, const std::vector<boost::asio::any_io_executor>& workers) {
+    const config::config& cfg, const std::vector<boost::asio::any_io_executor>& workers, metrics::registry& metrics) {
   std::vector<std::shared_ptr<const cache::upstream_source>> sources;
   for (const auto& u : cfg.upstreams) {
-    sources.push_back(make_upstream_source(u, workers));
+    sources.push_back(make_upstream_source(u, workers, metrics));
     spdlog::info("upstream {} → {} (tag_ttl {} ms){}", u.name, u.url, u.tag_ttl.count(),
                  u.name == cfg.default_upstream ? " [default]" : "");
   }

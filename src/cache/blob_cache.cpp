@@ -27,12 +27,11 @@ asio::awaitable<result<std::optional<std::uint64_t>>> blob_cache::check_link(
     std::shared_ptr<const upstream_source> source, std::string repository, core::digest digest) {
   auto linked = ctx_.index->has_link(source->name, repository, digest);
   if (linked && *linked) co_return std::optional<std::uint64_t>{};
-  auto head = co_await head_upstream(*source, *ctx_.metrics, "/v2/" + repository + "/blobs/" + digest.str(), false);
-  if (!head) co_return head.error();
-  if (head->status != 200) co_return upstream_status_error(head->status, errc::blob_unknown);
+  auto head = co_await source->registry->head_blob(repository, digest);
+  if (!head) co_return from_upstream(head.error(), errc::blob_unknown);
   ignore_error(ctx_.index->put_link(source->name, repository, digest, core::to_unix_ms(ctx_.clock->now())),
                "without the row the next request asks the upstream again");
-  co_return head->content_length;
+  co_return head->size;
 }
 
 asio::awaitable<result<opened_blob>> blob_cache::open(std::shared_ptr<const upstream_source> source,
@@ -63,10 +62,9 @@ asio::awaitable<result<blob_stat>> blob_cache::stat(std::shared_ptr<const upstre
   if (!linked) co_return linked.error();
   if (!*linked) {
     // Linked earlier but not cached (evicted or still filling): ask upstream for the size.
-    auto head = co_await head_upstream(*source, *ctx_.metrics, "/v2/" + repository + "/blobs/" + digest.str(), false);
-    if (!head) co_return head.error();
-    if (head->status != 200) co_return upstream_status_error(head->status, errc::blob_unknown);
-    linked = head->content_length;
+    auto head = co_await source->registry->head_blob(repository, digest);
+    if (!head) co_return from_upstream(head.error(), errc::blob_unknown);
+    linked = head->size;
   }
   if (!*linked) co_return errc::upstream_invalid;
   co_return blob_stat{**linked, false};

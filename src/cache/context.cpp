@@ -1,7 +1,5 @@
 #include "regcache/cache/context.hpp"
 
-#include <string>
-
 namespace regcache::cache {
 
 cache_metrics::cache_metrics(metrics::registry& r)
@@ -31,10 +29,5 @@ cache_metrics::cache_metrics(metrics::registry& r)
       pinned_bytes(r.get_gauge("regcache_pinned_bytes", "Bytes of cached blobs protected by pins, as of the last "
                                                         "eviction pass")),
       pins(r.get_gauge("regcache_pins", "Pinned images, as of the last eviction pass")) {}
-
-metrics::counter& cache_metrics::upstream_requests(unsigned status) {
-  return registry.get_counter("regcache_upstream_requests_total", "Requests sent to upstream registries, by status",
-                              {{"status", std::to_string(status)}});
-}
 
 }  // namespace regcache::cache

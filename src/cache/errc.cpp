@@ -20,6 +20,9 @@ std::string_view describe(errc e) noexcept {
     case errc::storage_failed: return "local storage failed";
     case errc::offline: return "not cached, and regcache serves only from its cache (offline)";
     case errc::invalid_platform: return "a platform must be os/architecture[/variant], e.g. linux/arm64";
+    case errc::upstream_unauthorized: return "the upstream registry requires credentials regcache does not have or that it refused (401)";
+    case errc::upstream_denied: return "the upstream registry denies access (403)";
+    case errc::upstream_rejected: return "the upstream registry rejected the request (4xx)";
   }
   return "unknown cache error";
 }

@@ -1,7 +1,7 @@
 #include "regcache/cache/fill_coordinator.hpp"
 
-#include "regcache/cache/upstream_source.hpp"
 #include "regcache/cache/errc.hpp"
+#include "regcache/cache/upstream_source.hpp"
 #include "regcache/store/errc.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -211,16 +211,11 @@ asio::awaitable<error_code> fill_coordinator::download(std::shared_ptr<fill> f,
                                                        std::shared_ptr<const upstream_source> source,
                                                        std::string repository) {
   const auto& digest = f->digest();
-  const std::string target = "/v2/" + repository + "/blobs/" + digest.str();
-  upstream::request req;
-  req.verb = upstream::method::get;
-  req.target = target;
-  auto sent = co_await send_upstream(*source, *ctx_.metrics, std::move(req));
-  if (!sent) co_return sent.error();
-  auto response = std::move(*sent);
-  if (response.status() != 200) co_return upstream_status_error(response.status(), errc::blob_unknown);
+  auto sent = co_await source->registry->get_blob(repository, digest, 0);
+  if (!sent) co_return from_upstream(sent.error(), errc::blob_unknown);
+  auto body = std::move(*sent);
 
-  const auto size = response.content_length();
+  const auto size = body.size();
   auto writer = ctx_.blobs->create_writer(digest, size);
   if (!writer) {
     spdlog::error("cannot create temp file for digest={}: {}", digest.str(), writer.error().message());
@@ -232,22 +227,32 @@ asio::awaitable<error_code> fill_coordinator::download(std::shared_ptr<fill> f,
   std::vector<std::byte> buffer(fill_buffer_bytes);
   int resumes = 0;  // per fill, not per break: a link that keeps breaking gives up
   for (;;) {
-    auto n = co_await response.read_some(buffer);
+    auto n = co_await body.read_some(buffer);
     if (!n) {
       spdlog::warn("upstream transfer broke digest={} after {} bytes: {}", digest.str(), writer->size(),
                    n.error().message());
       // Without a known size a resumed range could not be checked to end the blob.
       if (!size) co_return errc::upstream_unreachable;
-      result<upstream::response> resumed = errc::upstream_unreachable;
+      error_code failure = errc::upstream_unreachable;
+      std::optional<upstream::blob_stream> resumed;
       while (!resumed && resumes < max_resumes) {
-        co_await back_off(first_resume_pause * (1 << resumes));
+        co_await upstream::back_off(first_resume_pause * (1 << resumes));
         ++resumes;
-        resumed = co_await get_blob_from(*source, *ctx_.metrics, target, writer->size(), *size);
-        if (resumed) spdlog::info("resumed upstream transfer {} at byte {}", target, writer->size());
-        if (!resumed && resumed.error() != errc::upstream_unreachable) co_return resumed.error();
+        auto again = co_await source->registry->get_blob(repository, digest, writer->size());
+        if (!again) {
+          failure = from_upstream(again.error(), errc::blob_unknown);
+          if (failure != errc::upstream_unreachable) co_return failure;
+          continue;
+        }
+        if (again->size() != size) {
+          spdlog::warn("upstream={} now gives digest={} another size: not resuming", source->name, digest.str());
+          co_return errc::upstream_invalid;
+        }
+        spdlog::info("resumed upstream transfer digest={} at byte {}", digest.str(), writer->size());
+        resumed = std::move(*again);
       }
-      if (!resumed) co_return resumed.error();
-      response = std::move(*resumed);
+      if (!resumed) co_return failure;
+      body = std::move(*resumed);
       continue;
     }
     if (*n == 0) break;

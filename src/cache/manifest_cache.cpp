@@ -125,43 +125,35 @@ void manifest_cache::remember_links(const upstream_source& source, const std::st
 asio::awaitable<result<manifest_result>> manifest_cache::fetch(std::shared_ptr<const upstream_source> source,
                                                                std::string repository, std::string reference,
                                                                std::optional<core::digest> expected) {
-  upstream::request req;
-  req.verb = upstream::method::get;
-  req.target = "/v2/" + repository + "/manifests/" + reference;
-  req.headers.emplace_back("Accept", std::string(oci::manifest_accept_header()));
-  auto sent = co_await send_upstream(*source, *ctx_.metrics, std::move(req));
-  if (!sent) co_return sent.error();
-  auto response = std::move(*sent);
-  if (response.status() != 200) co_return upstream_status_error(response.status(), errc::manifest_unknown);
-  auto body = co_await response.read_all(oci::max_manifest_bytes);
-  if (!body) co_return body.error() == upstream::errc::body_too_large ? error_code(errc::upstream_invalid)
-                                                                       : error_code(errc::upstream_unreachable);
-  const auto content_type = std::string(oci::strip_parameters(response.header("Content-Type").value_or("")));
+  auto fetched = co_await source->registry->get_manifest(repository, reference,
+                                                         std::string(oci::manifest_accept_header()));
+  if (!fetched) co_return from_upstream(fetched.error(), errc::manifest_unknown);
+  auto body = std::move(fetched->bytes);
+  const auto content_type = std::move(fetched->media_type);
 
-  const auto actual = core::hasher::of(*body, expected ? expected->alg() : core::digest::algorithm::sha256);
+  const auto actual = core::hasher::of(body, expected ? expected->alg() : core::digest::algorithm::sha256);
   if (expected && actual != *expected) {
     ctx_.metrics->digest_mismatches.inc();
     spdlog::error("upstream={} repository={} sent a manifest that does not match digest={}: nothing cached",
                   source->name, repository, expected->str());
     co_return errc::digest_mismatch;
   }
-  if (auto header = response.header("Docker-Content-Digest"); header && !expected) {
-    auto claimed = core::digest::parse(*header);
-    if (claimed && claimed->alg() == actual.alg() && *claimed != actual) {
+  if (const auto& claimed = fetched->digest; claimed && !expected) {
+    if (claimed->alg() == actual.alg() && *claimed != actual) {
       ctx_.metrics->digest_mismatches.inc();
       spdlog::error("upstream={} repository={} reference={} sent a manifest hashing to {} but claimed {}",
                     source->name, repository, reference, actual.str(), claimed->str());
       co_return errc::digest_mismatch;
     }
   }
-  auto info = oci::parse_manifest(*body, content_type);
+  auto info = oci::parse_manifest(body, content_type);
   if (!info) co_return errc::upstream_invalid;
   const auto media_type = content_type.empty() ? info->media_type : content_type;
 
   const auto now = core::to_unix_ms(ctx_.clock->now());
-  remember_links(*source, repository, actual, media_type, *body);
-  manifest_result m{actual, media_type, body->size(), nullptr, "miss"};
-  m.bytes = std::make_shared<const std::string>(std::move(*body));
+  remember_links(*source, repository, actual, media_type, body);
+  manifest_result m{actual, media_type, body.size(), nullptr, "miss"};
+  m.bytes = std::make_shared<const std::string>(std::move(body));
   hot_insert(actual, media_type, m.bytes);
   // The synced index write waits for the disk: the client does not. Until it
   // lands, the in-memory copy answers.
@@ -176,10 +168,9 @@ asio::awaitable<result<manifest_result>> manifest_cache::by_digest(std::shared_p
   if (auto hit = lookup(digest)) {
     auto linked = ctx_.index->has_link(source->name, repository, digest);
     if (!(linked && *linked)) {
-      auto head = co_await head_upstream(*source, *ctx_.metrics,
-                                         "/v2/" + repository + "/manifests/" + digest.str(), true);
-      if (!head) co_return head.error();
-      if (head->status != 200) co_return upstream_status_error(head->status, errc::manifest_unknown);
+      auto head = co_await source->registry->head_manifest(repository, digest.str(),
+                                                           std::string(oci::manifest_accept_header()));
+      if (!head) co_return from_upstream(head.error(), errc::manifest_unknown);
       remember_links(*source, repository, digest, hit->media_type, *hit->bytes);
     }
     ctx_.metrics->hits.inc();
@@ -187,12 +178,11 @@ asio::awaitable<result<manifest_result>> manifest_cache::by_digest(std::shared_p
   }
   ctx_.metrics->misses.inc();
   if (!need_body) {
-    auto head =
-        co_await head_upstream(*source, *ctx_.metrics, "/v2/" + repository + "/manifests/" + digest.str(), true);
-    if (!head) co_return head.error();
-    if (head->status != 200) co_return upstream_status_error(head->status, errc::manifest_unknown);
-    if (head->content_length && !head->content_type.empty())
-      co_return manifest_result{digest, head->content_type, *head->content_length, nullptr, "miss"};
+    auto head = co_await source->registry->head_manifest(repository, digest.str(),
+                                                         std::string(oci::manifest_accept_header()));
+    if (!head) co_return from_upstream(head.error(), errc::manifest_unknown);
+    if (head->size && !head->media_type.empty())
+      co_return manifest_result{digest, head->media_type, *head->size, nullptr, "miss"};
   }
   auto ticket = digest_flights_.join(source->name + '\0' + repository + '@' + digest.str());
   if (!ticket.leader()) co_return co_await ticket.wait();
@@ -245,10 +235,9 @@ asio::awaitable<result<manifest_result>> manifest_cache::revalidate(std::shared_
   const auto now = core::to_unix_ms(ctx_.clock->now());
   if (!cached && need_body) co_return co_await fetch_tag(source, repository, tag, now);
 
-  auto head = co_await head_upstream(*source, *ctx_.metrics, "/v2/" + repository + "/manifests/" + tag, true);
+  auto head = co_await source->registry->head_manifest(repository, tag, std::string(oci::manifest_accept_header()));
   error_code failure;
-  if (!head) failure = head.error();
-  else if (head->status != 200) failure = upstream_status_error(head->status, errc::manifest_unknown);
+  if (!head) failure = from_upstream(head.error(), errc::manifest_unknown);
 
   if (failure) {
     // The upstream says the tag is gone: follow it unless told to keep serving
@@ -271,12 +260,11 @@ asio::awaitable<result<manifest_result>> manifest_cache::revalidate(std::shared_
     co_return failure;
   }
 
-  std::optional<core::digest> digest;
-  if (auto parsed = core::digest::parse(head->digest_header)) digest = *parsed;
-  // No usable Docker-Content-Digest: only a GET can tell which manifest the tag names.
+  const auto digest = head->digest;
+  // No usable digest in the answer: only a GET can tell which manifest the tag names.
   if (!digest) co_return co_await fetch_tag(source, repository, tag, now);
 
-  tag_store(*source, repository, tag, store::tag_record{*digest, head->content_type, now, {}});
+  tag_store(*source, repository, tag, store::tag_record{*digest, head->media_type, now, {}});
   if (auto hit = lookup(*digest)) {
     // A tag still naming the same digest was linked when it was first stored.
     if (!cached || cached->digest != *digest)
@@ -285,8 +273,8 @@ asio::awaitable<result<manifest_result>> manifest_cache::revalidate(std::shared_
     co_return std::move(*hit);
   }
   ctx_.metrics->misses.inc();
-  if (!need_body && head->content_length && !head->content_type.empty())
-    co_return manifest_result{*digest, head->content_type, *head->content_length, nullptr, "miss"};
+  if (!need_body && head->size && !head->media_type.empty())
+    co_return manifest_result{*digest, head->media_type, *head->size, nullptr, "miss"};
   co_return co_await fetch(source, repository, digest->str(), *digest);
 }
 

@@ -1,5 +1,7 @@
 #include "regcache/core/text.hpp"
 
+#include <charconv>
+
 namespace regcache::core {
 
 std::string percent_encode(std::string_view s) {
@@ -19,6 +21,14 @@ std::string percent_encode(std::string_view s) {
     }
   }
   return out;
+}
+
+std::optional<std::uint64_t> parse_decimal(std::string_view s) noexcept {
+  if (s.empty()) return std::nullopt;
+  std::uint64_t value = 0;
+  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
+  if (ec != std::errc() || end != s.data() + s.size()) return std::nullopt;
+  return value;
 }
 
 }  // namespace regcache::core

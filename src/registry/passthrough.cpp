@@ -1,6 +1,7 @@
 #include "regcache/registry/passthrough.hpp"
 
 #include "regcache/cache/errc.hpp"
+#include "regcache/cache/upstream_source.hpp"
 #include "regcache/core/hasher.hpp"
 
 #include <spdlog/spdlog.h>
@@ -16,8 +17,6 @@ namespace asio = boost::asio;
 namespace {
 
 constexpr std::size_t relay_chunk = 256 * 1024;
-
-std::string blob_target(const uncached_blob& blob) { return "/v2/" + blob.repository + "/blobs/" + blob.digest.str(); }
 
 // Hashes bytes [0, length) of a file the client already received.
 bool hash_prefix(const store::file_handle& file, std::uint64_t length, core::hasher& h) {
@@ -36,7 +35,7 @@ bool hash_prefix(const store::file_handle& file, std::uint64_t length, core::has
 
 // Copies `length` body bytes from the upstream to the client. With `verify`,
 // the last piece waits until the digest over everything matched.
-asio::awaitable<error_code> relay(http::exchange& ex, upstream::response& from, std::uint64_t length,
+asio::awaitable<error_code> relay(http::exchange& ex, upstream::blob_stream& from, std::uint64_t length,
                                   core::hasher* verify, const uncached_blob& blob) {
   std::vector<std::byte> buf(relay_chunk);
   std::vector<std::byte> held;
@@ -70,14 +69,13 @@ asio::awaitable<error_code> relay(http::exchange& ex, upstream::response& from, 
   co_return error_code{};
 }
 
-asio::awaitable<result<upstream::response>> get_whole(const uncached_blob& blob) {
-  upstream::request req;
-  req.verb = upstream::method::get;
-  req.target = blob_target(blob);
-  auto sent = co_await cache::send_upstream(*blob.source, *blob.metrics, std::move(req));
-  if (!sent) co_return sent.error();
-  if (sent->status() != 200) co_return cache::upstream_status_error(sent->status(), cache::errc::blob_unknown);
-  if (!sent->content_length()) co_return cache::errc::upstream_invalid;
+// Bytes [offset, end) of the blob from the upstream; only a stream of the
+// blob's known `size` (when given) can continue what the client got.
+asio::awaitable<result<upstream::blob_stream>> get_from(const uncached_blob& blob, std::uint64_t offset,
+                                                        std::optional<std::uint64_t> size) {
+  auto sent = co_await blob.source->registry->get_blob(blob.repository, blob.digest, offset);
+  if (!sent) co_return cache::from_upstream(sent.error(), cache::errc::blob_unknown);
+  if (!sent->size() || (size && sent->size() != size)) co_return cache::errc::upstream_invalid;
   co_return std::move(*sent);
 }
 
@@ -89,9 +87,7 @@ asio::awaitable<error_code> continue_uncached(http::exchange& ex, const uncached
   spdlog::warn("request id={} digest={}: disk full, bytes {}-{} come straight from upstream {}", ex.request_id(),
                blob.digest.str(), offset, end, blob.source->name);
   // Two statements, not ?: (g++ 12 mishandles co_await temporaries there).
-  result<upstream::response> from = cache::errc::upstream_unreachable;
-  if (offset == 0) from = co_await get_whole(blob);
-  else from = co_await cache::get_blob_from(*blob.source, *blob.metrics, blob_target(blob), offset, size);
+  auto from = co_await get_from(blob, offset, size);
   if (!from) co_return from.error();
   std::optional<core::hasher> verify;
   if (already_sent && end == size) {
@@ -104,9 +100,9 @@ asio::awaitable<error_code> continue_uncached(http::exchange& ex, const uncached
 asio::awaitable<error_code> serve_uncached(http::exchange& ex, const uncached_blob& blob, http::header_fields fields) {
   spdlog::warn("request id={} digest={}: disk full, served straight from upstream {}", ex.request_id(),
                blob.digest.str(), blob.source->name);
-  auto from = co_await get_whole(blob);
+  auto from = co_await get_from(blob, 0, std::nullopt);
   if (!from) co_return from.error();
-  const auto size = *from->content_length();
+  const auto size = *from->size();
   fields.emplace_back("Content-Type", "application/octet-stream");
   // A named head, not a temporary inside the co_await: g++ 12 destroys such
   // temporaries twice.

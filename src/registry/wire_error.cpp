@@ -85,6 +85,17 @@ error_status status_of(upstream::errc e) {
     case upstream::errc::connection_closed: return unavailable;
     case upstream::errc::invalid_request: return internal;
     case upstream::errc::credentials_unavailable: return internal;
+    // The registry client's typed answers; the cache turns them into its own
+    // errors first, so these rows hold for callers that do not.
+    case upstream::errc::offline: return {503, wire_code::unavailable};
+    case upstream::errc::not_found: return {404, wire_code::name_unknown};
+    case upstream::errc::unauthorized: return {401, wire_code::unauthorized};
+    case upstream::errc::denied: return {403, wire_code::denied};
+    case upstream::errc::rate_limited: return {503, wire_code::too_many_requests, 60};
+    case upstream::errc::rejected: return bad_request(wire_code::unsupported);
+    case upstream::errc::server_error: return bad_upstream;
+    case upstream::errc::range_not_continued: return bad_upstream;
+    case upstream::errc::invalid_answer: return bad_upstream;
   }
   return internal;
 }
@@ -105,6 +116,11 @@ error_status status_of(cache::errc e) {
     // Like an unreachable upstream: a runtime moves on to its next host.
     case cache::errc::offline: return {503, wire_code::unavailable};
     case cache::errc::invalid_platform: return bad_request(wire_code::unknown);
+    // An upstream 4xx is its considered answer: the client gets the same
+    // kind of answer, not a 5xx that invites it to retry.
+    case cache::errc::upstream_unauthorized: return {401, wire_code::unauthorized};
+    case cache::errc::upstream_denied: return {403, wire_code::denied};
+    case cache::errc::upstream_rejected: return bad_request(wire_code::unsupported);
   }
   return internal;
 }
@@ -134,6 +150,13 @@ std::string message_of(const error_code& ec, const std::string& thing, const std
     return thing + " is not cached and upstream " + from + " answered with an error";
   if (ec == cache::errc::upstream_rate_limited)
     return thing + " is not cached and upstream " + from + " is rate limiting pulls; retry later";
+  if (ec == cache::errc::upstream_unauthorized)
+    return thing + " is not cached and upstream " + from +
+           " requires credentials regcache does not have or that it refused (upstreams[].username)";
+  if (ec == cache::errc::upstream_denied)
+    return thing + " is not cached and upstream " + from + " denies access to it";
+  if (ec == cache::errc::upstream_rejected)
+    return thing + " is not cached and upstream " + from + " rejected the request";
   if (ec == cache::errc::upstream_invalid) return thing + ": upstream " + from + " sent a malformed answer";
   if (ec == cache::errc::digest_mismatch)
     return thing + ": upstream " + from + " sent content that does not match the digest; nothing was cached";

@@ -302,12 +302,15 @@ asio::awaitable<result<response>> authenticator::send(client& c, request req, st
     set_authorization(second, basic_authorization(*creds_));
     co_await sent->discard();  // its connection and permit serve the retry
     auto again = co_await c.send(std::move(second));
-    if (again && again->status() != 401) {
+    if (again) {
+      // The upstream asked for Basic: later requests carry it at once, taken
+      // or refused (as containerd does), so refused credentials cost each
+      // request one exchange, not an anonymous one first.
       std::lock_guard lock(mutex_);
       last_scheme_ = scheme::basic;
-    } else if (again) {
-      spdlog::warn("upstream {} refused the credentials of {}", name_, redacted(*creds_));
     }
+    if (again && again->status() == 401)
+      spdlog::warn("upstream {} refused the credentials of {}", name_, redacted(*creds_));
     co_return std::move(again);
   }
 

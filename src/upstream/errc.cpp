@@ -19,6 +19,15 @@ std::string_view describe(errc e) noexcept {
     case errc::connection_closed: return "the upstream registry closed the connection mid-message";
     case errc::credentials_unavailable: return "upstream credentials unavailable: the password file cannot be read or the password variable is not set";
     case errc::invalid_request: return "invalid upstream request: target must be origin-form and headers free of CR/LF";
+    case errc::offline: return "the upstream registry is offline: regcache does not contact it";
+    case errc::not_found: return "the upstream registry does not have it (404)";
+    case errc::unauthorized: return "the upstream registry requires credentials regcache does not have or that it refused (401)";
+    case errc::denied: return "the upstream registry denies access (403)";
+    case errc::rate_limited: return "the upstream registry is rate limiting (429)";
+    case errc::rejected: return "the upstream registry rejected the request (4xx)";
+    case errc::server_error: return "the upstream registry answered with an error status";
+    case errc::range_not_continued: return "the upstream registry did not continue the transfer at the byte asked for";
+    case errc::invalid_answer: return "the upstream registry sent a malformed answer";
   }
   return "unknown upstream error";
 }

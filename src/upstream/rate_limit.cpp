@@ -2,25 +2,12 @@
 
 #include "regcache/core/text.hpp"
 
-#include <charconv>
-
 namespace regcache::upstream {
-namespace {
-
-std::optional<std::uint64_t> decimal(std::string_view s) {
-  if (s.empty()) return std::nullopt;
-  std::uint64_t value = 0;
-  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
-  if (ec != std::errc() || end != s.data() + s.size()) return std::nullopt;
-  return value;
-}
-
-}  // namespace
 
 std::optional<rate_limit_value> parse_rate_limit(std::string_view header) {
   const auto element = header.substr(0, header.find(','));
   const auto first_cut = element.find(';');
-  const auto count = decimal(core::trim_ows(element.substr(0, first_cut)));
+  const auto count = core::parse_decimal(core::trim_ows(element.substr(0, first_cut)));
   if (!count) return std::nullopt;
   rate_limit_value out{*count, std::nullopt};
   auto params = first_cut == std::string_view::npos ? std::string_view{} : element.substr(first_cut + 1);
@@ -32,7 +19,7 @@ std::optional<rate_limit_value> parse_rate_limit(std::string_view header) {
     if (equals == std::string_view::npos) return std::nullopt;
     const auto name = core::trim_ows(param.substr(0, equals));
     if (name != "w" && name != "W") continue;
-    const auto window = decimal(core::trim_ows(param.substr(equals + 1)));
+    const auto window = core::parse_decimal(core::trim_ows(param.substr(equals + 1)));
     if (!window) return std::nullopt;
     out.window_seconds = window;
   }

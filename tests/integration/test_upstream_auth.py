@@ -3,9 +3,11 @@ i.e. HTTP Basic): credentials from upstreams[].username + password_file or
 password_env.
 
 Without credentials (or with wrong ones) the upstream's 401 cannot be
-answered: regcache then answers the client 502 (an OCI error body), the
-same as for any other upstream failure; it never passes the upstream's
-challenge on.  Credentials never appear in regcache's log.
+answered: regcache then answers the client 401 UNAUTHORIZED (an OCI error
+body; an upstream 403 would be 403 DENIED), never a 5xx, and sends each
+client request upstream once: a 4xx is not retried.  It never passes the
+upstream's challenge on (the credentials regcache needs are its own
+configuration, not the client's).  Credentials never appear in regcache's log.
 
 Run one:  REGCACHE_BIN=build/regcache python3 -m unittest -v test_upstream_auth
 """
@@ -60,20 +62,46 @@ class UpstreamCredentialsTests(fixtures.RegcacheTestCase):
         self.assertEqual(status, 200, body[:300])
         self.assertNoSecrets(rc)
 
-    def test_without_credentials_the_client_gets_502(self):
-        rc = self.start_regcache(config=upstream_config(self.registry))
+    def unauthorized_requests(self, rc):
+        """A manifest GET and HEAD and a blob GET and HEAD of an image regcache
+        has not cached: each must be answered 401 UNAUTHORIZED."""
         img = self.images["alt"]
-        status, headers, body = h.request(rc.manifest_url(img.repo, img.tag))
-        self.assertEqual(status, 502, body[:300])
-        self.assertNotIn("www-authenticate", headers)
-        self.assertTrue(self.registry.requests(status=401))
+        blob = img.layers[0].digest
+        for method, url in (("GET", rc.manifest_url(img.repo, img.tag)),
+                            ("HEAD", rc.manifest_url(img.repo, img.tag)),
+                            ("GET", rc.blob_url(img.repo, blob)),
+                            ("HEAD", rc.blob_url(img.repo, blob))):
+            with self.subTest(method=method, url=url):
+                status, headers, body = h.request(url, method=method, headers={"Accept": CONTAINERD_ACCEPT})
+                self.assertEqual(status, 401, body[:300])
+                if method == "GET":
+                    self.assertOciError(status, body, 401, "UNAUTHORIZED")
+                self.assertNotIn("www-authenticate", headers)
+        return 4
 
-    def test_wrong_password_is_not_logged_and_gives_502(self):
+    def test_without_credentials_the_client_gets_401_and_nothing_is_retried(self):
+        rc = self.start_regcache(config=upstream_config(self.registry))
+        sent = self.unauthorized_requests(rc)
+        upstream = self.registry.requests()
+        self.assertEqual(len(upstream), sent, "one upstream request per client request: "
+                         + "; ".join(f"{e.method} {e.path} {e.status}" for e in upstream))
+        self.assertTrue(all(e.status == 401 for e in upstream))
+
+    def test_wrong_password_gives_401_is_not_retried_and_not_logged(self):
         cfg = upstream_config(self.registry, username=USER, password_file=self.password_file("wrong-Pw-4455\n"))
         rc = self.start_regcache(config=cfg)
-        img = self.images["alt"]
+        img = self.images["docker"]
         status, _, body = h.request(rc.manifest_url(img.repo, img.tag))
-        self.assertEqual(status, 502, body[:300])
+        self.assertOciError(status, body, 401, "UNAUTHORIZED")
+        # The first request learns that the upstream wants Basic (an anonymous
+        # try, then the credentials); from then on each carries them at once.
+        self.assertEqual(len(self.registry.requests()), 2)
+        self.registry.reset_log_marker()
+        sent = self.unauthorized_requests(rc)
+        upstream = self.registry.requests()
+        self.assertEqual(len(upstream), sent, "one upstream request per client request: "
+                         + "; ".join(f"{e.method} {e.path} {e.status}" for e in upstream))
+        self.assertTrue(all(e.status == 401 for e in upstream))
         log = rc.log_text()
         self.assertNotIn("wrong-Pw-4455", log)
         self.assertIn("password redacted", log)

@@ -34,7 +34,6 @@ struct cache_metrics {
   metrics::gauge& quota_bytes;
   metrics::gauge& pinned_bytes;
   metrics::gauge& pins;
-  metrics::counter& upstream_requests(unsigned status);
 };
 
 struct context {

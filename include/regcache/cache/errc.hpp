@@ -12,13 +12,16 @@ enum class errc {
   blob_unknown,           // the upstream says the blob does not exist in that repository
   not_acceptable,         // the cached manifest's media type is not in the client's Accept
   upstream_unreachable,   // connect/TLS/timeout failure talking to the upstream
-  upstream_failed,        // the upstream answered with an unexpected status (5xx, 401, ...)
+  upstream_failed,        // the upstream answered with a 5xx or another status it should not have
   upstream_rate_limited,  // the upstream answered 429
   upstream_invalid,       // the upstream's answer was malformed (bad digest header, bad JSON)
   digest_mismatch,        // upstream bytes did not hash to the requested digest
   storage_failed,         // local disk or index failure
   offline,                // not cached, and the upstream is not asked (offline-only mode)
   invalid_platform,       // a platform filter entry is not os/arch[/variant]
+  upstream_unauthorized,  // the upstream answered 401 and the configured credentials could not satisfy it
+  upstream_denied,        // the upstream answered 403
+  upstream_rejected,      // the upstream answered another 4xx (400, 405, ...)
 };
 
 const boost::system::error_category& cache_category() noexcept;

@@ -1,5 +1,7 @@
 #pragma once
 // Small pieces of header-value parsing shared by the parsers of untrusted text.
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -18,5 +20,8 @@ constexpr std::string_view trim_ows(std::string_view s) noexcept {
 // `s` fit for a URL query value: RFC 3986 unreserved characters and the
 // ':', '/' and '@' a query may carry stay; every other byte becomes %XX.
 std::string percent_encode(std::string_view s);
+
+// `s` as an unsigned decimal number: digits only, not empty, fits in 64 bits.
+std::optional<std::uint64_t> parse_decimal(std::string_view s) noexcept;
 
 }  // namespace regcache::core

@@ -12,7 +12,10 @@
 //   - the upstream cannot be reached, is rate limiting, or
 //     regcache is offline or out of disk space: a runtime
 //     should try its next mirror or come back later       → 503 UNAVAILABLE / TOOMANYREQUESTS, Retry-After
-//   - the upstream answered wrongly (bad status, malformed
+//   - the upstream refused the request (401, 403, another
+//     4xx): not retried, and not regcache's failure       → the same 4xx: UNAUTHORIZED,
+//                                                           DENIED, or 400 UNSUPPORTED
+//   - the upstream answered wrongly (a 5xx, malformed
 //     or mismatching content)                             → 502
 //   - regcache itself failed (disk, index, configuration)  → 500 UNKNOWN
 // Errors of other categories (the system's, Asio's) are 500 UNKNOWN.

@@ -9,7 +9,8 @@
 //                  ▼
 //             Bearer: drop the token just refused, fetch one (one fetch per key at a time,
 //                     every concurrent caller shares it) ─▶ resend once ─▶ response
-//             Basic:  resend once with credentials (unless they were just refused)
+//             Basic:  resend once with credentials (unless they were just refused);
+//                     from then on every request carries them at once
 //   a token that cannot be obtained ─▶ the upstream's 401 response, as it came
 //
 // Tokens are cached per (realm, service, sorted scopes, identity) until

@@ -26,7 +26,7 @@ class upstreams_test : public ::testing::Test {
  protected:
   std::string config_error_of(const config::upstream_config& u) {
     try {
-      (void)make_upstream_source(u, workers_);
+      (void)make_upstream_source(u, workers_, metrics_);
     } catch (const config::config_error& e) {
       return e.what();
     }
@@ -37,9 +37,10 @@ class upstreams_test : public ::testing::Test {
   boost::asio::io_context first_, second_;
   std::vector<boost::asio::any_io_executor> workers_{first_.get_executor(), second_.get_executor()};
   store::testing::temp_dir dir_;
+  metrics::registry metrics_;
 };
 
-TEST_F(upstreams_test, source_carries_the_configured_policy_and_a_client_per_worker) {
+TEST_F(upstreams_test, source_carries_the_configured_policy_and_its_registry_client) {
   auto u = upstream_at("docker.io", "https://registry-1.docker.io");
   u.aliases = {"registry-1.docker.io"};
   u.tag_ttl = std::chrono::seconds(7);
@@ -47,28 +48,27 @@ TEST_F(upstreams_test, source_carries_the_configured_policy_and_a_client_per_wor
   u.on_tag_not_found = "serve_cached";
   u.send_ns = true;
   u.offline = true;
-  const auto source = make_upstream_source(u, workers_);
+  const auto source = make_upstream_source(u, workers_, metrics_);
   EXPECT_EQ(source->name, "docker.io");
   EXPECT_EQ(source->aliases, u.aliases);
-  EXPECT_EQ(source->clients.size(), 2u);
-  EXPECT_NE(source->clients[0], source->clients[1]);
-  ASSERT_NE(source->auth, nullptr) << "every upstream answers 401 challenges";
+  ASSERT_NE(source->registry, nullptr);
+  EXPECT_EQ(source->registry->name(), "docker.io");
   EXPECT_EQ(source->tag_ttl, std::chrono::seconds(7));
   EXPECT_EQ(source->max_stale, std::chrono::hours(1));
   EXPECT_TRUE(source->serve_cached_when_tag_not_found);
   EXPECT_TRUE(source->docker_hub);
-  EXPECT_TRUE(source->send_ns);
-  EXPECT_TRUE(source->offline);
+  EXPECT_TRUE(source->registry->options().send_ns);
+  EXPECT_TRUE(source->registry->options().offline);
 }
 
 TEST_F(upstreams_test, defaults_follow_the_upstream_and_only_docker_hub_is_docker_hub) {
   auto u = upstream_at("127.0.0.1:5001", "http://127.0.0.1:5001");
   u.insecure_http = true;
-  const auto source = make_upstream_source(u, workers_);
+  const auto source = make_upstream_source(u, workers_, metrics_);
   EXPECT_FALSE(source->serve_cached_when_tag_not_found);
   EXPECT_FALSE(source->docker_hub);
-  EXPECT_FALSE(source->send_ns);
-  EXPECT_FALSE(source->offline);
+  EXPECT_FALSE(source->registry->options().send_ns);
+  EXPECT_FALSE(source->registry->options().offline);
 }
 
 TEST_F(upstreams_test, all_upstreams_in_their_order) {
@@ -76,7 +76,7 @@ TEST_F(upstreams_test, all_upstreams_in_their_order) {
   for (const char* name : {"ghcr.io", "quay.io", "docker.io"}) {
     cfg.upstreams.push_back(upstream_at(name, std::string("https://") + name));
   }
-  const auto sources = make_upstream_sources(cfg, workers_);
+  const auto sources = make_upstream_sources(cfg, workers_, metrics_);
   ASSERT_EQ(sources.size(), 3u);
   EXPECT_EQ(sources[0]->name, "ghcr.io");
   EXPECT_EQ(sources[1]->name, "quay.io");
@@ -105,7 +105,7 @@ TEST_F(upstreams_test, credentials_that_load_give_a_source) {
   auto u = upstream_at("ghcr.io", "https://ghcr.io");
   u.username = "someone";
   u.password_file = password_file.string();
-  EXPECT_NE(make_upstream_source(u, workers_)->auth, nullptr);
+  EXPECT_NE(make_upstream_source(u, workers_, metrics_)->registry, nullptr);
 }
 
 TEST_F(upstreams_test, unloadable_ca_file_is_a_config_error_naming_the_upstream) {

@@ -92,12 +92,17 @@ class evictor_test : public ::testing::Test {
   // from an upstream regcache may not contact: only what the cache holds (in
   // memory or in the index) can answer.
   result<manifest_result> pull_tag(std::string repository, std::string tag) {
+    asio::io_context io;
     auto source = std::make_shared<upstream_source>();
     source->name = "docker.io";
-    source->offline = true;
+    const upstream::endpoint nowhere{"http", "127.0.0.1", 1, ""};
+    source->registry = std::make_shared<upstream::registry_client>(
+        upstream::registry_options{.name = source->name, .offline = true},
+        std::vector{std::make_shared<upstream::client>(io.get_executor(), nowhere, upstream::client_options{})},
+        std::make_shared<upstream::authenticator>(source->name, std::nullopt, upstream::client_options{}),
+        registry_);
     source->tag_ttl = 24h;
     std::optional<result<manifest_result>> out;
-    asio::io_context io;
     asio::co_spawn(io, pull_tag_into(source, std::move(repository), std::move(tag), &out), asio::detached);
     io.run();
     return out.value();

@@ -134,7 +134,11 @@ class coordinator_test : public ::testing::Test {
     auto ep = upstream::parse_url("http://127.0.0.1:1").value();
     source_ = std::make_shared<upstream_source>();
     source_->name = "127.0.0.1:1";
-    source_->clients.push_back(std::make_shared<upstream::client>(ioc_.get_executor(), ep, upstream::client_options{}));
+    source_->registry = std::make_shared<upstream::registry_client>(
+        upstream::registry_options{.name = source_->name},
+        std::vector{std::make_shared<upstream::client>(ioc_.get_executor(), ep, upstream::client_options{})},
+        std::make_shared<upstream::authenticator>(source_->name, std::nullopt, upstream::client_options{}),
+        registry_);
   }
   void TearDown() override {
     source_.reset();

@@ -4,6 +4,7 @@
 #include "regcache/core/hasher.hpp"
 #include "regcache/store/blob_store.hpp"
 #include "regcache/store/index.hpp"
+#include "regcache/upstream/registry_client.hpp"
 #include "regcache/upstream/url.hpp"
 #include "unit/http/in_memory_session.hpp"
 #include "unit/store/test_support.hpp"
@@ -32,12 +33,15 @@ std::string oci_code(const response& res) {
   return std::string(body.at("errors").at(0).at("code").as_string());
 }
 
-std::shared_ptr<const cache::upstream_source> offline_source(boost::asio::any_io_executor executor) {
+std::shared_ptr<const cache::upstream_source> offline_source(boost::asio::any_io_executor executor,
+                                                             metrics::registry& metrics) {
   auto source = std::make_shared<cache::upstream_source>();
   source->name = std::string(upstream_name);
-  source->offline = true;
-  source->clients.push_back(std::make_shared<upstream::client>(
-      executor, upstream::parse_url("http://127.0.0.1:9").value(), upstream::client_options{}));
+  source->registry = std::make_shared<upstream::registry_client>(
+      upstream::registry_options{.name = source->name, .offline = true},
+      std::vector{std::make_shared<upstream::client>(executor, upstream::parse_url("http://127.0.0.1:9").value(),
+                                                     upstream::client_options{})},
+      std::make_shared<upstream::authenticator>(source->name, std::nullopt, upstream::client_options{}), metrics);
   return source;
 }
 
@@ -92,7 +96,7 @@ class handler_test : public ::testing::Test {
   cache::blob_cache blob_cache_{ctx_, fills_};
   cache::manifest_cache manifest_cache_{ctx_};
   cache::discovery discovery_{ctx_};
-  std::shared_ptr<const cache::upstream_source> source_ = offline_source(idle_.get_executor());
+  std::shared_ptr<const cache::upstream_source> source_ = offline_source(idle_.get_executor(), registry_);
   std::atomic<bool> ready_{true};
   handler handler_{{true, "/metrics"},        router({source_}, std::string(upstream_name)),
                    manifest_cache_,           blob_cache_,

@@ -68,6 +68,15 @@ const std::vector<row>& table() {
       {upstream::errc::connection_closed, {503, wire_code::unavailable, 5}},
       {upstream::errc::invalid_request, {500, wire_code::unknown}},
       {upstream::errc::credentials_unavailable, {500, wire_code::unknown}},
+      {upstream::errc::offline, {503, wire_code::unavailable}},
+      {upstream::errc::not_found, {404, wire_code::name_unknown}},
+      {upstream::errc::unauthorized, {401, wire_code::unauthorized}},
+      {upstream::errc::denied, {403, wire_code::denied}},
+      {upstream::errc::rate_limited, {503, wire_code::too_many_requests, 60}},
+      {upstream::errc::rejected, {400, wire_code::unsupported}},
+      {upstream::errc::server_error, {502, wire_code::unknown}},
+      {upstream::errc::range_not_continued, {502, wire_code::unknown}},
+      {upstream::errc::invalid_answer, {502, wire_code::unknown}},
 
       {cache::errc::manifest_unknown, {404, wire_code::manifest_unknown}},
       {cache::errc::blob_unknown, {404, wire_code::blob_unknown}},
@@ -80,6 +89,9 @@ const std::vector<row>& table() {
       {cache::errc::storage_failed, {500, wire_code::unknown}},
       {cache::errc::offline, {503, wire_code::unavailable}},
       {cache::errc::invalid_platform, {400, wire_code::unknown}},
+      {cache::errc::upstream_unauthorized, {401, wire_code::unauthorized}},
+      {cache::errc::upstream_denied, {403, wire_code::denied}},
+      {cache::errc::upstream_rejected, {400, wire_code::unsupported}},
   };
   return rows;
 }
@@ -135,7 +147,8 @@ TEST(to_wire_error, carries_the_tables_status_and_a_message_naming_the_thing) {
 TEST(to_wire_error, upstream_failures_name_the_upstream) {
   for (const auto ec : {cache::errc::manifest_unknown, cache::errc::upstream_unreachable, cache::errc::upstream_failed,
                         cache::errc::upstream_rate_limited, cache::errc::upstream_invalid,
-                        cache::errc::digest_mismatch, cache::errc::offline}) {
+                        cache::errc::digest_mismatch, cache::errc::offline, cache::errc::upstream_unauthorized,
+                        cache::errc::upstream_denied, cache::errc::upstream_rejected}) {
     EXPECT_THAT(to_wire_error(ec, "blob sha256:ab", "ghcr.io").message, HasSubstr("upstream ghcr.io"))
         << name_of(ec);
   }

@@ -381,6 +381,19 @@ TEST_F(authenticator_test, basic_only_registry) {
   EXPECT_EQ(reqs[2].authorization, basic_authorization(creds));
 }
 
+TEST_F(authenticator_test, refused_basic_credentials_cost_one_request_each_after_the_first) {
+  server.set_mode(auth_server::mode::basic);
+  server.require_basic(basic_authorization({"bob", "pw"}));
+  authenticator auth("test", credentials{"bob", "wrong"}, options(), clock);
+  EXPECT_EQ(pull(auth).status, 401u);
+  EXPECT_EQ(server.registry_requests().size(), 2u) << "anonymous, then with the credentials";
+  EXPECT_EQ(pull(auth).status, 401u);
+  EXPECT_EQ(pull(auth).status, 401u);
+  const auto reqs = server.registry_requests();
+  ASSERT_EQ(reqs.size(), 4u) << "later requests carry the credentials at once and are not repeated";
+  EXPECT_EQ(reqs[3].authorization, basic_authorization({"bob", "wrong"}));
+}
+
 TEST_F(authenticator_test, basic_challenge_without_credentials_is_returned) {
   server.set_mode(auth_server::mode::basic);
   server.require_basic(basic_authorization({"bob", "pw"}));

@@ -1,24 +1,16 @@
 #include "regcache/upstream/client.hpp"
 
-#include <boost/asio/as_tuple.hpp>
+#include "unit/upstream/test_server.hpp"
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/use_future.hpp>
-#include <boost/asio/write.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/string.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/http/empty_body.hpp>
-#include <boost/beast/http/message.hpp>
-#include <boost/beast/http/read.hpp>
-#include <boost/beast/ssl/ssl_stream.hpp>
 #include <boost/system/system_error.hpp>
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -29,7 +21,6 @@
 #include <cstdlib>
 #include <filesystem>
 #include <future>
-#include <mutex>
 #include <optional>
 #include <random>
 #include <thread>
@@ -37,11 +28,14 @@
 namespace regcache::upstream {
 namespace {
 namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace beast_http = boost::beast::http;
+using test::reply;
+using test::run;
+using test::seen_request;
+using test::store_into;
+using test::test_server;
+using test::then;
 using asio::ip::tcp;
 using namespace std::chrono_literals;
-constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 // Deterministic body bytes, so a misplaced or lost chunk shows.
 std::string pattern(std::size_t n) {
@@ -61,14 +55,6 @@ std::string head_of(std::size_t length, std::string_view extra = {}) {
          "\r\n" + std::string(extra) + "\r\n";
 }
 
-// What the test server does after writing its answer.
-enum class then { keep, close, stall };
-
-struct reply {
-  std::string bytes;
-  then after = then::keep;
-};
-
 // The behaviours the tests ask for, by path:
 //   /blob?size=N         200 with Content-Length (HEAD: the head only)
 //   /chunked?size=N      200, chunked in growing pieces, with an extension and a trailer
@@ -83,10 +69,10 @@ struct reply {
 //   /interim             103 Early Hints before the 200
 //   /garbage             not HTTP
 //   /big-header          a 70 KB header field
-reply route(const beast_http::request<beast_http::empty_body>& req, std::size_t nth_on_connection) {
-  const std::string target(req.target());
-  const std::string path = target.substr(0, target.find('?'));
-  const bool head = req.method() == beast_http::verb::head;
+reply route(const seen_request& req, std::size_t nth_on_connection) {
+  const std::string& target = req.target;
+  const std::string path = req.path();
+  const bool head = req.method == "HEAD";
   const std::size_t size = query_size(target);
   if (path.ends_with("/blob")) return {head_of(size) + (head ? "" : pattern(size))};
   if (path == "/chunked") {
@@ -117,123 +103,6 @@ reply route(const beast_http::request<beast_http::empty_body>& req, std::size_t 
   if (path == "/garbage") return {"NOT HTTP AT ALL\r\n\r\n", then::close};
   if (path == "/big-header") return {head_of(0, "X-Big: " + std::string(70'000, 'x') + "\r\n")};
   return {"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"};
-}
-
-struct seen_request {
-  std::string method;
-  std::string target;
-  std::vector<std::pair<std::string, std::string>> fields;
-
-  std::vector<std::string> values(std::string_view name) const {
-    std::vector<std::string> out;
-    for (const auto& [n, v] : fields)
-      if (beast::iequals(n, name)) out.push_back(v);
-    return out;
-  }
-};
-
-// A tiny HTTP/1.1 (optionally TLS) server on 127.0.0.1, port 0, with its own
-// io_context thread. It counts accepted connections and records requests.
-class test_server {
- public:
-  explicit test_server(asio::ssl::context* tls = nullptr)
-      : tls_(tls), acceptor_(ioc_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)) {
-    asio::co_spawn(ioc_, accept_loop(), asio::detached);
-    thread_ = std::thread([this] { ioc_.run(); });
-  }
-  ~test_server() {
-    ioc_.stop();
-    thread_.join();
-  }
-  test_server(const test_server&) = delete;
-  test_server& operator=(const test_server&) = delete;
-
-  std::uint16_t port() const { return acceptor_.local_endpoint().port(); }
-  std::size_t connections() const { return connections_.load(); }
-  std::vector<seen_request> requests() const {
-    std::lock_guard lock(mutex_);
-    return requests_;
-  }
-
- private:
-  asio::awaitable<void> accept_loop() {
-    for (;;) {
-      auto [ec, socket] = co_await acceptor_.async_accept(use_tuple);
-      if (ec) co_return;
-      ++connections_;
-      if (tls_)
-        asio::co_spawn(ioc_, serve_tls(std::move(socket)), asio::detached);
-      else
-        asio::co_spawn(ioc_, serve_plain(std::move(socket)), asio::detached);
-    }
-  }
-
-  asio::awaitable<void> serve_plain(tcp::socket socket) {
-    beast::tcp_stream stream(std::move(socket));
-    co_await serve(&stream);
-  }
-
-  asio::awaitable<void> serve_tls(tcp::socket socket) {
-    beast::ssl_stream<beast::tcp_stream> stream(std::move(socket), *tls_);
-    auto [ec] = co_await stream.async_handshake(asio::ssl::stream_base::server, use_tuple);
-    if (ec) co_return;
-    co_await serve(&stream);
-  }
-
-  template <class Stream>
-  asio::awaitable<void> serve(Stream* stream) {
-    beast::flat_buffer buffer;
-    for (std::size_t nth = 0;; ++nth) {
-      beast_http::request<beast_http::empty_body> req;
-      auto [ec, n] = co_await beast_http::async_read(*stream, buffer, req, use_tuple);
-      if (ec) co_return;
-      record(req);
-      const auto answer = route(req, nth);
-      if (!answer.bytes.empty()) {
-        auto [write_ec, written] = co_await asio::async_write(*stream, asio::buffer(answer.bytes), use_tuple);
-        if (write_ec) co_return;
-      }
-      if (answer.after == then::close) co_return;
-      if (answer.after == then::stall) {
-        asio::steady_timer forever(co_await asio::this_coro::executor, 1h);
-        auto [wait_ec] = co_await forever.async_wait(use_tuple);
-        ignore_error(wait_ec, "only the server's shutdown ends the stall");
-        co_return;
-      }
-    }
-  }
-
-  void record(const beast_http::request<beast_http::empty_body>& req) {
-    seen_request seen{std::string(req.method_string()), std::string(req.target()), {}};
-    for (const auto& f : req) seen.fields.emplace_back(std::string(f.name_string()), std::string(f.value()));
-    std::lock_guard lock(mutex_);
-    requests_.push_back(std::move(seen));
-  }
-
-  asio::ssl::context* tls_;
-  asio::io_context ioc_;
-  tcp::acceptor acceptor_;
-  std::atomic<std::size_t> connections_{0};
-  mutable std::mutex mutex_;
-  std::vector<seen_request> requests_;
-  std::thread thread_;
-};
-
-template <class T>
-asio::awaitable<void> store_into(asio::awaitable<T> task, std::optional<T>* out) {
-  out->emplace(co_await std::move(task));
-}
-
-// Drives one coroutine on `ioc` to completion on the calling thread. (co_spawn
-// wants a default-constructible result, which result<response> is not.)
-template <class T>
-T run(asio::io_context& ioc, asio::awaitable<T> task) {
-  std::optional<T> out;
-  auto done = asio::co_spawn(ioc, store_into(std::move(task), &out), asio::use_future);
-  ioc.restart();
-  ioc.run();
-  done.get();
-  return std::move(*out);
 }
 
 request get(std::string target) { return request{method::get, std::move(target), {}}; }
@@ -274,7 +143,7 @@ class client_test : public ::testing::Test {
   }
 
   asio::io_context ioc;
-  test_server server;
+  test_server server{route};
 };
 
 TEST_F(client_test, get_streams_content_length_body_in_small_chunks) {
@@ -727,7 +596,7 @@ class tls_client_test : public ::testing::Test {
 
 TEST_F(tls_client_test, verifies_against_ca_file_and_reuses_the_connection) {
   auto ctx = server_context("good");
-  test_server server(ctx.get());
+  test_server server(route, ctx.get());
   auto opts = options();
   opts.ca_file = cert("good");
   client c(ioc.get_executor(), local(server.port(), "https"), opts);
@@ -744,7 +613,7 @@ TEST_F(tls_client_test, verifies_against_ca_file_and_reuses_the_connection) {
 
 TEST_F(tls_client_test, untrusted_certificate_fails_with_tls_failed) {
   auto ctx = server_context("good");
-  test_server server(ctx.get());
+  test_server server(route, ctx.get());
   client c(ioc.get_executor(), local(server.port(), "https"), options());
   auto r = run(ioc, c.send(get("/blob?size=1")));
   ASSERT_FALSE(r);
@@ -754,7 +623,7 @@ TEST_F(tls_client_test, untrusted_certificate_fails_with_tls_failed) {
 
 TEST_F(tls_client_test, certificate_for_another_name_fails_with_tls_failed) {
   auto ctx = server_context("wrong");
-  test_server server(ctx.get());
+  test_server server(route, ctx.get());
   auto opts = options();
   opts.ca_file = cert("wrong");  // trusted, but not issued for 127.0.0.1
   client c(ioc.get_executor(), local(server.port(), "https"), opts);
@@ -765,7 +634,7 @@ TEST_F(tls_client_test, certificate_for_another_name_fails_with_tls_failed) {
 
 TEST_F(tls_client_test, insecure_skip_verify_accepts_any_certificate) {
   auto ctx = server_context("wrong");
-  test_server server(ctx.get());
+  test_server server(route, ctx.get());
   auto opts = options();
   opts.insecure_skip_verify = true;
   client c(ioc.get_executor(), local(server.port(), "https"), opts);
@@ -776,7 +645,7 @@ TEST_F(tls_client_test, insecure_skip_verify_accepts_any_certificate) {
 
 TEST_F(tls_client_test, pooled_connection_closed_by_upstream_is_replaced) {
   auto ctx = server_context("good");
-  test_server server(ctx.get());
+  test_server server(route, ctx.get());
   auto opts = options();
   opts.ca_file = cert("good");
   client c(ioc.get_executor(), local(server.port(), "https"), opts);
@@ -790,7 +659,7 @@ TEST_F(tls_client_test, pooled_connection_closed_by_upstream_is_replaced) {
 
 TEST_F(tls_client_test, concurrent_sends_from_two_threads) {
   auto ctx = server_context("good");
-  test_server server(ctx.get());
+  test_server server(route, ctx.get());
   auto opts = options();
   opts.ca_file = cert("good");
   asio::io_context shared_ioc(2);
