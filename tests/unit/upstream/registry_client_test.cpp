@@ -276,6 +276,22 @@ TEST_F(registry_client_test, redirect_loops_end_after_ten_hops) {
   EXPECT_EQ(server.requests().size(), 11u) << "the request and ten redirects, not retried";
 }
 
+TEST_F(registry_client_test, a_redirected_manifest_request_keeps_its_accept) {
+  test_server moved([](const seen_request& req, std::size_t) {
+    if (req.path() == "/v2/team/app/manifests/v1")
+      return reply{answer(301, "Location: /elsewhere/manifests/v1\r\n")};
+    return reply{answer(200, "Content-Type: application/vnd.oci.image.index.v1+json\r\n", "{}")};
+  });
+  auto c = make(moved.port());
+  auto got = run(ioc, c->get_manifest("team/app", "v1", "application/vnd.oci.image.index.v1+json"));
+  ASSERT_TRUE(got) << got.error().message();
+  EXPECT_EQ(got->media_type, "application/vnd.oci.image.index.v1+json");
+  const auto seen = moved.requests();
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[1].target, "/elsewhere/manifests/v1");
+  EXPECT_EQ(seen[1].values("Accept"), std::vector<std::string>{"application/vnd.oci.image.index.v1+json"});
+}
+
 // An upstream that wants Basic credentials and sends blobs to a storage host
 // (another port: another origin), as registries with object storage do.
 TEST_F(registry_client_test, redirects_keep_range_and_carry_credentials_only_home) {
