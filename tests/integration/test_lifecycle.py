@@ -12,7 +12,6 @@ Run one:  REGCACHE_BIN=build/regcache python3 -m unittest -v test_lifecycle
 
 import os
 import subprocess
-import time
 
 from support import fixtures, http as h
 from support.fixtures import MiB
@@ -73,11 +72,11 @@ class LifecycleTests(fixtures.RegcacheTestCase):
         # high 90%: three images exceed it; low 70%: evicting one is enough.
         rc = self.start(storage={"quota": quota, "high_watermark": "90%", "low_watermark": "70%"})
         self.pull(rc, imgs[0])
-        time.sleep(1.1)
+        rc.advance_clock(1.1)
         self.pull(rc, imgs[1])
-        time.sleep(1.1)
+        rc.advance_clock(1.1)
         self.pull(rc, imgs[0])  # used again: now imgs[1] is the least recently used
-        time.sleep(1.1)
+        rc.advance_clock(1.1)
         self.pull(rc, imgs[2])
         self.assertTrue(fixtures.wait_until(lambda: self.layers_evicted(rc, imgs[1]), timeout=10),
                         "the least recently used image goes first")

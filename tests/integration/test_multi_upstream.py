@@ -14,7 +14,6 @@ Run one:  REGCACHE_BIN=build/regcache python3 -m unittest -v test_multi_upstream
 
 import os
 import socket
-import time
 
 from support import fixtures, images
 from support import http as h
@@ -159,7 +158,7 @@ class MultiUpstreamTests(fixtures.RegcacheTestCase):
         self.assertEqual(rc.metric("regcache_upstream_ratelimit_window_seconds", **labels), Front.QUOTA_WINDOW)
 
         front.rate_limited = True
-        time.sleep(1.3)  # past tag_ttl: revalidation meets the 429
+        rc.advance_clock(1.5)  # past tag_ttl: revalidation meets the 429
         self.assertPulls(rc.docker_ref(img.repo, img.tag), img)
         self.assertPulls(rc.docker_ref(img.repo, img.top_digest), img)
         self.assertGreater(rc.metric("regcache_cache_requests_total", outcome="stale"), 0)

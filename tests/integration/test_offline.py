@@ -34,7 +34,7 @@ class OfflineTests(fixtures.RegcacheTestCase):
         relay, rc = self.start_behind_relay()
         skopeo.copy_to_dir(rc.docker_ref(img.repo, img.tag), os.path.join(self.tmpdir(), "warm"))
         relay.stop()
-        time.sleep(1.3)  # the tag is now past its tag_ttl: revalidation fails, the cached tag is served
+        rc.advance_clock(1.5)  # the tag is now past its tag_ttl: revalidation fails, the cached tag is served
         for ref in (img.tag, img.index_digest):
             dest = os.path.join(self.tmpdir(), "offline")
             skopeo.copy_to_dir(rc.docker_ref(img.repo, ref), dest)
@@ -55,9 +55,9 @@ class OfflineTests(fixtures.RegcacheTestCase):
         relay, rc = self.start_behind_relay(max_stale="1s")
         self.assertEqual(h.request(rc.manifest_url(img.repo, img.tag))[0], 200)
         relay.stop()
-        time.sleep(1.3)  # past tag_ttl, within max_stale
+        rc.advance_clock(1.5)  # past tag_ttl, within max_stale
         self.assertEqual(h.request(rc.manifest_url(img.repo, img.tag))[0], 200)
-        time.sleep(1.2)  # past tag_ttl + max_stale
+        rc.advance_clock(1.0)  # past tag_ttl + max_stale
         status, _, body = h.request(rc.manifest_url(img.repo, img.tag))
         self.assertOciError(status, body, 503, "UNAVAILABLE")
         self.assertIn("stale beyond max_stale", rc.log_text())
@@ -83,7 +83,7 @@ class OfflineTests(fixtures.RegcacheTestCase):
         _, rc = self.start_behind_relay()
         self.assertEqual(h.request(rc.manifest_url(img.repo, img.tag))[0], 200)
         self.delete_upstream(img)
-        time.sleep(1.3)
+        rc.advance_clock(1.5)
         status, _, body = h.request(rc.manifest_url(img.repo, img.tag))
         self.assertOciError(status, body, 404, "MANIFEST_UNKNOWN")
 
@@ -92,7 +92,7 @@ class OfflineTests(fixtures.RegcacheTestCase):
         _, rc = self.start_behind_relay(on_tag_not_found="serve_cached")
         self.assertEqual(h.request(rc.manifest_url(img.repo, img.tag))[0], 200)
         self.delete_upstream(img)
-        time.sleep(1.3)
+        rc.advance_clock(1.5)
         status, _, body = h.request(rc.manifest_url(img.repo, img.tag),
                                     headers={"Accept": img.manifests[0].media_type})
         self.assertEqual(status, 200)

@@ -115,6 +115,7 @@ class Regcache:
         self.ready_status = ready_status
         self.proc = None
         self.starts = 0
+        self.clock_offset_ms = 0
 
     # -- addresses / paths ----------------------------------------------
     @property
@@ -133,7 +134,7 @@ class Regcache:
         """Run `regcache <args> --admin <this instance>`; returns the CompletedProcess
         (stdout/stderr as text).  check=True raises with the output on a non-zero exit."""
         argv = [self.binary or regcache_bin(), *map(str, args), "--admin", self.admin_url]
-        res = process.run(argv, timeout=timeout)
+        res = process.run(argv, timeout=timeout, env=self.process_env())
         out = res.stdout.decode(errors="replace")
         err = res.stderr.decode(errors="replace")
         res = subprocess.CompletedProcess(argv, res.returncode, out, err)
@@ -158,6 +159,11 @@ class Regcache:
         """<data>/blobs/sha256/<2 hex>/<64 hex>."""
         algo, _, hexpart = digest.partition(":")
         return os.path.join(self.data_dir, "blobs", algo, hexpart[:2], hexpart)
+
+    @property
+    def clock_path(self):
+        """The test build's clock offset (REGCACHE_FAULT_CLOCK_FILE), see advance_clock."""
+        return os.path.join(self.workdir, "clock-offset-ms")
 
     @property
     def log_path(self):
@@ -214,7 +220,7 @@ class Regcache:
             self._write_config()
         with open(self.log_path, "a") as log:
             log.write(f"==== start #{self.starts + 1}: {' '.join(self.argv())}\n")
-        self.proc = process.ManagedProcess(self.argv(), self.log_path, env=self.env)
+        self.proc = process.ManagedProcess(self.argv(), self.log_path, env=self.process_env())
         self.proc.start()
         self.starts += 1
         try:
@@ -223,6 +229,23 @@ class Regcache:
             self.proc.kill9()
             raise
         return self
+
+    def process_env(self):
+        """The environment of the server and of the CLI run against it: the
+        caller's `env` plus the clock offset file both read."""
+        return dict(self.env if self.env is not None else os.environ,
+                    REGCACHE_FAULT_CLOCK_FILE=self.clock_path)
+
+    def advance_clock(self, seconds):
+        """Moves this instance's wall clock (and its CLI's) forward: tag TTLs,
+        max_stale and access times see the time pass, timeouts do not. Test
+        builds only (`regcache version` says "fault injection")."""
+        offset_ms = self.clock_offset_ms + round(seconds * 1000)
+        scratch = self.clock_path + ".new"
+        with open(scratch, "w") as f:
+            f.write(str(offset_ms))
+        os.replace(scratch, self.clock_path)
+        self.clock_offset_ms = offset_ms
 
     def _wait_ready(self):
         self.proc.wait_ready("regcache", h.readiness_probe(self.url + "/v2/", (self.ready_status,)),

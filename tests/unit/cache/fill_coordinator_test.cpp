@@ -11,7 +11,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
-#include <thread>
+#include <optional>
 
 #include <unistd.h>
 
@@ -68,50 +68,61 @@ TEST(fill, failure_serves_nothing_more_and_keeps_the_error) {
   EXPECT_EQ(s.error, errc::digest_mismatch);
 }
 
-asio::awaitable<void> wait_started_into(fill* f, fill::snapshot* out) { *out = co_await f->wait_started(); }
+asio::awaitable<void> wait_started_into(fill* f, std::optional<fill::snapshot>* out) {
+  *out = co_await f->wait_started();
+}
 
-asio::awaitable<void> wait_beyond_into(fill* f, std::uint64_t offset, fill::snapshot* out) {
+asio::awaitable<void> wait_beyond_into(fill* f, std::uint64_t offset, std::optional<fill::snapshot>* out) {
   *out = co_await f->wait_servable_beyond(offset);
 }
 
-TEST(fill, waiters_on_several_strands_wake_on_progress_commit_and_failure) {
-  asio::io_context ioc(2);
+// poll() runs what is ready and never waits, so a waiter woken within it was
+// woken by the notification: its periodic re-check is a timer still pending.
+// No sleeps and no wall-time bound.
+TEST(fill, waiters_on_several_strands_are_woken_by_the_start_and_the_commit) {
+  asio::io_context ioc;
   auto f = std::make_shared<fill>(some_digest());
-  std::vector<fill::snapshot> started(4), beyond(4);
+  std::vector<std::optional<fill::snapshot>> started(4), beyond(4);
   for (int i = 0; i < 4; ++i) {
     asio::co_spawn(asio::make_strand(ioc), wait_started_into(f.get(), &started[i]), asio::detached);
     asio::co_spawn(asio::make_strand(ioc), wait_beyond_into(f.get(), 99, &beyond[i]), asio::detached);
   }
-  std::thread second([&ioc] { ioc.run(); });
-  // Let the waiters park before the fill moves.
-  std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  const auto t0 = std::chrono::steady_clock::now();
+  ioc.poll();
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_FALSE(started[i]) << "nothing started yet";
+    EXPECT_FALSE(beyond[i]);
+  }
+
   f->start_streaming(100, nullptr);
   f->advance(100);
-  std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  f->complete();
-  ioc.run();
-  second.join();
-  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(400))
-      << "waiters must be woken by notification, not by their periodic re-check";
+  ioc.poll();
   for (int i = 0; i < 4; ++i) {
-    EXPECT_EQ(started[i].state, fill::phase::streaming);
-    EXPECT_EQ(beyond[i].state, fill::phase::committed) << "byte 99 is servable only after the commit";
-    EXPECT_EQ(beyond[i].servable, 100u);
+    ASSERT_TRUE(started[i]) << "woken by the start";
+    EXPECT_EQ(started[i]->state, fill::phase::streaming);
+    EXPECT_FALSE(beyond[i]) << "byte 99 is servable only after the commit";
+  }
+
+  f->complete();
+  ioc.poll();
+  for (int i = 0; i < 4; ++i) {
+    ASSERT_TRUE(beyond[i]) << "woken by the commit";
+    EXPECT_EQ(beyond[i]->state, fill::phase::committed);
+    EXPECT_EQ(beyond[i]->servable, 100u);
   }
 }
 
 TEST(fill, a_failure_wakes_waiters_with_the_error) {
   asio::io_context ioc;
   auto f = std::make_shared<fill>(some_digest());
-  fill::snapshot seen;
+  std::optional<fill::snapshot> seen;
   asio::co_spawn(ioc, wait_beyond_into(f.get(), 0, &seen), asio::detached);
-  ioc.run_for(std::chrono::milliseconds(10));
+  ioc.poll();
+  EXPECT_FALSE(seen);
   f->fail(errc::upstream_unreachable);
-  ioc.restart();
-  ioc.run();
-  EXPECT_EQ(seen.state, fill::phase::failed);
-  EXPECT_EQ(seen.error, errc::upstream_unreachable);
+  ioc.poll();
+  ASSERT_TRUE(seen) << "woken by the failure";
+  EXPECT_EQ(seen->state, fill::phase::failed);
+  EXPECT_EQ(seen->error, errc::upstream_unreachable);
 }
 
 }  // namespace
@@ -167,11 +178,12 @@ TEST_F(coordinator_test, joins_share_one_fill_and_a_failure_clears_the_entry) {
   EXPECT_EQ(fills.in_flight(), 1u);
   EXPECT_EQ(metrics_->fills_in_flight.value(), 1);
 
-  fill::snapshot seen;
+  std::optional<fill::snapshot> seen;
   boost::asio::co_spawn(ioc_, wait_beyond_into(second.get(), 0, &seen), boost::asio::detached);
   ioc_.run_for(std::chrono::seconds(10));
-  EXPECT_EQ(seen.state, fill::phase::failed);
-  EXPECT_EQ(seen.error, errc::upstream_unreachable);
+  ASSERT_TRUE(seen);
+  EXPECT_EQ(seen->state, fill::phase::failed);
+  EXPECT_EQ(seen->error, errc::upstream_unreachable);
   EXPECT_EQ(fills.in_flight(), 0u);
   EXPECT_EQ(metrics_->fills_in_flight.value(), 0);
   EXPECT_FALSE(blobs_->exists(some_digest()));
