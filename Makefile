@@ -1,6 +1,7 @@
 # The two commands a newcomer needs (README.md): `make run` and `make test`.
 RELEASE_DIR := build/release
 TEST_DIR    := build/test
+ASAN_DIR    := build/asan
 JOBS        ?= $(shell nproc)
 CMAKE_GEN   := -G Ninja
 
@@ -18,16 +19,21 @@ build:
 $(TEST_DIR)/build.ninja:
 	cmake -S . -B $(TEST_DIR) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DREGCACHE_TESTS=ON
 
-# Tests that could not run here are listed at the end (with CI=true they
-# fail instead, tests/integration/support/skips.py).
+# Everything twice: the test build, then unit and integration tests again
+# against the ASan + UBSan build, where any sanitizer finding fails the test.
+# Tests that could not run here are listed at the end (with CI=true they fail
+# instead, tests/integration/support/skips.py).
 test:
 	scripts/install-deps.sh test
 	cmake -S . -B $(TEST_DIR) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DREGCACHE_TESTS=ON
 	cmake --build $(TEST_DIR) -j $(JOBS)
-	rm -f $(TEST_DIR)/skipped-tests.txt
+	cmake -S . -B $(ASAN_DIR) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DREGCACHE_TESTS=ON -DREGCACHE_SANITIZE=ON
+	cmake --build $(ASAN_DIR) -j $(JOBS)
+	rm -f $(TEST_DIR)/skipped-tests.txt $(ASAN_DIR)/skipped-tests.txt
 	status=0; \
 	ctest --test-dir $(TEST_DIR) --output-on-failure --timeout 900 || status=1; \
-	for skipped in $(TEST_DIR)/skipped-tests.txt; do \
+	ctest --test-dir $(ASAN_DIR) --output-on-failure --timeout 900 || status=1; \
+	for skipped in $(TEST_DIR)/skipped-tests.txt $(ASAN_DIR)/skipped-tests.txt; do \
 	  if [ -s $$skipped ]; then echo "Skipped, as allowed outside CI ($$skipped):"; sed 's/^/  /' $$skipped; fi; \
 	done; \
 	exit $$status
