@@ -164,7 +164,9 @@ struct app::parts {
   std::vector<std::shared_ptr<const cache::upstream_source>> sources = make_upstream_sources(cfg, workers, metrics);
   cache::context ctx{blobs, index.get(), &cache_metrics, &clock, blocking.get_executor(), &remover};
   cache::fill_coordinator fills{ctx};
-  cache::blob_cache blob_cache{ctx, fills};
+  // A reader waits for a filling blob's next byte as long as the server
+  // waits for a client to take one.
+  cache::blob_cache blob_cache{ctx, fills, cfg.server.write_timeout};
   cache::manifest_cache manifest_cache{ctx};
   // Registered with the remover: built before and destroyed after the
   // evictor and the admin handler, which remove through it.

@@ -72,6 +72,7 @@ std::shared_ptr<const cache::upstream_source> make_upstream_source(const config:
   source->max_stale = u.max_stale;
   source->serve_cached_when_tag_not_found = u.on_tag_not_found == "serve_cached";
   source->docker_hub = is_docker_hub_host(u.name);
+  source->min_transfer = {u.min_transfer_rate, u.min_transfer_window};
   if (u.offline) spdlog::info("upstream {} is offline: serving only from the cache, never contacting it", u.name);
   if (u.insecure_http)
     spdlog::warn("INSECURE: upstream {} is plain HTTP: content and credentials travel unencrypted", u.name);

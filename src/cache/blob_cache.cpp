@@ -1,6 +1,7 @@
 #include "regcache/cache/blob_cache.hpp"
 
 #include "regcache/cache/errc.hpp"
+#include "regcache/store/errc.hpp"
 
 #include <boost/asio/this_coro.hpp>
 #include <spdlog/spdlog.h>
@@ -8,7 +9,7 @@
 namespace regcache::cache {
 namespace asio = boost::asio;
 
-std::optional<committed_blob> blob_cache::lookup(const core::digest& digest) {
+std::optional<blob_cache::committed_blob> blob_cache::lookup(const core::digest& digest) {
   auto record = ctx_.index->get_blob(digest);
   if (!record || !*record) return std::nullopt;
   auto file = ctx_.blobs->open_blob(digest);
@@ -34,19 +35,24 @@ asio::awaitable<result<std::optional<std::uint64_t>>> blob_cache::check_link(
   co_return head->size;
 }
 
-asio::awaitable<result<opened_blob>> blob_cache::open(std::shared_ptr<const upstream_source> source,
-                                                      std::string repository, core::digest digest) {
+asio::awaitable<result<blob_body>> blob_cache::open(std::shared_ptr<const upstream_source> source,
+                                                    std::string repository, core::digest digest) {
+  body_origin origin{source, repository, digest, ctx_.metrics, ctx_.clock, stall_limit_};
   if (auto hit = lookup(digest)) {
     auto linked = co_await check_link(source, repository, digest);
     if (!linked) co_return linked.error();
     ctx_.index->record_access(digest, core::to_unix_ms(ctx_.clock->now()));
     ctx_.metrics->hits.inc();
-    co_return opened_blob{std::move(*hit), "hit"};
+    co_return blob_body::committed(std::move(origin), std::move(hit->file), hit->size);
   }
   ctx_.metrics->misses.inc();
   const auto here = co_await asio::this_coro::executor;
   auto f = fills_.join(digest, source, repository, here);
-  co_return opened_blob{std::move(f), "miss"};
+  // Answer as soon as the upstream's headers arrived, not when the download ends.
+  const auto started = co_await f->wait_started();
+  if (started.state != fill::phase::failed) co_return blob_body::filling(std::move(origin), std::move(f), started);
+  if (started.error != store::errc::no_space) co_return started.error;
+  co_return co_await blob_body::relayed(std::move(origin), started.size);
 }
 
 asio::awaitable<result<blob_stat>> blob_cache::stat(std::shared_ptr<const upstream_source> source,

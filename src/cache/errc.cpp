@@ -23,6 +23,8 @@ std::string_view describe(errc e) noexcept {
     case errc::upstream_unauthorized: return "the upstream registry requires credentials regcache does not have or that it refused (401)";
     case errc::upstream_denied: return "the upstream registry denies access (403)";
     case errc::upstream_rejected: return "the upstream registry rejected the request (4xx)";
+    case errc::upstream_too_slow: return "the upstream registry sent the blob slower than its min_transfer_rate";
+    case errc::body_stalled: return "no new byte of the downloading blob arrived within the write timeout";
   }
   return "unknown cache error";
 }

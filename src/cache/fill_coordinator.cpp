@@ -1,6 +1,7 @@
 #include "regcache/cache/fill_coordinator.hpp"
 
 #include "regcache/cache/errc.hpp"
+#include "regcache/cache/transfer_floor.hpp"
 #include "regcache/cache/upstream_source.hpp"
 #include "regcache/store/errc.hpp"
 
@@ -49,6 +50,11 @@ std::shared_ptr<store::file_handle> fill::file() const {
 void fill::notify_locked() {
   ++version_;
   waiters_.wake_all();
+}
+
+void fill::announce_size(std::optional<std::uint64_t> size) {
+  std::lock_guard lock(mutex_);
+  size_ = size;
 }
 
 void fill::start_streaming(std::optional<std::uint64_t> size, std::shared_ptr<store::file_handle> file) {
@@ -115,7 +121,8 @@ bool fill::reached(const snapshot& s, until what, std::uint64_t offset) {
   return true;
 }
 
-asio::awaitable<fill::snapshot> fill::wait(until what, std::uint64_t offset) {
+asio::awaitable<std::optional<fill::snapshot>> fill::wait(until what, std::uint64_t offset,
+                                                          core::clock::time_point deadline, const core::clock* clock) {
   for (;;) {
     std::uint64_t version = 0;
     {
@@ -124,17 +131,26 @@ asio::awaitable<fill::snapshot> fill::wait(until what, std::uint64_t offset) {
       if (reached(s, what, offset)) co_return s;
       version = version_;
     }
+    if (clock && clock->now() >= deadline) co_return std::nullopt;
     co_await wait_change(version);
   }
 }
 
-asio::awaitable<fill::snapshot> fill::wait_started() { co_return co_await wait(until::started, 0); }
-
-asio::awaitable<fill::snapshot> fill::wait_servable_beyond(std::uint64_t offset) {
-  co_return co_await wait(until::servable_beyond, offset);
+asio::awaitable<fill::snapshot> fill::wait_started() {
+  const auto s = co_await wait(until::started, 0, {}, nullptr);
+  co_return *s;
 }
 
-asio::awaitable<fill::snapshot> fill::wait_ended() { co_return co_await wait(until::ended, 0); }
+asio::awaitable<std::optional<fill::snapshot>> fill::wait_servable_beyond(std::uint64_t offset,
+                                                                         core::clock::time_point deadline,
+                                                                         const core::clock& clock) {
+  co_return co_await wait(until::servable_beyond, offset, deadline, &clock);
+}
+
+asio::awaitable<fill::snapshot> fill::wait_ended() {
+  const auto s = co_await wait(until::ended, 0, {}, nullptr);
+  co_return *s;
+}
 
 // ---- coordinator -----------------------------------------------------------
 
@@ -211,11 +227,14 @@ asio::awaitable<error_code> fill_coordinator::download(std::shared_ptr<fill> f,
                                                        std::shared_ptr<const upstream_source> source,
                                                        std::string repository) {
   const auto& digest = f->digest();
+  const auto started = ctx_.clock->now();
   auto sent = co_await source->registry->get_blob(repository, digest, 0);
   if (!sent) co_return from_upstream(sent.error(), errc::blob_unknown);
   auto body = std::move(*sent);
 
   const auto size = body.size();
+  f->announce_size(size);
+  transfer_floor floor(source->min_transfer, size, started);
   auto writer = ctx_.blobs->create_writer(digest, size);
   if (!writer) {
     spdlog::error("cannot create temp file for digest={}: {}", digest.str(), writer.error().message());
@@ -263,6 +282,13 @@ asio::awaitable<error_code> fill_coordinator::download(std::shared_ptr<fill> f,
     }
     ctx_.metrics->upstream_bytes.inc(*n);
     f->advance(*n);
+    if (floor.behind(writer->size(), ctx_.clock->now())) {
+      spdlog::error("upstream={} repository={} sends digest={} slower than its min_transfer_rate ({} bytes in {} s): "
+                    "download aborted, nothing cached",
+                    source->name, repository, digest.str(), writer->size(),
+                    std::chrono::duration_cast<std::chrono::seconds>(ctx_.clock->now() - started).count());
+      co_return errc::upstream_too_slow;
+    }
   }
 
   if (auto ec = writer->verify()) {

@@ -383,11 +383,12 @@ void read_storage(const YAML::Node& n, const std::string& path, storage_config& 
 }
 
 void read_upstream(const YAML::Node& n, const std::string& path, upstream_config& u) {
-  static constexpr std::array<std::string_view, 19> keys{
+  static constexpr std::array<std::string_view, 21> keys{
       "name",          "url",          "aliases",         "username",        "password_file",
       "password_env",  "ca_file",      "client_cert_file", "client_key_file", "insecure_skip_verify",
       "insecure_http", "tag_ttl",      "max_stale",       "on_tag_not_found", "connect_timeout",
-      "read_timeout",  "max_connections", "send_ns",      "offline"};
+      "read_timeout",  "max_connections", "send_ns",      "offline",         "min_transfer_rate",
+      "min_transfer_window"};
   if (n.IsNull()) fail_at(path, "expected a mapping (" + join(keys) + "), got nothing", n);
   for_each_key(n, path, keys, [&](std::string_view key, const YAML::Node& v, const std::string& p) {
     if (key == "name") u.name = read_string(v, p);
@@ -408,6 +409,8 @@ void read_upstream(const YAML::Node& n, const std::string& path, upstream_config
     else if (key == "read_timeout") u.read_timeout = read_duration(v, p);
     else if (key == "send_ns") u.send_ns = read_bool(v, p);
     else if (key == "offline") u.offline = read_bool(v, p);
+    else if (key == "min_transfer_rate") u.min_transfer_rate = read_size(v, p);
+    else if (key == "min_transfer_window") u.min_transfer_window = read_duration(v, p);
     else u.max_connections = read_count<std::size_t>(v, p);
   });
 }
@@ -535,6 +538,7 @@ void validate_upstream(const upstream_config& u, const std::string& path,
   check_positive(path + ".connect_timeout", u.connect_timeout, defaults.connect_timeout);
   check_positive(path + ".read_timeout", u.read_timeout, defaults.read_timeout);
   check_at_least_one(path + ".max_connections", u.max_connections, defaults.max_connections);
+  check_positive(path + ".min_transfer_window", u.min_transfer_window, defaults.min_transfer_window);
 }
 
 // 0.955 → "95.5%".

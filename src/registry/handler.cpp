@@ -7,13 +7,12 @@
 #include "regcache/oci/media_type.hpp"
 #include "regcache/oci/route.hpp"
 #include "regcache/oci/tag_list.hpp"
-#include "regcache/registry/passthrough.hpp"
 #include "regcache/registry/wire_error.hpp"
-#include "regcache/store/errc.hpp"
 
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <limits>
 #include <random>
 
 namespace regcache::registry {
@@ -76,54 +75,25 @@ asio::awaitable<void> send_not_modified(exchange& ex, header_fields fields) {
   ignore_error(ec, "the client may be gone");
 }
 
-// Where blob body bytes come from: a committed file, or a fill still writing it.
-struct body_source {
-  std::shared_ptr<store::file_handle> file;
-  std::shared_ptr<cache::fill> filling;
-  // Where the rest comes from if the fill finds the disk full.
-  std::optional<uncached_blob> origin;
-};
-
-bool disk_full(const cache::fill::snapshot& snap) {
-  return snap.state == cache::fill::phase::failed && snap.error == store::errc::no_space;
+asio::awaitable<error_code> write_piece(exchange& ex, const cache::body_piece& piece) {
+  if (const auto* segment = std::get_if<cache::file_segment>(&piece))
+    co_return co_await ex.send_file(segment->fd, segment->offset, segment->length);
+  co_return co_await ex.write(std::get<std::span<const std::byte>>(piece));
 }
 
-asio::awaitable<error_code> copy_range(exchange& ex, body_source source, std::uint64_t offset, std::uint64_t length) {
-  if (!source.filling) co_return co_await ex.send_file(source.file->fd(), offset, length);
-  const auto first = offset;
-  const auto end = offset + length;
-  while (offset < end) {
-    const auto snap = co_await source.filling->wait_servable_beyond(offset);
-    if (disk_full(snap) && snap.size && source.origin) {
-      const bool whole_body = first == 0 && end == *snap.size;
-      co_return co_await continue_uncached(ex, *source.origin, offset, end, *snap.size,
-                                           whole_body ? source.file.get() : nullptr);
-    }
-    if (snap.state == cache::fill::phase::failed) co_return snap.error;
-    const auto available = std::min(snap.servable, end);
-    if (available <= offset) {
-      // Committed yet shorter than the range: the upstream's Content-Length lied.
-      if (snap.whole()) co_return cache::errc::upstream_invalid;
-      continue;
-    }
-    if (auto ec = co_await ex.send_file(source.file->fd(), offset, available - offset)) co_return ec;
-    offset = available;
+// Writes the body's bytes [offset, end), or from offset to its end.
+asio::awaitable<error_code> write_body(exchange& ex, cache::blob_body& body, std::uint64_t offset,
+                                       std::optional<std::uint64_t> end) {
+  while (!end || offset < *end) {
+    const auto max_length = end ? *end - offset : std::numeric_limits<std::uint64_t>::max();
+    auto piece = co_await body.read(offset, max_length);
+    if (!piece) co_return piece.error();
+    const auto length = cache::length_of(*piece);
+    if (length == 0) co_return end ? error_code(cache::errc::upstream_invalid) : error_code{};
+    if (auto ec = co_await write_piece(ex, *piece)) co_return ec;
+    offset += length;
   }
   co_return error_code{};
-}
-
-// A fill whose size the upstream did not announce: stream until it commits.
-asio::awaitable<error_code> copy_until_committed(exchange& ex, body_source source) {
-  std::uint64_t offset = 0;
-  for (;;) {
-    const auto snap = co_await source.filling->wait_servable_beyond(offset);
-    if (snap.state == cache::fill::phase::failed) co_return snap.error;
-    if (snap.servable > offset) {
-      if (auto ec = co_await ex.send_file(source.file->fd(), offset, snap.servable - offset)) co_return ec;
-      offset = snap.servable;
-    }
-    if (snap.whole() && offset >= snap.servable) co_return error_code{};
-  }
 }
 
 std::string multipart_boundary() {
@@ -138,7 +108,7 @@ std::string part_header(std::string_view boundary, const http::byte_range& r, st
          http::content_range(r, size) + "\r\n\r\n";
 }
 
-asio::awaitable<error_code> send_ranges(exchange& ex, body_source source, header_fields fields,
+asio::awaitable<error_code> send_ranges(exchange& ex, cache::blob_body& body, header_fields fields,
                                         std::vector<http::byte_range> ranges, std::uint64_t size) {
   if (ranges.size() == 1) {
     const auto r = ranges.front();
@@ -146,7 +116,7 @@ asio::awaitable<error_code> send_ranges(exchange& ex, body_source source, header
     fields.emplace_back("Content-Type", std::string(octet_stream));
     response_head head{206, std::move(fields), r.length()};
     if (auto ec = co_await ex.send_head(std::move(head))) co_return ec;
-    if (auto ec = co_await copy_range(ex, source, r.first, r.length())) co_return ec;
+    if (auto ec = co_await write_body(ex, body, r.first, r.first + r.length())) co_return ec;
     co_return co_await ex.finish();
   }
   const auto boundary = multipart_boundary();
@@ -159,7 +129,7 @@ asio::awaitable<error_code> send_ranges(exchange& ex, body_source source, header
   for (const auto& r : ranges) {
     const auto header = part_header(boundary, r, size);
     if (auto ec = co_await ex.write(std::string_view(header))) co_return ec;
-    if (auto ec = co_await copy_range(ex, source, r.first, r.length())) co_return ec;
+    if (auto ec = co_await write_body(ex, body, r.first, r.first + r.length())) co_return ec;
     const std::string_view crlf = "\r\n";
     if (auto ec = co_await ex.write(crlf)) co_return ec;
   }
@@ -334,35 +304,9 @@ asio::awaitable<void> handler::serve_blob(exchange& ex, routed r, core::digest d
     co_await send_error(ex, opened.error(), what, &r);
     co_return;
   }
-  ex.annotate("blob", opened->outcome);
-
-  body_source source;
-  std::optional<std::uint64_t> size;
-  if (auto* committed = std::get_if<cache::committed_blob>(&opened->source)) {
-    source.file = committed->file;
-    size = committed->size;
-  } else {
-    source.filling = std::get<std::shared_ptr<cache::fill>>(opened->source);
-    source.origin = uncached_blob{r.source, r.repository, digest, &metrics_};
-    // Answer as soon as the upstream's headers arrived, not when the download ends.
-    const auto snap = co_await source.filling->wait_started();
-    if (disk_full(snap) && ex.method() == http::method::get && !ex.header("Range")) {
-      auto fields = base_fields(&r);
-      add_content_fields(fields, digest);
-      if (auto ec = co_await serve_uncached(ex, *source.origin, std::move(fields))) {
-        spdlog::warn("request id={} {}: uncached transfer cut: {}", ex.request_id(), what, ec.message());
-        ex.abort();
-      }
-      metrics_.bytes_from_upstream.inc(ex.body_bytes());
-      co_return;
-    }
-    if (snap.state == cache::fill::phase::failed) {
-      co_await send_error(ex, snap.error, what, &r);
-      co_return;
-    }
-    source.file = source.filling->file();
-    size = snap.size;
-  }
+  auto& body = *opened;
+  ex.annotate("blob", body.outcome());
+  const auto size = body.size();
 
   auto fields = base_fields(&r);
   add_content_fields(fields, digest);
@@ -386,16 +330,14 @@ asio::awaitable<void> handler::serve_blob(exchange& ex, routed r, core::digest d
     co_return;
   }
   if (ranges.outcome == http::range_outcome::satisfiable) {
-    ec = co_await send_ranges(ex, source, std::move(fields), std::move(ranges.ranges), *size);
+    ec = co_await send_ranges(ex, body, std::move(fields), std::move(ranges.ranges), *size);
   } else {
     fields.emplace_back("Content-Type", std::string(octet_stream));
     response_head head{200, std::move(fields), size};
     ec = co_await ex.send_head(std::move(head));
-    if (!ec && size) ec = co_await copy_range(ex, source, 0, *size);
-    if (!ec && !size) ec = co_await copy_until_committed(ex, source);
+    if (!ec) ec = co_await write_body(ex, body, 0, size);
     if (!ec) ec = co_await ex.finish();
   }
-  (source.filling ? metrics_.bytes_from_upstream : metrics_.bytes_from_cache).inc(ex.body_bytes());
   if (ec) {
     // Mid-body: the only honest signal left is cutting the connection.
     if (ec.category() == cache::cache_category())

@@ -121,6 +121,9 @@ error_status status_of(cache::errc e) {
     case cache::errc::upstream_unauthorized: return {401, wire_code::unauthorized};
     case cache::errc::upstream_denied: return {403, wire_code::denied};
     case cache::errc::upstream_rejected: return bad_request(wire_code::unsupported);
+    // Both arise mid-body (the connection is cut); a runtime retries elsewhere.
+    case cache::errc::upstream_too_slow: return unavailable;
+    case cache::errc::body_stalled: return unavailable;
   }
   return internal;
 }
@@ -161,6 +164,9 @@ std::string message_of(const error_code& ec, const std::string& thing, const std
   if (ec == cache::errc::digest_mismatch)
     return thing + ": upstream " + from + " sent content that does not match the digest; nothing was cached";
   if (ec == cache::errc::storage_failed) return thing + ": the cache's storage failed; see the regcache log";
+  if (ec == cache::errc::upstream_too_slow)
+    return thing + " is not cached and upstream " + from + " sends it too slowly; retry later";
+  if (ec == cache::errc::body_stalled) return thing + ": its download from upstream " + from + " stalled; retry later";
   if (ec == cache::errc::offline)
     return thing + " is not cached and regcache serves only from its cache (upstream " + from + " offline)";
   return thing + ": " + ec.message();

@@ -57,6 +57,12 @@ class DiskFullTests(fixtures.RegcacheTestCase):
             skopeo.copy_to_dir(rc.docker_ref(img.repo, img.tag), dest)
             self.assertEqual(skopeo.verify_dir_copy(dest, img), [], attempt)
         self.assertFalse(os.path.exists(rc.blob_file(big.digest)), "the large layer cannot be cached")
+        # A range of a blob that cannot be cached is relayed from the upstream too.
+        first, last = big.size - 5000, big.size - 1000
+        status, headers, body = h.request(rc.blob_url(img.repo, big.digest), headers={"Range": f"bytes={first}-{last}"})
+        self.assertEqual(status, 206)
+        self.assertEqual(headers.get("content-range"), f"bytes {first}-{last}/{big.size}")
+        self.assertEqual(body, big.read_range(first, last))
         small = [b for b in img.blobs if b.digest != big.digest]
         for blob in small:
             self.assertTrue(os.path.exists(rc.blob_file(blob.digest)), f"{blob.digest} fits and is cached")

@@ -71,3 +71,69 @@ class StalledUpstreamTests(fixtures.RegcacheTestCase):
         self.assertOciError(status, body, 503, "UNAVAILABLE")
         self.assertLess(took, 4.0, "a stalled upstream must not hold the client past its read_timeout")
         self.assertIn("did not answer in time", rc.log_text())
+
+
+class SlowUpstreamTests(fixtures.RegcacheTestCase):
+    """Fills are bounded: a download below upstreams[].min_transfer_rate is
+    aborted, and a client reading a download that stopped making progress is
+    cut after server.write_timeout."""
+
+    IMAGES = ("multi",)
+    FAST_BYTES = 1 * MiB  # what the relay passes at full speed before it slows down
+
+    def start_behind_trickle(self, server=None, **upstream_options):
+        relay = Relay(self.registry.port, trickle_after=self.FAST_BYTES, **upstream_options.pop("relay")).start()
+        self.addCleanup(relay.stop)
+        upstream = {"name": self.registry.host, "url": relay.url, "insecure_http": True, **upstream_options}
+        config = {"upstreams": [upstream], "default_upstream": self.registry.host}
+        if server:
+            config["server"] = server
+        return self.start_regcache(config=config)
+
+    def read_until_cut(self, url):
+        """GETs url to the end of what it gets; returns (status, body bytes
+        received, Content-Length, seconds it took)."""
+        started = time.monotonic()
+        with h.stream(url, timeout=60) as resp:
+            received = 0
+            try:
+                while chunk := resp.read(1 << 16):  # b"" at a cut, where read() would raise
+                    received += len(chunk)
+            except (http.client.IncompleteRead, ConnectionError):
+                pass
+            return resp.status, received, int(resp.headers["content-length"]), time.monotonic() - started
+
+    def test_a_fill_below_min_transfer_rate_is_aborted_and_every_client_cut(self):
+        img = self.images["multi"]
+        big = img.largest_blob()
+        # About 1 KB/s, far below 64 KiB/s, yet a piece every 0.1 s: no read timeout ever trips.
+        rc = self.start_behind_trickle(relay={"trickle_bytes": 100, "trickle_interval": 0.1},
+                                       min_transfer_rate="64KiB", min_transfer_window="2s")
+        url = rc.blob_url(img.repo, big.digest)
+        results = fixtures.get_concurrently([(url, {})] * 2, timeout=60)
+        for status, _, size, _, error in results:
+            self.assertIsNone(error)
+            self.assertEqual(status, 200)
+            self.assertLess(size, big.size, "a client of an aborted fill must be cut")
+        status, received, length, took = self.read_until_cut(url)
+        self.assertEqual((status, length), (200, big.size))
+        self.assertLess(received, big.size)
+        self.assertLess(took, 15, "aborted about one window after the trickle began")
+        self.assertIn("slower than its min_transfer_rate", rc.log_text())
+        self.assertFalse(os.path.exists(rc.blob_file(big.digest)), "nothing is cached")
+        self.assertEqual(os.listdir(rc.tmp_dir), [])
+        self.assertTrue(rc.running())
+
+    def test_a_client_reading_a_stalled_fill_is_cut_after_write_timeout(self):
+        img = self.images["multi"]
+        big = img.largest_blob()
+        rc = self.start_behind_trickle(relay={"trickle_bytes": 0}, server={"write_timeout": "2s"},
+                                       min_transfer_rate=0, read_timeout="60s")
+        status, received, length, took = self.read_until_cut(rc.blob_url(img.repo, big.digest))
+        self.assertEqual((status, length), (200, big.size))
+        self.assertGreater(received, 0, "what was servable before the stall was sent")
+        self.assertLess(received, self.FAST_BYTES)
+        self.assertGreaterEqual(took, 2)
+        self.assertLess(took, 10, "cut about server.write_timeout after the last new byte")
+        self.assertIn("giving up on this reader", rc.log_text())
+        self.assertTrue(rc.running())

@@ -22,6 +22,8 @@ enum class errc {
   upstream_unauthorized,  // the upstream answered 401 and the configured credentials could not satisfy it
   upstream_denied,        // the upstream answered 403
   upstream_rejected,      // the upstream answered another 4xx (400, 405, ...)
+  upstream_too_slow,      // a download fell below its upstream's transfer floor (transfer_floor.hpp)
+  body_stalled,           // no new byte of a downloading blob became servable for a reader's stall limit
 };
 
 const boost::system::error_category& cache_category() noexcept;

@@ -12,8 +12,10 @@
 // A broken transfer is resumed from where it stopped (at most 3 times per
 // fill, with back-off); only when that fails does the fill fail. A full disk
 // fails the fill with store::errc::no_space: its readers then fetch the rest
-// from the upstream themselves, uncached (registry/passthrough.hpp), and the
-// on_disk_full hook asks for an eviction.
+// from the upstream themselves, uncached (blob_body.hpp), and the
+// on_disk_full hook asks for an eviction. A download slower than its
+// upstream's transfer floor (transfer_floor.hpp) fails with
+// errc::upstream_too_slow: its readers are cut and nothing is cached.
 //
 // Only the fill's own coroutine (run by the coordinator on the first asker's
 // I/O thread, but detached from every client) moves it forward. Readers only observe it.
@@ -36,6 +38,7 @@
 // Thread-safety: every member may be called from any thread.
 #include "regcache/cache/context.hpp"
 #include "regcache/cache/upstream_source.hpp"
+#include "regcache/core/clock.hpp"
 #include "regcache/core/digest.hpp"
 #include "regcache/core/wake_list.hpp"
 #include "regcache/store/file_handle.hpp"
@@ -75,12 +78,19 @@ class fill {
 
   // Resolve once the fill left `starting`.
   boost::asio::awaitable<snapshot> wait_started();
-  // Resolve once more than `offset` bytes are servable, or the fill ended.
-  boost::asio::awaitable<snapshot> wait_servable_beyond(std::uint64_t offset);
+  // Resolve once more than `offset` bytes are servable, or the fill ended;
+  // nullopt when neither happened by `deadline` on `clock` (noticed within
+  // core::wake_list::recheck of it).
+  boost::asio::awaitable<std::optional<snapshot>> wait_servable_beyond(std::uint64_t offset,
+                                                                       core::clock::time_point deadline,
+                                                                       const core::clock& clock);
   // Resolve once the fill ended (snapshot.ended).
   boost::asio::awaitable<snapshot> wait_ended();
 
   // Driven by the fill's coroutine only.
+  // The size the upstream announced, known before anything is written: a
+  // fill that then finds the disk full still tells its readers the size.
+  void announce_size(std::optional<std::uint64_t> size);
   void start_streaming(std::optional<std::uint64_t> size, std::shared_ptr<store::file_handle> file);
   void advance(std::uint64_t bytes);
   void verified();
@@ -93,7 +103,9 @@ class fill {
   // The three things a reader waits for; one loop serves them all.
   enum class until { started, servable_beyond, ended };
   static bool reached(const snapshot& s, until what, std::uint64_t offset);
-  boost::asio::awaitable<snapshot> wait(until what, std::uint64_t offset);
+  // Without `clock`, waits however long it takes.
+  boost::asio::awaitable<std::optional<snapshot>> wait(until what, std::uint64_t offset,
+                                                       core::clock::time_point deadline, const core::clock* clock);
   snapshot snapshot_locked() const;
   void notify_locked();
   boost::asio::awaitable<snapshot> wait_change(std::uint64_t seen_version);

@@ -3,6 +3,7 @@
 // cache's policy for it (names, tag freshness, what to serve when it fails)
 // and the registry client that does all the talking (upstream/registry_client.hpp).
 #include "regcache/cache/errc.hpp"
+#include "regcache/cache/transfer_floor.hpp"
 #include "regcache/upstream/registry_client.hpp"
 
 #include <chrono>
@@ -28,6 +29,8 @@ struct upstream_source {
   bool docker_hub = false;
   // The upstream's registry API: auth, redirects, retries, offline, ns=.
   std::shared_ptr<upstream::registry_client> registry;
+  // The least progress a blob download from here must make.
+  transfer_floor_policy min_transfer;
 };
 
 // The cache error for what the registry client reported: errc::not_found

@@ -90,6 +90,11 @@ struct upstream_config {
   std::chrono::milliseconds connect_timeout{5'000};
   std::chrono::milliseconds read_timeout{30'000};
   std::size_t max_connections = 64;
+  // A blob download slower than this on average over any window is aborted
+  // (bytes per second; 0 = no floor), as is one that takes longer than
+  // size / min_transfer_rate + min_transfer_window.
+  std::uint64_t min_transfer_rate = 64 * 1024;
+  std::chrono::milliseconds min_transfer_window{30'000};
   bool send_ns = false;  // add ?ns=<name>: the upstream is itself a mirror (another regcache)
   bool offline = false;  // serve only from the cache; never contact this upstream
 };
@@ -138,7 +143,7 @@ class config_error : public std::runtime_error {
 // query or fragment; at most one of password_file and password_env, and only
 // with username; default_upstream is empty when there are no upstreams, else
 // names one (empty is accepted with exactly one upstream, which
-// resolve_defaults() picks); timeouts are positive and tag_ttl not negative;
+// resolve_defaults() picks); timeouts and min_transfer_window are positive and tag_ttl not negative;
 // max_connections ≥ 1; max_header_bytes in 1 KiB..1 MiB; log.level and
 // log.format are in their sets; metrics.path starts with '/' and is outside /v2;
 // storage.quota is more than 0 bytes or a share in (0%, 100%]; 0 < low_watermark

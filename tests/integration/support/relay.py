@@ -9,7 +9,11 @@ Every accepted connection is relayed to 127.0.0.1:<upstream_port>. With
 `cut_after` set, the first `cut_connections` connections (None = all) whose
 upstream-to-client bytes pass `cut_after` are closed right there, mid-response.
 `cut` counts how many were cut. `delay` holds every response chunk back
-that many seconds (a stalled upstream).
+that many seconds (a stalled upstream). With `trickle_after` set, each
+connection's response bytes past that many go on `trickle_bytes` at a time,
+one piece every `trickle_interval` seconds (an upstream that trickles, never
+silent long enough for a read timeout); `trickle_bytes=0` stops them there
+(an upstream that stalls mid-body).
 """
 
 import socket
@@ -20,7 +24,8 @@ from . import ports
 
 
 class Relay:
-    def __init__(self, upstream_port, cut_after=None, cut_connections=None, server_tls=None, delay=0.0):
+    def __init__(self, upstream_port, cut_after=None, cut_connections=None, server_tls=None, delay=0.0,
+                 trickle_after=None, trickle_bytes=1, trickle_interval=0.1):
         self.upstream_port = upstream_port
         self.server_tls = server_tls  # an ssl.SSLContext: terminate TLS towards regcache
         self.client_bytes = bytearray()  # everything clients sent, to inspect their headers
@@ -28,6 +33,9 @@ class Relay:
         self.cut_after = cut_after
         self.cut_connections = cut_connections
         self.cut = 0
+        self.trickle_after = trickle_after
+        self.trickle_bytes = trickle_bytes
+        self.trickle_interval = trickle_interval
         self.port = None
         self._lock = threading.Lock()
         self._listener = None
@@ -80,6 +88,18 @@ class Relay:
             self.cut += 1
             return True
 
+    def _trickle(self, dst, data, sent):
+        """Sends `data` (response bytes from offset `sent`) at the trickle's
+        pace, then holds the connection until the relay stops."""
+        fast = max(0, self.trickle_after - sent)
+        dst.sendall(data[:fast])
+        rest = data[fast:]
+        while rest and self.trickle_bytes and not self._stopping.is_set():
+            time.sleep(self.trickle_interval)
+            dst.sendall(rest[: self.trickle_bytes])
+            rest = rest[self.trickle_bytes:]
+        self._stopping.wait()
+
     def _accept_loop(self):
         while not self._stopping.is_set():
             try:
@@ -119,6 +139,9 @@ class Relay:
                     if self._should_cut():
                         dst.sendall(data[: max(0, self.cut_after - sent)])
                         break
+                if is_response and self.trickle_after is not None and sent + len(data) > self.trickle_after:
+                    self._trickle(dst, data, sent)
+                    break
                 dst.sendall(data)
                 sent += len(data)
         except OSError:

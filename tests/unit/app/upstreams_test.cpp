@@ -48,6 +48,8 @@ TEST_F(upstreams_test, source_carries_the_configured_policy_and_its_registry_cli
   u.on_tag_not_found = "serve_cached";
   u.send_ns = true;
   u.offline = true;
+  u.min_transfer_rate = 1000;
+  u.min_transfer_window = std::chrono::seconds(5);
   const auto source = make_upstream_source(u, workers_, metrics_);
   EXPECT_EQ(source->name, "docker.io");
   EXPECT_EQ(source->aliases, u.aliases);
@@ -59,6 +61,8 @@ TEST_F(upstreams_test, source_carries_the_configured_policy_and_its_registry_cli
   EXPECT_TRUE(source->docker_hub);
   EXPECT_TRUE(source->registry->options().send_ns);
   EXPECT_TRUE(source->registry->options().offline);
+  EXPECT_EQ(source->min_transfer.bytes_per_second, 1000u);
+  EXPECT_EQ(source->min_transfer.window, std::chrono::seconds(5));
 }
 
 TEST_F(upstreams_test, defaults_follow_the_upstream_and_only_docker_hub_is_docker_hub) {

@@ -1,5 +1,6 @@
 #include "regcache/cache/errc.hpp"
 #include "regcache/cache/fill_coordinator.hpp"
+#include "test_support.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -10,10 +11,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <gtest/gtest.h>
 
-#include <filesystem>
 #include <optional>
-
-#include <unistd.h>
 
 namespace regcache::cache {
 namespace {
@@ -73,7 +71,8 @@ asio::awaitable<void> wait_started_into(fill* f, std::optional<fill::snapshot>* 
 }
 
 asio::awaitable<void> wait_beyond_into(fill* f, std::uint64_t offset, std::optional<fill::snapshot>* out) {
-  *out = co_await f->wait_servable_beyond(offset);
+  const auto& clock = core::clock::system();
+  *out = co_await f->wait_servable_beyond(offset, clock.now() + std::chrono::hours(1), clock);
 }
 
 // poll() runs what is ready and never waits, so a waiter woken within it was
@@ -134,40 +133,12 @@ namespace {
 // The coordinator against an upstream that refuses connections: single
 // flight while the fill runs, the failure reaches every waiter, and the
 // table forgets the failed fill so the next request starts afresh.
-class coordinator_test : public ::testing::Test {
+class coordinator_test : public testing::cache_fixture {
  protected:
   void SetUp() override {
-    root_ = std::filesystem::temp_directory_path() /
-            ("regcache-fill-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter_++));
-    blobs_ = store::blob_store::open(root_).value();
-    index_ = store::index::open(root_ / "index").value();
-    metrics_ = std::make_unique<cache_metrics>(registry_);
-    auto ep = upstream::parse_url("http://127.0.0.1:1").value();
-    source_ = std::make_shared<upstream_source>();
-    source_->name = "127.0.0.1:1";
-    source_->registry = std::make_shared<upstream::registry_client>(
-        upstream::registry_options{.name = source_->name},
-        std::vector{std::make_shared<upstream::client>(ioc_.get_executor(), ep, upstream::client_options{})},
-        std::make_shared<upstream::authenticator>(source_->name, std::nullopt, upstream::client_options{}),
-        registry_);
+    cache_fixture::SetUp();
+    source_ = testing::test_upstream::source_at(1, ioc_.get_executor(), registry_);
   }
-  void TearDown() override {
-    source_.reset();
-    index_.reset();
-    std::filesystem::remove_all(root_);
-  }
-  context make_context() {
-    return context{blobs_, index_.get(), metrics_.get(), &core::clock::system(), ioc_.get_executor()};
-  }
-
-  static inline int counter_ = 0;
-  std::filesystem::path root_;
-  boost::asio::io_context ioc_;
-  metrics::registry registry_;
-  std::unique_ptr<cache_metrics> metrics_;
-  std::shared_ptr<store::blob_store> blobs_;
-  std::unique_ptr<store::index> index_;
-  std::shared_ptr<upstream_source> source_;
 };
 
 TEST_F(coordinator_test, joins_share_one_fill_and_a_failure_clears_the_entry) {
@@ -190,6 +161,39 @@ TEST_F(coordinator_test, joins_share_one_fill_and_a_failure_clears_the_entry) {
 
   auto third = fills.join(some_digest(), source_, "team/app", ioc_.get_executor());
   EXPECT_NE(third, first) << "a failed fill is not reused";
+}
+
+}  // namespace
+}  // namespace regcache::cache
+
+namespace regcache::cache {
+namespace {
+using namespace std::chrono_literals;
+
+// A fill from an upstream that trickles: it passes every read timeout, but
+// falls below the transfer floor on the injected clock and is aborted.
+class trickling_upstream_test : public testing::cache_fixture {};
+
+TEST_F(trickling_upstream_test, a_fill_below_the_transfer_floor_is_aborted_and_caches_nothing) {
+  const std::string content(100'000, 'z');
+  const auto digest = upstream_.add_blob("team/app", content);
+  upstream_.hold_from(10);
+  source_->min_transfer = {64 * 1024, 30s};
+  fill_coordinator fills(make_context());
+  auto f = fills.join(digest, source_, "team/app", ioc_.get_executor());
+  ASSERT_TRUE(run_until([&] { return f->observe().written == 10; }));
+  clock_.advance(29s);
+  upstream_.release(1);
+  ASSERT_TRUE(run_until([&] { return f->observe().written == 11; }));
+  EXPECT_EQ(f->observe().state, fill::phase::streaming) << "the first window has not passed";
+  clock_.advance(2s);
+  upstream_.release(1);
+  ASSERT_TRUE(run_until([&] { return f->observe().ended; }));
+  EXPECT_EQ(f->observe().state, fill::phase::failed);
+  EXPECT_EQ(f->observe().error, errc::upstream_too_slow);
+  EXPECT_EQ(fills.in_flight(), 0u);
+  EXPECT_FALSE(blobs_->exists(digest));
+  EXPECT_FALSE(index_->get_blob(digest).value());
 }
 
 }  // namespace

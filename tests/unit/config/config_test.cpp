@@ -114,6 +114,8 @@ upstreams:
     connect_timeout: 3s
     read_timeout: 1m
     max_connections: 8
+    min_transfer_rate: 1MiB
+    min_transfer_window: 1m
   - name: 127.0.0.1:5001
     url: http://127.0.0.1:5001
     username: ci
@@ -124,6 +126,7 @@ upstreams:
     on_tag_not_found: serve_cached
     tag_ttl: 0
     send_ns: true
+    min_transfer_rate: 0
     offline: true
 default_upstream: 127.0.0.1:5001
 log:
@@ -172,7 +175,10 @@ prefetch:
   EXPECT_EQ(hub.connect_timeout, 3s);
   EXPECT_EQ(hub.read_timeout, 1min);
   EXPECT_EQ(hub.max_connections, 8u);
+  EXPECT_EQ(hub.min_transfer_rate, 1024u * 1024u);
+  EXPECT_EQ(hub.min_transfer_window, 1min);
   const auto& local = cfg.upstreams[1];
+  EXPECT_EQ(local.min_transfer_rate, 0u) << "0 turns the floor off";
   EXPECT_EQ(local.name, "127.0.0.1:5001");
   EXPECT_EQ(local.password_env, "CI_REGISTRY_PASSWORD");
   EXPECT_TRUE(local.insecure_skip_verify);
@@ -271,7 +277,8 @@ TEST(config, unknown_keys_list_what_is_allowed) {
               AllOf(StartsWith("upstreams[0].tagttl: unknown key (allowed: name, url, aliases, username, "
                                "password_file, password_env, ca_file, client_cert_file, client_key_file, "
                                "insecure_skip_verify, insecure_http, tag_ttl, max_stale, on_tag_not_found, "
-                               "connect_timeout, read_timeout, max_connections, send_ns, offline)")));
+                               "connect_timeout, read_timeout, max_connections, send_ns, offline, min_transfer_rate, "
+                               "min_transfer_window)")));
   EXPECT_THAT(parse_error("log: {level: info, level: debug}"), StartsWith("log.level: given twice"));
 }
 
@@ -396,6 +403,8 @@ TEST(config, documented_default_file_loads_and_validates) {
   EXPECT_EQ(hub.connect_timeout, upstream_defaults.connect_timeout);
   EXPECT_EQ(hub.read_timeout, upstream_defaults.read_timeout);
   EXPECT_EQ(hub.max_connections, upstream_defaults.max_connections);
+  EXPECT_EQ(hub.min_transfer_rate, 64u * 1024u);
+  EXPECT_EQ(hub.min_transfer_window, 30s);
   EXPECT_EQ(cfg.default_upstream, "docker.io");
   EXPECT_EQ(cfg.log.level, defaults.log.level);
   EXPECT_EQ(cfg.log.format, defaults.log.format);
@@ -520,6 +529,10 @@ TEST(config_validate, limits_and_timeouts) {
   cfg = with_upstream();
   cfg.upstreams[0].read_timeout = 0ms;
   EXPECT_THAT(validate_error(cfg), StartsWith("upstreams[0].read_timeout: 0s is not allowed"));
+  cfg = with_upstream();
+  cfg.upstreams[0].min_transfer_window = 0ms;
+  EXPECT_EQ(validate_error(cfg),
+            "upstreams[0].min_transfer_window: 0s is not allowed (must be greater than 0, default 30s)");
   cfg = with_upstream();
   cfg.upstreams[0].max_connections = 0;
   EXPECT_EQ(validate_error(cfg), "upstreams[0].max_connections: 0 is not allowed (must be at least 1, default 64)");

@@ -93,7 +93,7 @@ class handler_test : public ::testing::Test {
   std::unique_ptr<store::index> index_ = store::index::open(dir_.path() / "index").value();
   cache::context ctx_{blobs_, index_.get(), &metrics_, &core::clock::system(), blocking_.get_executor()};
   cache::fill_coordinator fills_{ctx_};
-  cache::blob_cache blob_cache_{ctx_, fills_};
+  cache::blob_cache blob_cache_{ctx_, fills_, std::chrono::minutes(5)};
   cache::manifest_cache manifest_cache_{ctx_};
   cache::discovery discovery_{ctx_};
   std::shared_ptr<const cache::upstream_source> source_ = offline_source(idle_.get_executor(), registry_);

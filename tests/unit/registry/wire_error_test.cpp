@@ -92,6 +92,8 @@ const std::vector<row>& table() {
       {cache::errc::upstream_unauthorized, {401, wire_code::unauthorized}},
       {cache::errc::upstream_denied, {403, wire_code::denied}},
       {cache::errc::upstream_rejected, {400, wire_code::unsupported}},
+      {cache::errc::upstream_too_slow, {503, wire_code::unavailable, 5}},
+      {cache::errc::body_stalled, {503, wire_code::unavailable, 5}},
   };
   return rows;
 }
@@ -148,7 +150,8 @@ TEST(to_wire_error, upstream_failures_name_the_upstream) {
   for (const auto ec : {cache::errc::manifest_unknown, cache::errc::upstream_unreachable, cache::errc::upstream_failed,
                         cache::errc::upstream_rate_limited, cache::errc::upstream_invalid,
                         cache::errc::digest_mismatch, cache::errc::offline, cache::errc::upstream_unauthorized,
-                        cache::errc::upstream_denied, cache::errc::upstream_rejected}) {
+                        cache::errc::upstream_denied, cache::errc::upstream_rejected, cache::errc::upstream_too_slow,
+                        cache::errc::body_stalled}) {
     EXPECT_THAT(to_wire_error(ec, "blob sha256:ab", "ghcr.io").message, HasSubstr("upstream ghcr.io"))
         << name_of(ec);
   }
