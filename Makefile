@@ -5,7 +5,7 @@ ASAN_DIR    := build/asan
 JOBS        ?= $(shell nproc)
 CMAKE_GEN   := -G Ninja
 
-.PHONY: run build test unit integration fuzz demo bench clean
+.PHONY: run build test unit integration fuzz fuzz-long demo bench clean
 
 run: build
 	mkdir -p data
@@ -47,6 +47,10 @@ integration: $(TEST_DIR)/build.ninja
 	ctest --test-dir $(TEST_DIR) --output-on-failure -L integration
 fuzz:
 	tests/fuzz/run-smoke.sh
+# Every fuzz target for 10 million executions or 10 minutes, whichever comes
+# first (up to ~2 hours); reproducers of crashes join the seed corpus.
+fuzz-long:
+	FUZZ_RUNS=10000000 FUZZ_SECONDS=600 FUZZ_KEEP_CRASHES=1 tests/fuzz/run-smoke.sh
 
 demo: build
 	scripts/install-deps.sh test

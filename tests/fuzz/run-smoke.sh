@@ -1,20 +1,27 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer targets with clang in a separate build tree and runs
-# each one for FUZZ_SECONDS (default 10) from its seed corpus in
-# tests/fuzz/corpus/<target>/. Fails on the first crash, leak, timeout or
-# sanitizer report, printing the fuzzer's log and the reproducer's path.
+# Builds the libFuzzer targets (ASan + UBSan) with clang in a separate build
+# tree and runs each one from its seed corpus in tests/fuzz/corpus/<target>/
+# for FUZZ_SECONDS (default 10), or until FUZZ_RUNS executions when that is
+# set and comes first. Every target runs; the script fails at the end if one
+# found a crash, leak, timeout or sanitizer report, printing the fuzzer's log
+# and the reproducer's path.
 #
 #   FUZZ_SECONDS=60 tests/fuzz/run-smoke.sh            all targets
 #   tests/fuzz/run-smoke.sh fuzz_range fuzz_route      some of them
+#   make fuzz-long                                     10 million runs or 10 minutes each
 #
-# Environment: FUZZ_SECONDS, FUZZ_BUILD_DIR (default <repo>/build-fuzz),
-# FUZZ_JOBS (parallel compile jobs, default 2).
+# Environment: FUZZ_SECONDS, FUZZ_RUNS, FUZZ_BUILD_DIR (default
+# <repo>/build-fuzz), FUZZ_JOBS (parallel compile jobs, default 2),
+# FUZZ_KEEP_CRASHES=1 (copy each reproducer into the target's seed corpus,
+# named crash-<sha1>, so every later smoke run replays it once it is fixed).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 build="${FUZZ_BUILD_DIR:-$root/build-fuzz}"
 seconds="${FUZZ_SECONDS:-10}"
+runs_limit="${FUZZ_RUNS:-}"
 jobs="${FUZZ_JOBS:-2}"
+keep_crashes="${FUZZ_KEEP_CRASHES:-0}"
 
 if [[ $# -gt 0 ]]; then
   targets=("$@")
@@ -32,6 +39,10 @@ cmake -S "$root" -B "$build" -G Ninja \
   -DREGCACHE_TESTS=OFF >/dev/null
 ninja -C "$build" -j "$jobs" "${targets[@]}"
 
+limits=(-max_total_time="$seconds")
+[[ -n "$runs_limit" ]] && limits+=(-runs="$runs_limit")
+
+failed=()
 for target in "${targets[@]}"; do
   seeds="$root/tests/fuzz/corpus/$target"
   work="$build/fuzz-work/$target"
@@ -40,15 +51,29 @@ for target in "${targets[@]}"; do
   # New inputs go to the scratch corpus (first directory), never into the
   # checked-in seeds.
   if "$build/tests/fuzz/$target" \
-      -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+      "${limits[@]}" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
       -artifact_prefix="$work/artifacts/" \
       "$work/corpus" "$seeds" >"$work/log" 2>&1; then
     runs="$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/log")"
-    echo "ok   $target: ${runs:-?} runs in ${seconds}s"
+    elapsed="$(sed -n 's/^Done [0-9]* runs in \([0-9]*\) second.*/\1/p' "$work/log")"
+    echo "ok   $target: ${runs:-?} runs in ${elapsed:-$seconds}s"
   else
     echo "FAIL $target (log: $work/log)" >&2
     tail -n 60 "$work/log" >&2
-    ls "$work/artifacts" >&2
-    exit 1
+    for artifact in "$work"/artifacts/*; do
+      [[ -e "$artifact" ]] || continue
+      echo "reproducer: $artifact" >&2
+      if [[ "$keep_crashes" == 1 ]]; then
+        kept="$seeds/crash-$(sha1sum "$artifact" | cut -c1-40)"
+        cp "$artifact" "$kept"
+        echo "kept as seed: $kept" >&2
+      fi
+    done
+    failed+=("$target")
   fi
 done
+
+if [[ ${#failed[@]} -gt 0 ]]; then
+  echo "fuzz: failed: ${failed[*]}" >&2
+  exit 1
+fi
