@@ -18,6 +18,8 @@ json::object to_json(const cache::eviction_report& r) {
           {"tags_evicted", r.tags_evicted},
           {"pinned_bytes_kept", r.pinned_bytes_kept},
           {"young_bytes_kept", r.young_bytes_kept},
+          {"available_before", r.available_before},
+          {"below_min_free", r.below_min_free},
           {"reached_low_watermark", r.reached_low_watermark},
           {"took_ms", r.took.count()}};
 }

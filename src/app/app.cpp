@@ -89,14 +89,16 @@ cache::eviction_policy eviction_policy_of(const config::storage_config& storage)
   } catch (const config::config_error& e) {
     throw config::config_error(std::string("storage.quota: ") + e.what());
   }
+  policy.min_free_bytes = config::resolve_min_free(storage, storage.root);
   policy.high_watermark = storage.high_watermark;
   policy.low_watermark = storage.low_watermark;
   policy.min_age = storage.min_age;
   policy.max_unused_age = storage.max_unused_age;
-  spdlog::info("quota {} (evicting from {} down to {}), min_age {} s, max_unused_age {} s",
+  spdlog::info("quota {} (evicting from {} down to {}), min_free {}, min_age {} s, max_unused_age {} s",
                core::format_bytes(policy.quota_bytes),
                core::format_bytes(static_cast<std::uint64_t>(policy.quota_bytes * policy.high_watermark)),
                core::format_bytes(static_cast<std::uint64_t>(policy.quota_bytes * policy.low_watermark)),
+               policy.min_free_bytes > 0 ? core::format_bytes(policy.min_free_bytes) : std::string("off"),
                policy.min_age.count() / 1000, policy.max_unused_age.count() / 1000);
   return policy;
 }
@@ -195,6 +197,9 @@ app::parts::parts(config::config c) : cfg(std::move(c)) {
     spdlog::info("cache holds {} blobs ({}), {} manifests, {} tags", stats->blob_count,
                  core::format_bytes(stats->blob_bytes), stats->manifest_count, stats->tag_count);
   }
+  // Downloads that would take the disk below min_free are refused like a
+  // full disk (served uncached, eviction asked for).
+  blobs->keep_free(evictor.policy().min_free_bytes, store::filesystem_space(blobs->root()));
   fills.on_disk_full([this] { evictor.request(); });
   listen_or_throw(server, "server.listen", cfg.server.listen);
   spdlog::info("regcache {} listening on {}:{} with {} threads, cache in {}", REGCACHE_VERSION,

@@ -231,7 +231,10 @@ error_code evict_manifests(const context& ctx, const protection& protect, std::o
 
 }  // namespace
 
-evictor::evictor(context ctx, eviction_policy policy) : ctx_(std::move(ctx)), policy_(policy) {
+evictor::evictor(context ctx, eviction_policy policy, store::disk_space_reader disk)
+    : ctx_(std::move(ctx)),
+      policy_(policy),
+      disk_(disk ? std::move(disk) : store::filesystem_space(ctx_.blobs->root())) {
   ctx_.metrics->quota_bytes.set(static_cast<std::int64_t>(policy_.quota_bytes));
 }
 
@@ -245,6 +248,31 @@ std::optional<eviction_report> evictor::last_report() const {
 }
 
 void evictor::request() { requested_.store(true); }
+
+bool evictor::below_min_free() const {
+  if (policy_.min_free_bytes == 0) return false;
+  auto space = disk_();
+  return space && space->available < policy_.min_free_bytes;
+}
+
+std::uint64_t evictor::to_free_for_disk(bool forced, eviction_report& report) const {
+  if (policy_.min_free_bytes == 0) return 0;
+  auto space = disk_();
+  if (!space) {
+    spdlog::warn("eviction: cannot measure the free space of {} ({}): min_free is not kept in this pass",
+                 ctx_.blobs->root().string(), space.error().message());
+    return 0;
+  }
+  report.available_before = space->available;
+  report.below_min_free = space->available < policy_.min_free_bytes;
+  // Beyond min_free, as much room as a quota pass frees: one pass buys room
+  // for a while instead of one blob's worth.
+  const auto gap =
+      share_of(policy_.quota_bytes, policy_.high_watermark) - share_of(policy_.quota_bytes, policy_.low_watermark);
+  const auto target = policy_.min_free_bytes + gap;
+  if (!report.below_min_free && !(forced && space->available < target)) return 0;
+  return target - space->available;
+}
 
 result<eviction_report> evictor::run_once(bool forced) {
   std::lock_guard lock(pass_mutex_);
@@ -269,7 +297,8 @@ result<eviction_report> evictor::run_once(bool forced) {
   const auto low = share_of(policy_.quota_bytes, policy_.low_watermark);
   const bool over_quota = policy_.quota_bytes > 0 &&
                           (forced || blobs->total > share_of(policy_.quota_bytes, policy_.high_watermark));
-  const std::uint64_t to_free = over_quota && blobs->total > low ? blobs->total - low : 0;
+  const std::uint64_t for_quota = over_quota && blobs->total > low ? blobs->total - low : 0;
+  const std::uint64_t to_free = std::max(for_quota, to_free_for_disk(forced, report));
 
   auto chosen = choose_blobs(*ctx_.index, *protect, *blobs, to_free, h, report);
   if (!chosen) return chosen.error();
@@ -277,7 +306,7 @@ result<eviction_report> evictor::run_once(bool forced) {
   if (!blob_horizon) return blob_horizon.error();
   if (auto ec = evict_manifests(ctx_, *protect, *blob_horizon, h, report)) return ec;
 
-  report.reached_low_watermark = to_free == 0 || report.usage_after <= low;
+  report.reached_low_watermark = report.usage_before - report.usage_after >= to_free;
   report.took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
   log_pass(report);
   std::lock_guard report_lock(report_mutex_);
@@ -287,16 +316,26 @@ result<eviction_report> evictor::run_once(bool forced) {
 
 void evictor::log_pass(const eviction_report& report) {
   if (report.blobs_evicted > 0 || report.manifests_evicted > 0) {
-    spdlog::info("eviction: {} blobs ({}), {} manifests, {} tags evicted; usage {} -> {} of quota {}; took {} ms",
+    const auto disk = report.below_min_free ? "; free space " + core::format_bytes(report.available_before) +
+                                                  " was below min_free " + core::format_bytes(policy_.min_free_bytes)
+                                            : std::string();
+    spdlog::info("eviction: {} blobs ({}), {} manifests, {} tags evicted; usage {} -> {} of quota {}{}; took {} ms",
                  report.blobs_evicted, core::format_bytes(report.blob_bytes_evicted), report.manifests_evicted,
                  report.tags_evicted, core::format_bytes(report.usage_before),
                  core::format_bytes(report.usage_after),
-                 policy_.quota_bytes > 0 ? core::format_bytes(policy_.quota_bytes) : std::string("none"),
+                 policy_.quota_bytes > 0 ? core::format_bytes(policy_.quota_bytes) : std::string("none"), disk,
                  report.took.count());
   }
   // Once per episode, not at every pass that stays above.
   const bool was_reached = !last_report() || last_report()->reached_low_watermark;
-  if (!report.reached_low_watermark && was_reached) {
+  if (!report.reached_low_watermark && was_reached && report.below_min_free) {
+    spdlog::warn("eviction: free space {} of {} stays below storage.min_free {}: the cache holds {}, of which {} "
+                 "pinned and {} used within min_age are kept; other files fill the disk",
+                 core::format_bytes(report.available_before + (report.usage_before - report.usage_after)),
+                 ctx_.blobs->root().string(), core::format_bytes(policy_.min_free_bytes),
+                 core::format_bytes(report.usage_after), core::format_bytes(report.pinned_bytes_kept),
+                 core::format_bytes(report.young_bytes_kept));
+  } else if (!report.reached_low_watermark && was_reached) {
     spdlog::warn("eviction: usage {} stays above the low watermark {}: {} pinned and {} used within min_age are "
                  "kept",
                  core::format_bytes(report.usage_after),
@@ -307,14 +346,15 @@ void evictor::log_pass(const eviction_report& report) {
 
 bool evictor::pass_due(bool forced, bool interval_elapsed) const {
   if (forced) return true;
-  const bool over_high =
-      policy_.quota_bytes > 0 && usage() > share_of(policy_.quota_bytes, policy_.high_watermark);
+  const bool pressed =
+      (policy_.quota_bytes > 0 && usage() > share_of(policy_.quota_bytes, policy_.high_watermark)) ||
+      below_min_free();
   // A pass that could not get under the low watermark (pins, min_age) would
   // find the same next second: over the high watermark it is retried once
   // per interval, not at every poll.
   const auto last = last_report();
   const bool last_succeeded = !last || last->reached_low_watermark;
-  if (over_high && (last_succeeded || interval_elapsed)) return true;
+  if (pressed && (last_succeeded || interval_elapsed)) return true;
   return interval_elapsed && policy_.max_unused_age.count() > 0;
 }
 

@@ -330,7 +330,10 @@ struct operator_commands::state {
     auto r = call(client, "POST", "/api/v1/gc", {}, common_gc.json);
     if (!r.reply || common_gc.json) return r.exit_code;
     std::printf("%s\n", eviction_summary(*r.reply).c_str());
-    if (!flag(*r.reply, "reached_low_watermark"))
+    if (!flag(*r.reply, "reached_low_watermark") && flag(*r.reply, "below_min_free"))
+      std::printf("warning: free space is still below storage.min_free: what is left is pinned or used recently, "
+                  "or other files fill the disk\n");
+    else if (!flag(*r.reply, "reached_low_watermark"))
       std::printf("warning: usage is still above the low watermark: what is left is pinned or used recently\n");
     return exit_ok;
   }

@@ -297,6 +297,26 @@ quota_config read_quota(const YAML::Node& n, const std::string& path) {
           n);
 }
 
+min_free_config read_min_free(const YAML::Node& n, const std::string& path) {
+  const auto& text = scalar(n, path, "a size or a percentage");
+  min_free_config min_free;
+  if (text.ends_with('%')) {
+    const auto percent = core::parse_percent(text);
+    if (percent && *percent < 100) {
+      min_free.filesystem_share = *percent / 100.0;
+      return min_free;
+    }
+  } else if (const auto bytes = core::parse_byte_size(text)) {
+    min_free.bytes = *bytes;
+    min_free.filesystem_share = 0;
+    return min_free;
+  }
+  fail_at(path,
+          quote(text) + " is not a size or a percentage of the filesystem (use e.g. 5GiB or 10%; a size, 0 to "
+                        "turn it off, or more than 0% and below 100%)",
+          n);
+}
+
 template <class Unsigned>
 Unsigned read_count(const YAML::Node& n, const std::string& path) {
   const auto& text = scalar(n, path, "a whole number");
@@ -368,12 +388,13 @@ void read_server(const YAML::Node& n, const std::string& path, server_config& s)
 }
 
 void read_storage(const YAML::Node& n, const std::string& path, storage_config& s) {
-  static constexpr std::array<std::string_view, 7> keys{"root",    "quota",          "high_watermark",
-                                                        "low_watermark", "min_age", "max_unused_age",
-                                                        "eviction_interval"};
+  static constexpr std::array<std::string_view, 8> keys{"root",          "quota",   "min_free",
+                                                        "high_watermark", "low_watermark", "min_age",
+                                                        "max_unused_age", "eviction_interval"};
   for_each_key(n, path, keys, [&](std::string_view key, const YAML::Node& v, const std::string& p) {
     if (key == "root") s.root = read_string(v, p);
     else if (key == "quota") s.quota = read_quota(v, p);
+    else if (key == "min_free") s.min_free = read_min_free(v, p);
     else if (key == "high_watermark") s.high_watermark = read_percent(v, p);
     else if (key == "low_watermark") s.low_watermark = read_percent(v, p);
     else if (key == "min_age") s.min_age = read_duration(v, p);
@@ -562,6 +583,11 @@ void validate_storage(const storage_config& s) {
                               " is not allowed (a size of more than 0 bytes, or more than 0% up to 100%; "
                               "default 80%)");
   }
+  if (s.min_free.bytes == 0 && !(s.min_free.filesystem_share >= 0 && s.min_free.filesystem_share < 1)) {
+    fail("storage.min_free", format_percent(s.min_free.filesystem_share) +
+                                 " is not allowed (a size, 0 to turn it off, or more than 0% and below 100%; "
+                                 "default 10%)");
+  }
   if (!(s.high_watermark > 0 && s.high_watermark <= 1)) {
     fail("storage.high_watermark", format_percent(s.high_watermark) +
                                        " is not allowed (more than 0% up to 100% of the quota, default 90%)");
@@ -693,15 +719,29 @@ void validate(const config& cfg) {
   check_at_least_one("prefetch.parallelism", cfg.prefetch.parallelism, prefetch_config{}.parallelism);
 }
 
-std::uint64_t resolve_quota(const storage_config& storage, const std::filesystem::path& root) {
-  if (storage.quota.bytes > 0) return storage.quota.bytes;
+namespace {
+
+// `share` of the size of the filesystem holding `root`, for the key `key`.
+std::uint64_t share_of_filesystem(const std::filesystem::path& root, double share, std::string_view key) {
   std::error_code ec;
   const auto space = std::filesystem::space(root, ec);
   if (ec) {
-    throw config_error("storage.quota: cannot measure the filesystem holding " + root.string() + ": " +
+    throw config_error(std::string(key) + ": cannot measure the filesystem holding " + root.string() + ": " +
                        ec.message());
   }
-  return static_cast<std::uint64_t>(static_cast<long double>(space.capacity) * storage.quota.filesystem_share);
+  return static_cast<std::uint64_t>(static_cast<long double>(space.capacity) * share);
+}
+
+}  // namespace
+
+std::uint64_t resolve_quota(const storage_config& storage, const std::filesystem::path& root) {
+  if (storage.quota.bytes > 0) return storage.quota.bytes;
+  return share_of_filesystem(root, storage.quota.filesystem_share, "storage.quota");
+}
+
+std::uint64_t resolve_min_free(const storage_config& storage, const std::filesystem::path& root) {
+  if (storage.min_free.bytes > 0 || storage.min_free.filesystem_share == 0) return storage.min_free.bytes;
+  return share_of_filesystem(root, storage.min_free.filesystem_share, "storage.min_free");
 }
 
 void resolve_defaults(config& cfg) {

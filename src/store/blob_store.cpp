@@ -56,8 +56,21 @@ std::filesystem::path blob_store::blob_path(const core::digest& d) const {
 
 std::filesystem::path blob_store::tmp_dir() const { return root_ / "tmp"; }
 
+void blob_store::keep_free(std::uint64_t min_free_bytes, disk_space_reader space) {
+  min_free_bytes_ = min_free_bytes;
+  space_ = std::move(space);
+}
+
+bool blob_store::leaves_min_free(std::uint64_t bytes) const {
+  if (min_free_bytes_ == 0 || !space_) return true;
+  auto space = space_();
+  if (!space) return true;
+  return space->available >= min_free_bytes_ && space->available - min_free_bytes_ >= bytes;
+}
+
 result<blob_writer> blob_store::create_writer(core::digest expected,
                                               std::optional<std::uint64_t> expected_size) {
+  if (!leaves_min_free(expected_size.value_or(0))) return errc::no_space;
   // The digest prefix in the name tells an operator what a leftover was;
   // mkostemps picks the random part and creates it O_EXCL.
   std::string name = (tmp_dir() / (expected.hex().substr(0, 12) + "-XXXXXX")).string();

@@ -12,9 +12,8 @@ Run one:  REGCACHE_BIN=build/regcache python3 -m unittest -v test_disk_full
 
 import os
 import subprocess
-import tempfile
 
-from support import fixtures, skips, skopeo
+from support import fixtures, skips, skopeo, tmpfs
 from support import http as h
 from support.fixtures import MiB
 
@@ -22,31 +21,15 @@ from support.fixtures import MiB
 TMPFS_MIB = 40
 
 
-def mount_tmpfs(size_mib):
-    """Mount a tmpfs of size_mib; returns its path, or None when not allowed."""
-    path = tempfile.mkdtemp(prefix="regcache-it-tmpfs-")
-    res = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size_mib}m", "tmpfs", path],
-                         capture_output=True, text=True)
-    if res.returncode != 0:
-        os.rmdir(path)
-        return None
-    return path
-
-
-def unmount(path):
-    subprocess.run(["umount", "-l", path], capture_output=True)
-    os.rmdir(path)
-
-
 class DiskFullTests(fixtures.RegcacheTestCase):
     IMAGES = ("multi",)
 
     def setUp(self):
         self.assertGreater(fixtures.LARGE_LAYER, TMPFS_MIB * MiB, "the large layer must not fit")
-        self.disk = mount_tmpfs(TMPFS_MIB)
+        self.disk = tmpfs.mount(TMPFS_MIB)
         if self.disk is None:
             skips.cannot_run(self, "a tmpfs mount", "needs root or CAP_SYS_ADMIN")
-        self.addCleanup(unmount, self.disk)
+        self.addCleanup(tmpfs.unmount, self.disk)
 
     def test_a_blob_that_does_not_fit_is_served_verified_and_not_cached(self):
         img = self.images["multi"]

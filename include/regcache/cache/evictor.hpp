@@ -5,6 +5,15 @@
 // pinned images stay, and content nobody used for max_unused_age goes even
 // under the quota.
 //
+// It also keeps the filesystem's free space above min_free (kubelet's
+// imagefs.available threshold), whatever else fills the disk: when free space
+// is below it, blobs go in the same order, with the same protections, until
+// it is back at min_free plus the quota's watermark gap
+// ((high_watermark − low_watermark) × quota, the room a quota pass frees).
+// So a quota given as a share of the disk cannot fill a disk others use too.
+// Eviction frees only what the cache holds: when other files take the room,
+// free space may stay below min_free (blob_store then refuses downloads).
+//
 // Usage is the bytes of committed blobs (the regcache_cached_bytes gauge);
 // manifests live in RocksDB and are small. Blobs leave in the order of the lru
 // column family. Manifests leave by their last_access_ms: those not used since
@@ -19,10 +28,10 @@
 // A pass reads and writes RocksDB and unlinks files: run_once() blocks and
 // belongs on the blocking executor. run_forever() drives passes from an I/O
 // executor, running each on ctx.blocking: within a second of request() or of
-// usage passing the high watermark, and every `interval` when max_unused_age
-// is set. A pass that could not reach the low watermark (everything left is
-// pinned or young) is retried over the high watermark once per interval, not
-// every second.
+// usage passing the high watermark or free space falling below min_free, and
+// every `interval` when max_unused_age is set. A pass that could not reach
+// its target (everything left is pinned or young) is retried once per
+// interval, not every second.
 //
 // Pins protect, at each pass, the closure (image_closure.hpp) of every pin's
 // manifest for its platforms, blobs whose row is flagged pinned, and the tags
@@ -33,6 +42,7 @@
 #include "regcache/cache/context.hpp"
 #include "regcache/core/digest.hpp"
 #include "regcache/core/result.hpp"
+#include "regcache/store/disk_space.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -56,6 +66,8 @@ struct eviction_policy {
   std::chrono::milliseconds min_age{std::chrono::minutes(10)};
   // Content unused for longer is evicted even under the quota; 0 = never.
   std::chrono::milliseconds max_unused_age{0};
+  // Free space to keep on the filesystem (storage.min_free); 0 = off.
+  std::uint64_t min_free_bytes = 0;
 };
 
 struct eviction_report {
@@ -68,8 +80,13 @@ struct eviction_report {
   // Content that would have gone but stayed: pinned, or younger than min_age.
   std::uint64_t pinned_bytes_kept = 0;
   std::uint64_t young_bytes_kept = 0;
-  // usage_after is at or below the low watermark, or the pass had nothing to
-  // free for the quota (no quota, or under the high watermark and not forced).
+  // Free space when the pass began (0 when min_free is off or it could not be
+  // measured), and whether it was below min_free.
+  std::uint64_t available_before = 0;
+  bool below_min_free = false;
+  // The pass freed all it set out to: usage_after is at or below the low
+  // watermark and free space back at its target, or there was nothing to
+  // free (no quota, or under the high watermark and min_free, and not forced).
   bool reached_low_watermark = true;
   std::chrono::milliseconds took{0};
 };
@@ -77,8 +94,9 @@ struct eviction_report {
 class evictor {
  public:
   // ctx.blobs, ctx.index, ctx.remover and ctx.metrics must be set. Publishes the quota
-  // (regcache_quota_bytes).
-  evictor(context ctx, eviction_policy policy);
+  // (regcache_quota_bytes). `disk` reads the free space min_free is kept on;
+  // empty means statvfs of ctx.blobs->root().
+  evictor(context ctx, eviction_policy policy, store::disk_space_reader disk = {});
 
   const eviction_policy& policy() const noexcept { return policy_; }
 
@@ -101,11 +119,17 @@ class evictor {
  private:
   // Whether run_forever() starts a pass now; see run_forever().
   bool pass_due(bool forced, bool interval_elapsed) const;
+  // Free space is below min_free (false when off or not measurable).
+  bool below_min_free() const;
+  // Bytes to free so that free space reaches min_free plus the watermark gap;
+  // 0 when not needed. Fills the report's disk fields.
+  std::uint64_t to_free_for_disk(bool forced, eviction_report& report) const;
   boost::asio::awaitable<void> pass_on_blocking(bool forced);
   void log_pass(const eviction_report& report);
 
   context ctx_;
   const eviction_policy policy_;
+  const store::disk_space_reader disk_;
   std::mutex pass_mutex_;
   mutable std::mutex report_mutex_;
   std::optional<eviction_report> last_;

@@ -50,6 +50,15 @@ struct quota_config {
   double filesystem_share = 0.80;  // fraction in (0, 1] of the filesystem's size, used when bytes is 0
 };
 
+// storage.min_free: the free space eviction keeps on the filesystem that holds
+// root, like kubelet's imagefs.available threshold: a size ("5GiB"; 0 = off)
+// or a share of the filesystem's size ("10%"); resolve_min_free() turns
+// either into bytes.
+struct min_free_config {
+  std::uint64_t bytes = 0;         // the size given; 0 when given as a share, or off
+  double filesystem_share = 0.10;  // fraction in [0, 1) of the filesystem's size, used when bytes is 0
+};
+
 // Eviction in the style of kubelet's image GC (cache/evictor.hpp).
 struct storage_config {
   std::filesystem::path root = "./data";
@@ -57,6 +66,10 @@ struct storage_config {
   quota_config quota;
   double high_watermark = 0.90;  // fraction of the quota at which eviction starts
   double low_watermark = 0.80;   // fraction of the quota at which it stops; 0 < low < high <= 1
+  // 10% by default: a quota given as a share counts the whole filesystem, so
+  // on a disk that other files fill too, only this keeps the cache from
+  // taking its last room.
+  min_free_config min_free;
   std::chrono::milliseconds min_age{600'000};        // content used more recently is not evicted for the quota
   std::chrono::milliseconds max_unused_age{0};       // content unused for longer is evicted anyway; 0 = never
   std::chrono::milliseconds eviction_interval{10'000};  // how often the quota and max_unused_age are checked
@@ -146,7 +159,8 @@ class config_error : public std::runtime_error {
 // resolve_defaults() picks); timeouts and min_transfer_window are positive and tag_ttl not negative;
 // max_connections ≥ 1; max_header_bytes in 1 KiB..1 MiB; log.level and
 // log.format are in their sets; metrics.path starts with '/' and is outside /v2;
-// storage.quota is more than 0 bytes or a share in (0%, 100%]; 0 < low_watermark
+// storage.quota is more than 0 bytes or a share in (0%, 100%]; storage.min_free
+// is a size or a share in (0%, 100%); 0 < low_watermark
 // < high_watermark <= 100%; min_age and max_unused_age are not negative and
 // eviction_interval is positive; admin.listen is host:port and, when admin is
 // enabled, not server.listen's address; prefetch.parallelism ≥ 1.
@@ -156,6 +170,8 @@ void validate(const config& cfg);
 // the filesystem holding `root` (which must exist: creating it is the
 // caller's job). Throws config_error when that filesystem cannot be measured.
 [[nodiscard]] std::uint64_t resolve_quota(const storage_config& storage, const std::filesystem::path& root);
+// storage.min_free in bytes, the same way.
+[[nodiscard]] std::uint64_t resolve_min_free(const storage_config& storage, const std::filesystem::path& root);
 
 // Fills in what defaults to other values: an empty default_upstream becomes
 // the only upstream's name. Safe to call before or after validate().

@@ -24,12 +24,13 @@
 //                       │                 └──commit fails──▶ aborted (temp unlinked)
 //                       └──abort / destructor / failed append + commit──▶ aborted
 //
-// Thread-safety: blob_store is safe to use from any number of threads (it holds
-// no mutable state; every call is a few system calls). A blob_writer belongs to
+// Thread-safety: blob_store is safe to use from any number of threads (every
+// call is a few system calls; keep_free is set once, before it is shared). A blob_writer belongs to
 // one coroutine at a time; its reader() handle may be shared with any thread.
 #include "regcache/core/digest.hpp"
 #include "regcache/core/hasher.hpp"
 #include "regcache/core/result.hpp"
+#include "regcache/store/disk_space.hpp"
 #include "regcache/store/file_handle.hpp"
 
 #include <cstdint>
@@ -55,10 +56,18 @@ class blob_store {
   std::filesystem::path blob_path(const core::digest& d) const;
   std::filesystem::path tmp_dir() const;
 
+  // From now on create_writer refuses (errc::no_space) a download that would
+  // leave less than `min_free_bytes` available on the filesystem, as `space`
+  // reads it: storage.min_free, so the cache never takes the disk's last
+  // room. Call once at startup, before the store is shared; 0 turns it off.
+  void keep_free(std::uint64_t min_free_bytes, disk_space_reader space);
+
   // Starts a download of `expected` into a new temp file. When expected_size is
   // given, space for it is reserved up front (fallocate), so a full disk shows
   // as errc::no_space here rather than halfway through the transfer, and the
-  // writer refuses bytes beyond it. errc::no_space or errc::io_error.
+  // writer refuses bytes beyond it. errc::no_space also when the download
+  // would take the filesystem below keep_free's minimum (a size not known
+  // yet counts as 0); errc::io_error.
   [[nodiscard]] result<blob_writer> create_writer(core::digest expected,
                                                   std::optional<std::uint64_t> expected_size);
 
@@ -77,7 +86,14 @@ class blob_store {
 
  private:
   explicit blob_store(std::filesystem::path root) : root_(std::move(root)) {}
+  // Whether `bytes` more would leave at least min_free_bytes_ available. A
+  // filesystem that cannot be measured does not block downloads: writing
+  // then tells.
+  bool leaves_min_free(std::uint64_t bytes) const;
+
   std::filesystem::path root_;
+  std::uint64_t min_free_bytes_ = 0;
+  disk_space_reader space_;
 };
 
 // Writes one blob: bytes go to a temp file and through a streaming hasher.

@@ -21,7 +21,11 @@ TEST(api_json, eviction_report) {
   r.usage_before = 10;
   r.blob_bytes_evicted = 4;
   r.took = std::chrono::milliseconds(7);
+  r.available_before = 99;
+  r.below_min_free = true;
   const auto o = to_json(r);
+  EXPECT_EQ(o.at("available_before").as_uint64(), 99u);
+  EXPECT_TRUE(o.at("below_min_free").as_bool());
   EXPECT_EQ(o.at("usage_before").as_uint64(), 10u);
   EXPECT_EQ(o.at("blob_bytes_evicted").as_uint64(), 4u);
   EXPECT_EQ(o.at("took_ms").as_int64(), 7);

@@ -2,6 +2,7 @@
 
 #include "regcache/cache/forgetter.hpp"
 #include "regcache/cache/manifest_cache.hpp"
+#include "regcache/store/errc.hpp"
 #include "unit/store/test_support.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -112,6 +113,15 @@ class evictor_test : public ::testing::Test {
     *out = co_await manifests_->by_tag(std::move(source), std::move(repository), std::move(tag), true);
   }
 
+  // A filesystem of capacity_ bytes that holds other_bytes_ of other files
+  // and the cached blobs (as the index counts them): what statvfs would say.
+  store::disk_space_reader fake_disk() {
+    return [this]() -> result<store::disk_space> {
+      const auto cached = index_->compute_stats().value().blob_bytes;
+      return store::disk_space{capacity_, capacity_ - other_bytes_ - cached};
+    };
+  }
+
   eviction_report run(evictor& e, bool forced = false) {
     auto report = e.run_once(forced);
     EXPECT_TRUE(report.has_value()) << report.error().message();
@@ -129,6 +139,8 @@ class evictor_test : public ::testing::Test {
   context ctx_;
   std::unique_ptr<manifest_cache> manifests_;
   std::unique_ptr<forgetter> forgetter_;
+  std::uint64_t capacity_ = 10'000;
+  std::uint64_t other_bytes_ = 0;
 };
 
 eviction_policy quota_policy(std::uint64_t quota) {
@@ -391,6 +403,92 @@ TEST_F(evictor_test, the_gauge_follows_blobs_removed_outside_a_pass) {
   EXPECT_EQ(run(e).usage_before, 100u) << "the pass measures what the gauge said";
   EXPECT_EQ(metrics_.cached_bytes.value(), 100);
   EXPECT_TRUE(has_blob(kept));
+}
+
+TEST_F(evictor_test, below_min_free_the_oldest_go_until_free_space_is_back_even_under_the_quota) {
+  std::vector<core::digest> blobs;  // oldest first
+  for (unsigned i = 0; i < 10; ++i) blobs.push_back(add_blob(300, std::chrono::hours(10 - i), i));
+  other_bytes_ = 6'000;  // 3000 cached: 1000 left of 10000
+  // No quota at all: only the free space can ask for room.
+  evictor e(ctx_, {.quota_bytes = 0, .min_age = 10min, .min_free_bytes = 1'500}, fake_disk());
+
+  const auto report = run(e);
+  EXPECT_TRUE(report.below_min_free);
+  EXPECT_EQ(report.available_before, 1'000u);
+  EXPECT_EQ(report.blobs_evicted, 2u) << "500 bytes short: two blobs of 300";
+  EXPECT_TRUE(report.reached_low_watermark);
+  for (unsigned i = 0; i < 10; ++i) EXPECT_EQ(has_blob(blobs[i]), i >= 2) << i;
+  EXPECT_EQ(fake_disk()()->available, 1'600u);
+  EXPECT_EQ(metrics_.cached_bytes.value(), 2'400);
+
+  const auto again = run(e);
+  EXPECT_FALSE(again.below_min_free);
+  EXPECT_EQ(again.blobs_evicted, 0u) << "free space is above min_free: nothing more goes";
+}
+
+TEST_F(evictor_test, below_min_free_a_pass_also_frees_the_quotas_watermark_gap) {
+  for (unsigned i = 0; i < 10; ++i) add_blob(300, std::chrono::hours(10 - i), i);
+  other_bytes_ = 6'000;
+  // Usage 3000 is far under this quota's high watermark (9000); its gap
+  // between the watermarks is 1000.
+  evictor e(ctx_, {.quota_bytes = 10'000, .high_watermark = 0.9, .low_watermark = 0.8, .min_age = 10min,
+                   .min_free_bytes = 1'500},
+            fake_disk());
+  const auto report = run(e);
+  EXPECT_EQ(report.blobs_evicted, 5u) << "1500 to reach min_free plus the gap of 1000";
+  EXPECT_GE(fake_disk()()->available, 2'500u);
+}
+
+TEST_F(evictor_test, below_min_free_pinned_and_young_content_still_stays) {
+  const auto old_blob = add_blob(300, 2h, 1);
+  const auto young = add_blob(300, 1min, 2);
+  const auto pinned_config = add_blob(300, 5h, 3);
+  const auto pinned_image = add_image(pinned_config, pinned_config, 5h);
+  ASSERT_FALSE(index_->put_pin("docker.io", "library/app", "v1", {pinned_image, {}, 1}));
+  other_bytes_ = 9'000;  // other files took the disk: 100 bytes left
+  evictor e(ctx_, {.quota_bytes = 0, .min_age = 10min, .min_free_bytes = 2'000}, fake_disk());
+
+  const auto report = run(e);
+  EXPECT_TRUE(report.below_min_free);
+  EXPECT_EQ(report.blobs_evicted, 1u);
+  EXPECT_FALSE(has_blob(old_blob));
+  EXPECT_TRUE(has_blob(young));
+  EXPECT_TRUE(has_blob(pinned_config));
+  EXPECT_FALSE(report.reached_low_watermark) << "the cache cannot free what other files hold";
+  EXPECT_EQ(report.pinned_bytes_kept, 300u);
+  EXPECT_EQ(report.young_bytes_kept, 300u);
+}
+
+TEST_F(evictor_test, min_free_off_or_unmeasurable_leaves_the_quota_in_charge) {
+  for (unsigned i = 0; i < 4; ++i) add_blob(300, std::chrono::hours(4 - i), i);
+  other_bytes_ = 8'800;  // almost full
+  evictor off(ctx_, {.quota_bytes = 0, .min_age = 10min, .min_free_bytes = 0}, fake_disk());
+  EXPECT_EQ(run(off).blobs_evicted, 0u);
+  EXPECT_FALSE(off.last_report()->below_min_free);
+
+  evictor blind(ctx_, {.quota_bytes = 1'000, .high_watermark = 0.9, .low_watermark = 0.5, .min_age = 10min,
+                       .min_free_bytes = 5'000},
+                [] { return result<store::disk_space>(make_error_code(store::errc::io_error)); });
+  const auto report = run(blind);
+  EXPECT_FALSE(report.below_min_free);
+  EXPECT_EQ(report.blobs_evicted, 3u) << "the quota still works: 1200 down to 500 or below";
+}
+
+TEST_F(evictor_test, run_forever_starts_a_pass_when_free_space_falls_below_min_free) {
+  for (unsigned i = 0; i < 4; ++i) add_blob(300, std::chrono::hours(4 - i), i);
+  evictor e(ctx_, {.quota_bytes = 0, .min_age = 10min, .min_free_bytes = 2'000}, fake_disk());
+  asio::io_context io;
+  asio::co_spawn(io, e.run_forever(20ms), asio::detached);
+  io.run_for(100ms);
+  EXPECT_FALSE(e.last_report()) << "8800 free: nothing to do";
+
+  other_bytes_ = 7'000;  // 1800 free now
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (!e.last_report() && std::chrono::steady_clock::now() < deadline) io.run_for(10ms);
+  io.stop();
+  ASSERT_TRUE(e.last_report());
+  EXPECT_EQ(e.last_report()->blobs_evicted, 1u);
+  EXPECT_GE(fake_disk()()->available, 2'000u);
 }
 
 TEST_F(evictor_test, a_reader_with_an_open_handle_finishes_an_evicted_blob) {

@@ -64,6 +64,8 @@ TEST(config, empty_document_is_all_defaults) {
     EXPECT_EQ(cfg.storage.root, std::filesystem::path("./data"));
     EXPECT_EQ(cfg.storage.quota.bytes, 0u);
     EXPECT_DOUBLE_EQ(cfg.storage.quota.filesystem_share, 0.80);
+    EXPECT_EQ(cfg.storage.min_free.bytes, 0u);
+    EXPECT_DOUBLE_EQ(cfg.storage.min_free.filesystem_share, 0.10);
     EXPECT_DOUBLE_EQ(cfg.storage.high_watermark, 0.90);
     EXPECT_DOUBLE_EQ(cfg.storage.low_watermark, 0.80);
     EXPECT_EQ(cfg.storage.min_age, 10min);
@@ -265,8 +267,8 @@ TEST(config, unknown_keys_list_what_is_allowed) {
               StartsWith("stroage: unknown key (allowed: server, storage, upstreams, default_upstream, log, metrics, "
                          "admin, prefetch)"));
   EXPECT_THAT(parse_error("storage: {qouta: 50GiB}"),
-              StartsWith("storage.qouta: unknown key (allowed: root, quota, high_watermark, low_watermark, min_age, "
-                         "max_unused_age, eviction_interval)"));
+              StartsWith("storage.qouta: unknown key (allowed: root, quota, min_free, high_watermark, low_watermark, "
+                         "min_age, max_unused_age, eviction_interval)"));
   EXPECT_THAT(parse_error("admin: {port: 5001}"), StartsWith("admin.port: unknown key (allowed: enabled, listen)"));
   EXPECT_THAT(parse_error("prefetch: {workers: 2}"),
               StartsWith("prefetch.workers: unknown key (allowed: parallelism)"));
@@ -321,6 +323,37 @@ TEST(config, quota_is_a_size_or_a_share_of_the_filesystem) {
   }
   EXPECT_THAT(parse_error("storage: {quota: [1]}"),
               StartsWith("storage.quota: expected a size or a percentage, got a list"));
+}
+
+TEST(config, min_free_is_a_size_a_share_of_the_filesystem_or_off) {
+  auto min_free = parse_yaml("storage: {min_free: 15%}").storage.min_free;
+  EXPECT_EQ(min_free.bytes, 0u);
+  EXPECT_DOUBLE_EQ(min_free.filesystem_share, 0.15);
+  min_free = parse_yaml("storage: {min_free: 5GiB}").storage.min_free;
+  EXPECT_EQ(min_free.bytes, 5ull << 30);
+  EXPECT_DOUBLE_EQ(min_free.filesystem_share, 0) << "a size replaces the default share";
+  min_free = parse_yaml("storage: {min_free: 0}").storage.min_free;
+  EXPECT_EQ(min_free.bytes, 0u);
+  EXPECT_DOUBLE_EQ(min_free.filesystem_share, 0) << "0 turns it off";
+
+  for (const char* bad : {"0%", "100%", "150%", "lots", "-5GiB", "5GiB%"}) {
+    EXPECT_THAT(parse_error(std::string("storage: {min_free: \"") + bad + "\"}"),
+                StartsWith("storage.min_free: \"" + std::string(bad) +
+                           "\" is not a size or a percentage of the filesystem (use e.g. 5GiB or 10%; a size, 0 to "
+                           "turn it off, or more than 0% and below 100%)"))
+        << bad;
+  }
+}
+
+TEST(config_validate, min_free) {
+  config cfg;
+  cfg.storage.min_free = {.bytes = 0, .filesystem_share = 1.0};
+  EXPECT_EQ(validate_error(cfg), "storage.min_free: 100% is not allowed (a size, 0 to turn it off, or more than 0% "
+                                 "and below 100%; default 10%)");
+  cfg.storage.min_free = {.bytes = 0, .filesystem_share = 0};
+  EXPECT_NO_THROW(validate(cfg)) << "off";
+  cfg.storage.min_free = {.bytes = 1, .filesystem_share = 0};
+  EXPECT_NO_THROW(validate(cfg));
 }
 
 TEST(config, watermarks_and_eviction_durations) {
@@ -753,6 +786,19 @@ TEST_F(config_file, resolve_quota_takes_a_size_or_a_share_of_the_filesystem) {
 
   EXPECT_THAT(error_of([&] { (void)resolve_quota(storage, dir_ / "absent"); }),
               StartsWith("storage.quota: cannot measure the filesystem holding " + (dir_ / "absent").string()));
+}
+
+TEST_F(config_file, resolve_min_free_takes_a_size_a_share_of_the_filesystem_or_nothing) {
+  storage_config storage;
+  const auto capacity = std::filesystem::space(dir_).capacity;
+  EXPECT_EQ(resolve_min_free(storage, dir_), capacity / 10) << "10% by default";
+  storage.min_free = {.bytes = 4096, .filesystem_share = 0};
+  EXPECT_EQ(resolve_min_free(storage, dir_), 4096u);
+  storage.min_free = {.bytes = 0, .filesystem_share = 0};
+  EXPECT_EQ(resolve_min_free(storage, dir_ / "absent"), 0u) << "off needs no measuring";
+  storage.min_free = {.bytes = 0, .filesystem_share = 0.25};
+  EXPECT_THAT(error_of([&] { (void)resolve_min_free(storage, dir_ / "absent"); }),
+              StartsWith("storage.min_free: cannot measure the filesystem holding " + (dir_ / "absent").string()));
 }
 
 TEST(config_validate, default_upstream) {

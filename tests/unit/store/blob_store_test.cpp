@@ -133,6 +133,32 @@ TEST_F(blob_store_test, commit_without_expected_size) {
   EXPECT_TRUE(store_->exists(digest_of(content)));
 }
 
+TEST_F(blob_store_test, a_download_that_would_take_the_disk_below_min_free_is_refused) {
+  std::uint64_t available = 1000;
+  store_->keep_free(300, [&]() -> result<disk_space> { return disk_space{10'000, available}; });
+  const std::string content(700, 'x');
+  EXPECT_TRUE(store_->create_writer(digest_of(content), 700).has_value()) << "exactly min_free is left";
+  auto refused = store_->create_writer(digest_of(content), 701);
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(refused.error(), errc::no_space);
+  EXPECT_EQ(temp_files(), 0u) << "a refused download leaves no temp file";
+
+  available = 299;
+  auto unknown_size = store_->create_writer(digest_of(content), std::nullopt);
+  ASSERT_FALSE(unknown_size.has_value()) << "already below min_free: not even a download of unknown size";
+  EXPECT_EQ(unknown_size.error(), errc::no_space);
+  available = 300;
+  EXPECT_TRUE(store_->create_writer(digest_of(content), std::nullopt).has_value());
+}
+
+TEST_F(blob_store_test, min_free_off_or_unmeasurable_lets_downloads_through) {
+  const std::string content(700, 'x');
+  store_->keep_free(0, [] { return result<disk_space>(disk_space{10'000, 0}); });
+  EXPECT_TRUE(store_->create_writer(digest_of(content), 700).has_value()) << "0 turns the check off";
+  store_->keep_free(300, [] { return result<disk_space>(make_error_code(errc::io_error)); });
+  EXPECT_TRUE(store_->create_writer(digest_of(content), 700).has_value()) << "writing tells when it is full";
+}
+
 TEST_F(blob_store_test, empty_blob_commits) {
   auto w = writer_for("", 0);
   auto path = w.commit();
