@@ -115,6 +115,25 @@ TEST_F(manifest_cache_test, a_new_tag_is_fetched_with_one_get) {
   EXPECT_EQ(requests("HEAD"), 0u);
 }
 
+TEST_F(manifest_cache_test, forgotten_tags_and_manifests_leave_memory_and_are_fetched_again) {
+  ASSERT_TRUE(by_tag());
+  const auto digest = core::hasher::of(image_manifest('a'));
+  // Rows removed behind the memory's back: the memory still answers.
+  ASSERT_FALSE(index_->remove_tag("upstream.test", "team/app", "v1"));
+  ASSERT_FALSE(index_->remove_manifest(digest));
+  auto remembered = by_tag();
+  ASSERT_TRUE(remembered) << remembered.error().message();
+  EXPECT_STREQ(remembered->outcome, "hit");
+
+  // What the forgetter does once the remover took the rows.
+  cache_->forget_tag("upstream.test", "team/app", "v1");
+  cache_->forget_manifest(digest);
+  auto again = by_tag();
+  ASSERT_TRUE(again) << again.error().message();
+  EXPECT_STREQ(again->outcome, "miss");
+  EXPECT_EQ(requests("GET"), 2u);
+}
+
 TEST_F(manifest_cache_test, within_tag_ttl_the_upstream_is_not_asked) {
   ASSERT_TRUE(by_tag());
   clock_.advance(59s);

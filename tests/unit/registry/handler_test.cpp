@@ -91,7 +91,9 @@ class handler_test : public ::testing::Test {
   cache::cache_metrics metrics_{registry_};
   std::shared_ptr<store::blob_store> blobs_ = store::blob_store::open(dir_.path()).value();
   std::unique_ptr<store::index> index_ = store::index::open(dir_.path() / "index").value();
-  cache::context ctx_{blobs_, index_.get(), &metrics_, &core::clock::system(), blocking_.get_executor()};
+  store::remover remover_{*blobs_, *index_};
+  cache::context ctx_{blobs_, index_.get(), &metrics_, &core::clock::system(), blocking_.get_executor(),
+                      &remover_};
   cache::fill_coordinator fills_{ctx_};
   cache::blob_cache blob_cache_{ctx_, fills_, std::chrono::minutes(5)};
   cache::manifest_cache manifest_cache_{ctx_};
