@@ -58,9 +58,18 @@ class Front:
                 with front._lock:
                     front.in_flight += 1
                     front.peak_in_flight = max(front.peak_in_flight, front.in_flight)
+                self.still_counted = True
                 try:
                     answer()
                 finally:
+                    self.uncount()
+
+            def uncount(self):
+                # Called before the last byte of the answer goes out: once the
+                # client has the whole answer it may rightly send its next
+                # request, which must not find this one still counted.
+                if self.still_counted:
+                    self.still_counted = False
                     with front._lock:
                         front.in_flight -= 1
 
@@ -69,9 +78,19 @@ class Front:
                 for name, value in headers:
                     self.send_header(name, value)
                 self.send_header("Content-Length", str(len(body)))
+                self.send_body(body)
+
+            def send_body(self, body):
+                """Ends the head and sends the body (none for HEAD)."""
+                if self.command == "HEAD" or not body:
+                    self.uncount()
+                    self.end_headers()
+                    return
                 self.end_headers()
-                if self.command != "HEAD":
-                    self.wfile.write(body)
+                self.wfile.write(body[:-1])
+                self.wfile.flush()
+                self.uncount()
+                self.wfile.write(body[-1:])
 
             def quota_headers(self, remaining=None):
                 if not front.quota:
@@ -112,9 +131,7 @@ class Front:
                     for k, v in keep + self.quota_headers():
                         self.send_header(k, v)
                     self.send_header("Content-Length", resp.getheader("Content-Length", str(len(body))))
-                    self.end_headers()
-                    if self.command != "HEAD":
-                        self.wfile.write(body)
+                    self.send_body(body)
                 finally:
                     conn.close()
 
