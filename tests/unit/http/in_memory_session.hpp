@@ -8,6 +8,7 @@
 #include "regcache/metrics/registry.hpp"
 
 #include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/local/connect_pair.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
@@ -18,6 +19,7 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 
+#include <chrono>
 #include <string>
 #include <thread>
 #include <utility>
@@ -34,7 +36,13 @@ class in_memory_session {
   explicit in_memory_session(handler h, server_options options = {})
       : server_(ioc_.get_executor(), {ioc_.get_executor()}, std::move(options), std::move(h), metrics_),
         thread_([this] { ioc_.run(); }) {}
+  // Ends the server's connections the way a shutdown does (drain closes the
+  // idle keep-alive ones) before stopping: a session still waiting for its
+  // next request when the io_context stops would be reported as a leak.
   ~in_memory_session() {
+    asio::post(ioc_, [this] { server_.drain(); });
+    for (int i = 0; i < 500 && server_.open_connections() > 0; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
     work_.reset();
     ioc_.stop();
     thread_.join();
