@@ -7,6 +7,7 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -247,7 +248,18 @@ std::optional<eviction_report> evictor::last_report() const {
   return last_;
 }
 
-void evictor::request() { requested_.store(true); }
+void evictor::request() {
+  requested_.store(true);
+  std::lock_guard lock(wait_mutex_);
+  if (waiting_timer_ == nullptr) return;
+  // The timer belongs to run_forever's executor; the loop may have woken and
+  // taken the request before this runs, so both are looked at again there
+  // (a cancelled wait without a request ends the loop).
+  asio::post(waiting_timer_->get_executor(), [this] {
+    std::lock_guard wait_lock(wait_mutex_);
+    if (waiting_timer_ != nullptr && requested_.load()) waiting_timer_->cancel();
+  });
+}
 
 bool evictor::below_min_free() const {
   if (policy_.min_free_bytes == 0) return false;
@@ -370,9 +382,19 @@ asio::awaitable<void> evictor::run_forever(std::chrono::milliseconds interval) {
   asio::steady_timer timer(co_await asio::this_coro::executor);
   auto next_interval = std::chrono::steady_clock::now() + interval;
   for (;;) {
-    timer.expires_after(poll);
-    auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
-    if (ec) co_return;  // cancelled: shutting down
+    if (!requested_.load()) {
+      timer.expires_after(poll);
+      {
+        std::lock_guard lock(wait_mutex_);
+        waiting_timer_ = &timer;
+      }
+      auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+      {
+        std::lock_guard lock(wait_mutex_);
+        waiting_timer_ = nullptr;
+      }
+      if (ec && !requested_.load()) co_return;  // cancelled, not by request(): shutting down
+    }
     const auto now = std::chrono::steady_clock::now();
     const bool interval_elapsed = now >= next_interval;
     const bool forced = requested_.exchange(false);

@@ -94,9 +94,15 @@ class MinFreeTests(fixtures.RegcacheTestCase):
         self.assertGreater(rc.metric("regcache_evictions_total", kind="blob"), 0, "eviction made the room")
         self.assertFalse(any(os.path.exists(rc.blob_file(b.digest)) for b in self.fillers[0].layers),
                          "the least recently used image went first")
-        self.assertTrue(fixtures.wait_until(lambda: any(os.path.exists(rc.blob_file(b.digest))
-                                                        for img in self.fillers[-3:] for b in img.layers),
+        # Once eviction made room, a pull caches again (a download refused
+        # for lack of room is served uncached, and wakes the evictor).
+        last = self.fillers[-1]
+        self.assertTrue(fixtures.wait_until(lambda: tmpfs.available(self.disk) - min_free > 2 * last.layers[0].size,
                                             timeout=10),
-                        "recent images are cached once eviction made room")
+                        "eviction made room above min_free")
+        self.assertPulls(rc.docker_ref(last.repo, last.tag), last)
+        self.assertTrue(fixtures.wait_until(lambda: all(os.path.exists(rc.blob_file(b.digest)) for b in last.layers),
+                                            timeout=10),
+                        "the most recent image is cached once eviction made room")
         self.assertEqual(os.listdir(rc.tmp_dir), [], "no partial file is left behind")
         self.assertTrue(rc.running())

@@ -27,8 +27,9 @@
 //
 // A pass reads and writes RocksDB and unlinks files: run_once() blocks and
 // belongs on the blocking executor. run_forever() drives passes from an I/O
-// executor, running each on ctx.blocking: within a second of request() or of
-// usage passing the high watermark or free space falling below min_free, and
+// executor, running each on ctx.blocking: at once after request() (a refused
+// download is waiting for room), within a second of usage passing the high
+// watermark or free space falling below min_free, and
 // every `interval` when max_unused_age is set. A pass that could not reach
 // its target (everything left is pinned or young) is retried once per
 // interval, not every second.
@@ -43,6 +44,8 @@
 #include "regcache/core/digest.hpp"
 #include "regcache/core/result.hpp"
 #include "regcache/store/disk_space.hpp"
+
+#include <boost/asio/steady_timer.hpp>
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -105,8 +108,8 @@ class evictor {
   // (cached bytes, evictions, evicted bytes, pinned bytes).
   [[nodiscard]] result<eviction_report> run_once(bool forced);
 
-  // Asks run_forever() for a forced pass as soon as possible (a download hit
-  // ENOSPC). Cheap; coalesces.
+  // Asks run_forever() for a forced pass now (a download hit ENOSPC or
+  // min_free): wakes its timer. Cheap; coalesces.
   void request();
   // Runs until its timer is cancelled (the io_context stops). Spawn it on an
   // I/O executor; errors of a pass are logged and the loop goes on.
@@ -134,6 +137,10 @@ class evictor {
   mutable std::mutex report_mutex_;
   std::optional<eviction_report> last_;
   std::atomic<bool> requested_{false};
+  // The timer run_forever() waits on, while it waits; request() cancels it on
+  // its executor to end the wait early.
+  std::mutex wait_mutex_;
+  boost::asio::steady_timer* waiting_timer_ = nullptr;
 };
 
 }  // namespace regcache::cache

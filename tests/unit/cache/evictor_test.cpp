@@ -515,6 +515,22 @@ TEST_F(evictor_test, run_forever_answers_a_request_with_a_forced_pass_on_the_blo
   EXPECT_EQ(e.last_report()->blobs_evicted, 1u) << "forced: down to the low watermark";
 }
 
+TEST_F(evictor_test, a_request_wakes_run_forever_before_its_next_poll) {
+  for (unsigned i = 0; i < 4; ++i) add_blob(100, std::chrono::hours(4 - i), i);
+  evictor e(ctx_, quota_policy(600));
+  asio::io_context io;
+  asio::co_spawn(io, e.run_forever(1h), asio::detached);  // polls once a second
+  io.poll();                                               // now waiting on its timer
+  const auto requested_at = std::chrono::steady_clock::now();
+  e.request();
+  // The loop's own timer fires only a second from now: a pass before that
+  // was started by the request.
+  while (!e.last_report() && std::chrono::steady_clock::now() < requested_at + 900ms) io.run_for(5ms);
+  io.stop();
+  ASSERT_TRUE(e.last_report()) << "the request had to wait for the next poll";
+  EXPECT_EQ(e.last_report()->blobs_evicted, 1u);
+}
+
 TEST_F(evictor_test, run_forever_stays_idle_under_the_high_watermark) {
   add_blob(100, 4h, 1);
   evictor e(ctx_, quota_policy(1000));
