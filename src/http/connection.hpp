@@ -44,6 +44,10 @@ class connection : public std::enable_shared_from_this<connection> {
                                                    std::string_view c = {});
   boost::asio::awaitable<error_code> sendfile_all(int fd, std::uint64_t offset, std::uint64_t length);
   void close() noexcept;
+  std::string_view remote_address() const noexcept { return remote_address_; }
+  const client_certificate* peer_certificate() const noexcept {
+    return peer_certificate_ ? &*peer_certificate_ : nullptr;
+  }
 
  private:
   boost::asio::awaitable<bool> serve_one();
@@ -55,6 +59,8 @@ class connection : public std::enable_shared_from_this<connection> {
   std::optional<boost::beast::http::request_parser<boost::beast::http::empty_body>> parser_;
   boost::asio::steady_timer write_timer_;
   std::shared_ptr<server_shared> shared_;
+  std::string remote_address_;
+  std::optional<client_certificate> peer_certificate_;
   bool idle_ = true;
   bool keep_alive_ = true;
 };

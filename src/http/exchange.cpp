@@ -52,6 +52,10 @@ bool status_has_no_body(unsigned status) { return status == 204 || status == 304
 exchange::exchange(connection& conn, std::string request_id)
     : conn_(conn), request_id_(std::move(request_id)) {}
 
+std::string_view exchange::remote_address() const noexcept { return conn_.remote_address(); }
+
+const client_certificate* exchange::peer_certificate() const noexcept { return conn_.peer_certificate(); }
+
 http::method exchange::method() const noexcept {
   switch (conn_.request().method()) {
     case beast_http::verb::get: return method::get;

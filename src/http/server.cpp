@@ -15,7 +15,10 @@
 #include <boost/beast/http/read.hpp>
 #include <spdlog/spdlog.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/sendfile.h>
+#include <sys/socket.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -115,6 +118,25 @@ struct server_shared {
 };
 
 // ---- connection ----------------------------------------------------------
+
+namespace {
+
+std::string peer_address(int fd) {
+  sockaddr_storage peer{};
+  socklen_t length = sizeof peer;
+  if (::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &length) != 0) return "unknown";
+  char text[INET6_ADDRSTRLEN] = {};
+  if (peer.ss_family == AF_INET)
+    return ::inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(&peer)->sin_addr, text, sizeof text) ? text
+                                                                                                      : "unknown";
+  if (peer.ss_family == AF_INET6)
+    return ::inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(&peer)->sin6_addr, text, sizeof text)
+               ? text
+               : "unknown";
+  return "local";
+}
+
+}  // namespace
 
 connection::connection(socket_type socket, std::shared_ptr<server_shared> shared)
     : stream_(std::move(socket)), write_timer_(stream_.get_executor()), shared_(std::move(shared)) {}
@@ -290,6 +312,7 @@ asio::awaitable<bool> connection::serve_one() {
 }
 
 asio::awaitable<void> connection::run() {
+  remote_address_ = peer_address(stream_.socket().native_handle());
   error_code ec;
   stream_.socket().set_option(tcp::no_delay(true), ec);
   ignore_error(ec, "Nagle only affects latency (and a socketpair has none)");

@@ -35,6 +35,14 @@ struct response_head {
   std::optional<std::uint64_t> content_length;
 };
 
+// The certificate a client presented on a TLS connection and the handshake
+// verified against server.tls.client_ca_file.
+struct client_certificate {
+  std::string subject_common_name;
+  // DNS names, e-mail addresses and URIs of the subjectAltName extension.
+  std::vector<std::string> subject_alt_names;
+};
+
 class connection;
 
 class exchange {
@@ -56,6 +64,12 @@ class exchange {
   // response of a request that had a body.
   boost::asio::awaitable<result<std::string>> read_body(std::size_t limit);
   const std::string& request_id() const noexcept { return request_id_; }
+  // The client's address ("203.0.113.7", "2001:db8::1"; "local" for a
+  // socketpair), for audit lines.
+  std::string_view remote_address() const noexcept;
+  // The verified client certificate; null on plain connections and when the
+  // TLS client sent none.
+  const client_certificate* peer_certificate() const noexcept;
 
   // A whole response with an in-memory body (Content-Length is set from it).
   boost::asio::awaitable<error_code> send(response_head head, std::string body);

@@ -97,6 +97,9 @@ asio::awaitable<void> answer(exchange& ex) {
     co_await answer_abort(ex);
   } else if (target == "/throw") {
     throw std::runtime_error("handler bug");
+  } else if (target == "/peer") {
+    const auto* certificate = ex.peer_certificate();
+    co_await send_text(ex, 200, std::string(ex.remote_address()) + " " + (certificate ? "certificate" : "none"));
   } else if (target == "/annotated") {
     ex.annotate("test-route", "hit");
     co_await send_text(ex, 200, "ok");
@@ -117,6 +120,10 @@ TEST_F(exchange_test, whole_response_carries_its_length_and_keeps_the_connection
   EXPECT_EQ(res["Content-Length"], "5");
   EXPECT_EQ(res["Content-Type"], "text/plain");
   EXPECT_TRUE(res.keep_alive());
+}
+
+TEST_F(exchange_test, a_plain_socketpair_peer_is_local_and_has_no_certificate) {
+  EXPECT_EQ(session_.request(verb::get, "/peer").body(), "local none");
 }
 
 TEST_F(exchange_test, head_gets_the_get_head_and_no_body_bytes) {
