@@ -35,6 +35,7 @@ fi
 cmake -S "$root" -B "$build" -G Ninja \
   -DCMAKE_CXX_COMPILER=clang++ \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG" \
   -DREGCACHE_FUZZ=ON \
   -DREGCACHE_TESTS=OFF >/dev/null
 ninja -C "$build" -j "$jobs" "${targets[@]}"
