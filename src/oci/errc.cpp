@@ -17,6 +17,9 @@ std::string_view describe(errc e) noexcept {
     case errc::manifest_invalid: return "invalid manifest: not a JSON image manifest or index with valid descriptors";
     case errc::manifest_too_large: return "manifest too large: at most 4 MiB is accepted";
     case errc::tag_list_invalid: return "invalid tag list or pagination parameter";
+    case errc::repository_glob_invalid:
+      return "invalid repository pattern: '/'-separated segments of a-z 0-9 . _ - and '*' (any characters within "
+             "one segment), or a segment '**' alone (any number of segments)";
   }
   return "unknown oci error";
 }

@@ -45,6 +45,8 @@ error_status status_of(oci::errc e) {
     case oci::errc::manifest_invalid: return bad_upstream;
     case oci::errc::manifest_too_large: return bad_upstream;
     case oci::errc::tag_list_invalid: return bad_request(wire_code::pagination_number_invalid);
+    // Patterns come from the configuration, checked at startup: never a request's fault.
+    case oci::errc::repository_glob_invalid: return internal;
   }
   return internal;
 }

@@ -16,6 +16,7 @@ enum class errc {
   manifest_invalid,     // not JSON, or fields of the wrong type, or bad descriptor digests
   manifest_too_large,   // more than max_manifest_bytes
   tag_list_invalid,     // a tags/list body or pagination parameter that does not parse
+  repository_glob_invalid,  // a repository pattern of the configuration outside repository_glob's grammar
 };
 
 const boost::system::error_category& oci_category() noexcept;

@@ -14,7 +14,7 @@ TEST(oci_errc, converts_to_error_code_with_own_category) {
 }
 
 TEST(oci_errc, every_value_has_a_message) {
-  for (int v = static_cast<int>(errc::name_invalid); v <= static_cast<int>(errc::tag_list_invalid); ++v) {
+  for (int v = static_cast<int>(errc::name_invalid); v <= static_cast<int>(errc::repository_glob_invalid); ++v) {
     const auto message = make_error_code(static_cast<errc>(v)).message();
     EXPECT_FALSE(message.empty());
     EXPECT_NE(message, "unknown oci error") << v;

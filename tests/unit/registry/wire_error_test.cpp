@@ -44,6 +44,7 @@ const std::vector<row>& table() {
       {oci::errc::manifest_invalid, {502, wire_code::unknown}},
       {oci::errc::manifest_too_large, {502, wire_code::unknown}},
       {oci::errc::tag_list_invalid, {400, wire_code::pagination_number_invalid}},
+      {oci::errc::repository_glob_invalid, {500, wire_code::unknown}},
 
       {http::errc::invalid_target, {400, wire_code::unsupported}},
       {http::errc::body_too_large, {413, wire_code::unknown}},
