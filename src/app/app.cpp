@@ -3,6 +3,8 @@
 #include "regcache/admin/handler.hpp"
 #include "regcache/app/flags.hpp"
 #include "regcache/app/upstreams.hpp"
+#include "regcache/auth/gate.hpp"
+#include "regcache/auth/secrets.hpp"
 #include "regcache/cache/blob_cache.hpp"
 #include "regcache/cache/discovery.hpp"
 #include "regcache/cache/evictor.hpp"
@@ -29,9 +31,12 @@
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <atomic>
+#include <map>
+#include <set>
 #include <csignal>
 #include <cstdio>
 #include <thread>
@@ -130,7 +135,18 @@ asio::awaitable<error_code> check_storage(store::blob_store* blobs, store::index
   co_return index->check_writable();
 }
 
+// Audit lines are whole lines of their own (audit.hpp formats them, JSON
+// included), so their logger prints the message only; it logs at info
+// whatever log.level says, unless logging is off.
+std::shared_ptr<spdlog::logger> audit_logger() {
+  if (auto existing = spdlog::get("audit")) return existing;
+  auto logger = spdlog::stderr_logger_mt("audit");
+  logger->set_pattern("%v");
+  return logger;
+}
+
 void setup_logging(const config::log_config& log) {
+  audit_logger()->set_level(log.level == "off" ? spdlog::level::off : spdlog::level::info);
   auto logger = spdlog::stderr_color_mt("regcache");
   spdlog::set_default_logger(logger);
   spdlog::set_level(spdlog::level::from_str(log.level));
@@ -138,6 +154,48 @@ void setup_logging(const config::log_config& log) {
     spdlog::set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%e%z","level":"%l","msg":"%v"})");
   else
     spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %v");
+}
+
+auth::policy policy_of(const config::config& cfg) {
+  std::vector<auth::access_rule> rules;
+  for (const auto& r : cfg.access.value_or(std::vector<config::access_rule_config>{}))
+    rules.push_back({r.upstream, r.repositories, r.has_allow ? auth::decision::allow : auth::decision::deny,
+                     r.has_allow ? r.allow : r.deny});
+  std::map<std::string, std::set<std::string>> groups;
+  if (cfg.auth)
+    for (const auto& [name, members] : cfg.auth->groups) groups[name].insert(members.begin(), members.end());
+  const auto fallback = cfg.default_access == "allow" ? auth::decision::allow : auth::decision::deny;
+  return auth::policy(std::move(rules), std::move(groups), fallback);
+}
+
+// Off without auth, access and default_access: everyone pulls everything,
+// which is worth a warning when an upstream pulls with credentials.
+auth::gate make_gate(const config::config& cfg, asio::any_io_executor blocking, metrics::registry& metrics,
+                     const core::clock& clock) {
+  if (!config::access_control_enabled(cfg)) {
+    for (const auto& u : cfg.upstreams)
+      if (!u.username.empty())
+        spdlog::warn("upstream {} pulls with the credentials of {}, and without auth and access rules anyone who "
+                     "can reach regcache pulls everything they give access to (README: Identities and access rules)",
+                     u.name, u.username);
+    return {};
+  }
+  auth::identity_options options;
+  if (cfg.auth) {
+    options.htpasswd_file = cfg.auth->htpasswd_file;
+    options.tokens_file = cfg.auth->tokens_file;
+    options.cache_ttl = cfg.auth->cache_ttl;
+    options.cache_entries = cfg.auth->cache_entries;
+  }
+  std::unique_ptr<auth::identities> identities;
+  try {
+    identities = std::make_unique<auth::identities>(options, std::move(blocking), clock);
+  } catch (const auth::file_error& e) {
+    throw config::config_error(e.what());
+  }
+  auto write = [logger = audit_logger()](const std::string& line) { logger->info("{}", line); };
+  auto trail = std::make_unique<auth::audit>(write, cfg.log.format == "json", metrics, clock);
+  return auth::gate(std::move(identities), policy_of(cfg), std::move(trail));
 }
 
 }  // namespace
@@ -179,8 +237,15 @@ struct app::parts {
   std::atomic<bool> storage_usable{true};
   std::atomic<bool> stopping{false};
   const registry::router router{sources, cfg.default_upstream};
-  registry::handler handler{{cfg.metrics.enabled, cfg.metrics.path}, router, manifest_cache, blob_cache, discovery,
-                            cache_metrics, [this] { return ready(); }};
+  auth::gate gate = make_gate(cfg, blocking.get_executor(), metrics, clock);
+  registry::handler handler{{cfg.metrics.enabled, cfg.metrics.path},
+                            router,
+                            manifest_cache,
+                            blob_cache,
+                            discovery,
+                            cache_metrics,
+                            [this] { return ready(); },
+                            gate};
   // The operator's API: its own listener (loopback by default; it has no
   // authentication), its own access log lines, the same threads.
   admin::handler admin_handler{{*index, remover, router, manifest_cache, evictor, prefetcher, cache_metrics,

@@ -477,6 +477,48 @@ void read_prefetch(const YAML::Node& n, const std::string& path, prefetch_config
   });
 }
 
+void read_auth(const YAML::Node& n, const std::string& path, auth_config& a) {
+  static constexpr std::array<std::string_view, 5> keys{"htpasswd_file", "tokens_file", "groups", "cache_ttl",
+                                                        "cache_entries"};
+  for_each_key(n, path, keys, [&](std::string_view key, const YAML::Node& v, const std::string& p) {
+    if (key == "htpasswd_file") a.htpasswd_file = read_string(v, p);
+    else if (key == "tokens_file") a.tokens_file = read_string(v, p);
+    else if (key == "cache_ttl") a.cache_ttl = read_duration(v, p);
+    else if (key == "cache_entries") a.cache_entries = read_count<std::size_t>(v, p);
+    else {
+      if (!v.IsNull() && !v.IsMap()) fail_at(p, "expected a mapping of group names to lists of identities, got " + describe(v), v);
+      for (const auto& group : v) {
+        const auto& name = scalar(group.first, p, "a group name");
+        a.groups.emplace_back(name, read_string_list(group.second, p + "." + name));
+      }
+    }
+  });
+}
+
+void read_access_rule(const YAML::Node& n, const std::string& path, access_rule_config& r) {
+  static constexpr std::array<std::string_view, 4> keys{"upstream", "repositories", "allow", "deny"};
+  if (n.IsNull()) fail_at(path, "expected a mapping (" + join(keys) + "), got nothing", n);
+  for_each_key(n, path, keys, [&](std::string_view key, const YAML::Node& v, const std::string& p) {
+    if (key == "upstream") r.upstream = read_string(v, p);
+    else if (key == "repositories") r.repositories = read_string_list(v, p);
+    else if (key == "allow") {
+      r.allow = read_string_list(v, p);
+      r.has_allow = true;
+    } else {
+      r.deny = read_string_list(v, p);
+      r.has_deny = true;
+    }
+  });
+}
+
+void read_access(const YAML::Node& n, const std::string& path, std::vector<access_rule_config>& out) {
+  if (n.IsNull()) return;
+  if (!n.IsSequence())
+    fail_at(path, "expected a list of rules (- {upstream: ..., repositories: [...], allow: [...]}), got " + describe(n), n);
+  for (std::size_t i = 0; i < n.size(); ++i)
+    read_access_rule(n[i], path + "[" + std::to_string(i) + "]", out.emplace_back());
+}
+
 // ---------------------------------------------------------------- validation
 
 void check_positive(const std::string& path, std::chrono::milliseconds value, std::chrono::milliseconds fallback) {
@@ -660,7 +702,105 @@ void validate_metrics(const metrics_config& m) {
   }
 }
 
+// A name of auth.groups: what "group:<name>" refers to.
+bool is_group_name(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || is_digit(c) || c == '.' || c == '_' || c == '-';
+  });
+}
+
+// An identity as htpasswd users, token identities and certificate names are
+// written: no ':' (htpasswd's separator), no whitespace, no '*'.
+bool is_identity_name(std::string_view s) {
+  return !s.empty() && std::none_of(s.begin(), s.end(), [](char c) {
+    return c == ':' || c == '*' || static_cast<unsigned char>(c) <= ' ' || c == 0x7f;
+  });
+}
+
+// Why `glob` is not a repository glob, or nullopt.
+std::optional<std::string> glob_problem(std::string_view glob) {
+  static constexpr std::string_view allowed =
+      " is not a repository glob (/-separated segments of a-z 0-9 . _ - and *, or a whole ** segment; e.g. "
+      "library/*, team-a/**, **)";
+  if (glob.empty() || glob.front() == '/' || glob.back() == '/') return quote(glob) + std::string(allowed);
+  std::size_t start = 0;
+  while (start <= glob.size()) {
+    const auto end = std::min(glob.find('/', start), glob.size());
+    const auto segment = glob.substr(start, end - start);
+    const bool chars_ok = std::all_of(segment.begin(), segment.end(), [](char c) {
+      return (c >= 'a' && c <= 'z') || is_digit(c) || c == '.' || c == '_' || c == '-' || c == '*';
+    });
+    const bool stars_ok = segment == "**" || segment.find("**") == std::string_view::npos;
+    if (segment.empty() || !chars_ok || !stars_ok) return quote(glob) + std::string(allowed);
+    start = end + 1;
+  }
+  return std::nullopt;
+}
+
+void validate_auth(const auth_config& a) {
+  std::set<std::string, std::less<>> names;
+  for (const auto& [name, members] : a.groups) {
+    const auto path = "auth.groups." + name;
+    if (!is_group_name(name)) fail(path, quote(name) + " is not a group name (a-z 0-9 . _ -, e.g. team-a)");
+    if (!names.insert(name).second) fail(path, "given twice");
+    for (std::size_t i = 0; i < members.size(); ++i)
+      if (!is_identity_name(members[i]))
+        fail(path + "[" + std::to_string(i) + "]",
+             quote(members[i]) + " is not an identity (a user or token name: no spaces, ':' or '*')");
+  }
+  check_not_negative("auth.cache_ttl", a.cache_ttl, "; 0 checks the password on every request, default 5m");
+  check_at_least_one("auth.cache_entries", a.cache_entries, auth_config{}.cache_entries);
+}
+
+void validate_subject(const std::string& subject, const std::string& path, const config& cfg) {
+  if (subject == "anonymous" || subject == "*") return;
+  if (subject.starts_with("group:")) {
+    const auto group = std::string_view(subject).substr(6);
+    std::vector<std::string> groups;
+    if (cfg.auth)
+      for (const auto& g : cfg.auth->groups) groups.push_back(g.first);
+    if (std::find(groups.begin(), groups.end(), group) == groups.end())
+      fail(path, quote(subject) + " names no group of auth.groups (allowed: " +
+                     (groups.empty() ? std::string("none are defined") : join(groups)) + ")");
+    return;
+  }
+  if (!is_identity_name(subject))
+    fail(path, quote(subject) + " is not a subject (allowed: an identity, group:<name>, *, anonymous)");
+}
+
+void validate_access(const std::vector<access_rule_config>& rules, const config& cfg) {
+  std::vector<std::string> upstreams{"*"};
+  for (const auto& u : cfg.upstreams) upstreams.push_back(u.name);
+  for (std::size_t i = 0; i < rules.size(); ++i) {
+    const auto& rule = rules[i];
+    const auto path = "access[" + std::to_string(i) + "]";
+    if (std::find(upstreams.begin(), upstreams.end(), rule.upstream) == upstreams.end())
+      fail(path + ".upstream", quote(rule.upstream) + " is not an upstream's name (allowed: " + join(upstreams) + ")");
+    if (rule.repositories.empty())
+      fail(path + ".repositories", "must list at least one repository glob (e.g. [\"library/*\"], [\"**\"])");
+    for (std::size_t j = 0; j < rule.repositories.size(); ++j)
+      if (auto problem = glob_problem(rule.repositories[j]))
+        fail(path + ".repositories[" + std::to_string(j) + "]", *problem);
+    if (rule.has_allow == rule.has_deny) fail(path, "set exactly one of allow and deny");
+    const auto& subjects = rule.has_allow ? rule.allow : rule.deny;
+    const auto key = path + (rule.has_allow ? ".allow" : ".deny");
+    if (subjects.empty())
+      fail(key, "must list at least one subject (an identity, group:<name>, *, anonymous)");
+    for (std::size_t j = 0; j < subjects.size(); ++j)
+      validate_subject(subjects[j], key + "[" + std::to_string(j) + "]", cfg);
+  }
+}
+
+void validate_default_access(const std::string& value) {
+  if (!value.empty() && value != "allow" && value != "deny")
+    fail("default_access", quote(value) + " is not allowed (allowed: allow, deny; default deny)");
+}
+
 }  // namespace
+
+bool access_control_enabled(const config& cfg) noexcept {
+  return cfg.auth.has_value() || cfg.access.has_value() || !cfg.default_access.empty();
+}
 
 config parse_yaml(std::string_view text) {
   YAML::Node root;
@@ -675,8 +815,9 @@ config parse_yaml(std::string_view text) {
   }
 
   config cfg;
-  static constexpr std::array<std::string_view, 8> keys{"server", "storage", "upstreams", "default_upstream",
-                                                        "log",    "metrics", "admin",     "prefetch"};
+  static constexpr std::array<std::string_view, 11> keys{
+      "server",  "storage", "upstreams", "default_upstream", "log",           "metrics",
+      "admin",   "prefetch", "auth",     "access",           "default_access"};
   for_each_key(root, "", keys, [&](std::string_view key, const YAML::Node& v, const std::string& p) {
     if (key == "server") read_server(v, p, cfg.server);
     else if (key == "storage") read_storage(v, p, cfg.storage);
@@ -685,6 +826,9 @@ config parse_yaml(std::string_view text) {
     else if (key == "log") read_log(v, p, cfg.log);
     else if (key == "metrics") read_metrics(v, p, cfg.metrics);
     else if (key == "admin") read_admin(v, p, cfg.admin);
+    else if (key == "auth") read_auth(v, p, cfg.auth.emplace());
+    else if (key == "access") read_access(v, p, cfg.access.emplace());
+    else if (key == "default_access") cfg.default_access = read_string(v, p);
     else read_prefetch(v, p, cfg.prefetch);
   });
   return cfg;
@@ -717,6 +861,9 @@ void validate(const config& cfg) {
   validate_metrics(cfg.metrics);
   validate_admin(cfg.admin, cfg.server);
   check_at_least_one("prefetch.parallelism", cfg.prefetch.parallelism, prefetch_config{}.parallelism);
+  if (cfg.auth) validate_auth(*cfg.auth);
+  if (cfg.access) validate_access(*cfg.access, cfg);
+  validate_default_access(cfg.default_access);
 }
 
 namespace {

@@ -1,5 +1,6 @@
 #include "regcache/registry/handler.hpp"
 
+#include "regcache/auth/errc.hpp"
 #include "regcache/cache/errc.hpp"
 #include "regcache/http/range.hpp"
 #include "regcache/http/target.hpp"
@@ -43,7 +44,33 @@ asio::awaitable<void> send_wire_error(exchange& ex, wire_error e, header_fields 
 
 asio::awaitable<void> send_error(exchange& ex, error_code failure, std::string what, const routed* r) {
   auto e = to_wire_error(failure, what, r ? std::string_view(r->source->name) : std::string_view{});
-  co_await send_wire_error(ex, std::move(e), base_fields(r));
+  auto fields = base_fields(r);
+  // regcache's own 401s carry the challenge that makes docker, skopeo and
+  // containerd send credentials; an upstream's refusal (cache errc) does not.
+  if (failure.category() == auth::auth_category() && e.status == 401)
+    fields.emplace_back("WWW-Authenticate", "Basic realm=\"regcache\"");
+  co_await send_wire_error(ex, std::move(e), std::move(fields));
+}
+
+// The access log's route name, and what the audit calls the reference.
+std::string_view route_name(oci::route_kind kind) {
+  switch (kind) {
+    case oci::route_kind::manifest: return "manifest";
+    case oci::route_kind::blob: return "blob";
+    case oci::route_kind::tags_list: return "tags";
+    case oci::route_kind::referrers: return "referrers";
+    default: return "other";
+  }
+}
+
+std::string reference_of(const oci::route& route) {
+  if (route.kind == oci::route_kind::tags_list) return "tags/list";
+  return route.reference.text;
+}
+
+std::string described(const oci::route& route, const routed& r) {
+  return std::string(route_name(route.kind)) + " " + r.repository +
+         (route.kind == oci::route_kind::tags_list ? std::string() : "@" + route.reference.text);
 }
 
 // If-None-Match: a list of entity tags, quoted, maybe weak, or "*".
@@ -142,14 +169,16 @@ bool is_read_method(http::method m) { return m == http::method::get || m == http
 }  // namespace
 
 handler::handler(handler_options options, router r, cache::manifest_cache& manifests, cache::blob_cache& blobs,
-                 cache::discovery& discovery, cache::cache_metrics& metrics, std::function<bool()> ready)
+                 cache::discovery& discovery, cache::cache_metrics& metrics, std::function<bool()> ready,
+                 auth::gate& gate)
     : options_(std::move(options)),
       router_(std::move(r)),
       manifests_(manifests),
       blobs_(blobs),
       discovery_(discovery),
       metrics_(metrics),
-      ready_(std::move(ready)) {}
+      ready_(std::move(ready)),
+      gate_(gate) {}
 
 asio::awaitable<void> handler::operator()(exchange& ex) { co_await serve(ex); }
 
@@ -196,12 +225,7 @@ asio::awaitable<void> handler::serve(exchange& ex) {
     co_return;
   }
   if (route->kind == oci::route_kind::base) {
-    ex.annotate("base", "-");
-    response_head head{200, base_fields(), std::nullopt};
-    head.fields.emplace_back("Content-Type", "application/json");
-    std::string body = "{}";
-    auto ec = co_await ex.send(std::move(head), std::move(body));
-    ignore_error(ec, "the client may be gone");
+    co_await serve_base(ex);
     co_return;
   }
   if (route->kind == oci::route_kind::catalog) {
@@ -221,9 +245,16 @@ asio::awaitable<void> handler::serve(exchange& ex) {
     co_await send_wire_error(ex, std::move(e), base_fields());
     co_return;
   }
+  auto who = co_await gate_.admit(ex, routed_to->source->name, routed_to->repository, reference_of(*route));
+  if (!who) {
+    ex.annotate(route_name(route->kind), "-");
+    const auto what = described(*route, *routed_to);
+    co_await send_error(ex, who.error(), what, &*routed_to);
+    co_return;
+  }
   switch (route->kind) {
     case oci::route_kind::manifest:
-      co_await serve_manifest(ex, std::move(*routed_to), std::move(route->reference));
+      co_await serve_manifest(ex, std::move(*routed_to), std::move(route->reference), std::move(*who));
       break;
     case oci::route_kind::blob:
       if (ex.method() == http::method::head) co_await serve_blob_head(ex, std::move(*routed_to), *route->reference.digest);
@@ -240,7 +271,21 @@ asio::awaitable<void> handler::serve(exchange& ex) {
   }
 }
 
-asio::awaitable<void> handler::serve_manifest(exchange& ex, routed r, oci::reference reference) {
+asio::awaitable<void> handler::serve_base(exchange& ex) {
+  ex.annotate("base", "-");
+  auto who = co_await gate_.authenticate(ex);
+  if (!who) {
+    co_await send_error(ex, who.error(), "images through regcache", nullptr);
+    co_return;
+  }
+  response_head head{200, base_fields(), std::nullopt};
+  head.fields.emplace_back("Content-Type", "application/json");
+  std::string body = "{}";
+  auto ec = co_await ex.send(std::move(head), std::move(body));
+  ignore_error(ec, "the client may be gone");
+}
+
+asio::awaitable<void> handler::serve_manifest(exchange& ex, routed r, oci::reference reference, auth::requester who) {
   ex.annotate("manifest", "-");
   const bool need_body = ex.method() == http::method::get;
   const std::string what = "manifest " + r.repository + (reference.is_digest() ? "@" : ":") + reference.text;
@@ -258,6 +303,7 @@ asio::awaitable<void> handler::serve_manifest(exchange& ex, routed r, oci::refer
     co_await send_error(ex, cache::errc::not_acceptable, described, &r);
     co_return;
   }
+  gate_.pulled(ex, who, r.source->name, r.repository, reference.text, found->digest.str());
   auto fields = base_fields(&r);
   add_content_fields(fields, found->digest);
   if (etag_matches(ex, found->digest)) {

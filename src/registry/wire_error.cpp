@@ -1,5 +1,6 @@
 #include "regcache/registry/wire_error.hpp"
 
+#include "regcache/auth/errc.hpp"
 #include "regcache/cache/errc.hpp"
 #include "regcache/core/errc.hpp"
 #include "regcache/http/errc.hpp"
@@ -130,6 +131,18 @@ error_status status_of(cache::errc e) {
   return internal;
 }
 
+// The access gate's answers; the handler adds the Basic challenge to its 401s.
+error_status status_of(auth::errc e) {
+  switch (e) {
+    case auth::errc::credentials_missing: return {401, wire_code::unauthorized};
+    case auth::errc::credentials_invalid: return {401, wire_code::unauthorized};
+    case auth::errc::denied: return {403, wire_code::denied};
+    // Not the requester's fault, and over in a moment: a client retries.
+    case auth::errc::verifier_busy: return {503, wire_code::too_many_requests, 1};
+  }
+  return internal;
+}
+
 template <class Errc>
 bool in_category(const error_code& ec) {
   return ec.category() == make_error_code(Errc{}).category();
@@ -171,6 +184,11 @@ std::string message_of(const error_code& ec, const std::string& thing, const std
   if (ec == cache::errc::body_stalled) return thing + ": its download from upstream " + from + " stalled; retry later";
   if (ec == cache::errc::offline)
     return thing + " is not cached and regcache serves only from its cache (upstream " + from + " offline)";
+  if (ec == auth::errc::credentials_missing)
+    return "authentication required to pull " + thing + ": log in (docker login, skopeo login) or send a token";
+  if (ec == auth::errc::credentials_invalid) return "invalid credentials: wrong user, password or token";
+  if (ec == auth::errc::denied) return "access to " + thing + " is denied by regcache's access rules";
+  if (ec == auth::errc::verifier_busy) return "too many password checks are waiting; retry in a second";
   return thing + ": " + ec.message();
 }
 
@@ -184,6 +202,7 @@ error_status status_of(const error_code& ec) {
   if (in_category<store::errc>(ec)) return status_of(static_cast<store::errc>(value));
   if (in_category<upstream::errc>(ec)) return status_of(static_cast<upstream::errc>(value));
   if (in_category<cache::errc>(ec)) return status_of(static_cast<cache::errc>(value));
+  if (in_category<auth::errc>(ec)) return status_of(static_cast<auth::errc>(value));
   return internal;
 }
 

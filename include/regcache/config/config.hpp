@@ -23,6 +23,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -112,6 +113,26 @@ struct upstream_config {
   bool offline = false;  // serve only from the cache; never contact this upstream
 };
 
+// Who is asking (README "Identities"): users with bcrypt passwords, static
+// tokens, groups of identities. Present (even empty) turns access control on.
+struct auth_config {
+  std::string htpasswd_file;  // htpasswd -B file; empty: no passwords
+  std::string tokens_file;    // "<identity> sha256:<hex>" lines; empty: no tokens
+  std::vector<std::pair<std::string, std::vector<std::string>>> groups;  // name → identities, in file order
+  std::chrono::milliseconds cache_ttl{300'000};  // how long a verified password is trusted; 0 = never cached
+  std::size_t cache_entries = 10'000;            // verified passwords kept at most
+};
+
+// One entry of `access:` (auth/policy.hpp has the precise semantics).
+struct access_rule_config {
+  std::string upstream = "*";             // an upstream's name or "*"
+  std::vector<std::string> repositories;  // globs: "*" within a segment, "**" any number of segments
+  std::vector<std::string> allow;         // subjects: identity, group:<name>, *, anonymous
+  std::vector<std::string> deny;
+  bool has_allow = false;  // the key was given (exactly one of allow and deny is)
+  bool has_deny = false;
+};
+
 struct log_config {
   std::string level = "info";   // trace debug info warn error off
   std::string format = "text";  // text | json
@@ -132,7 +153,14 @@ struct config {
   metrics_config metrics;
   admin_config admin;
   prefetch_config prefetch;
+  std::optional<auth_config> auth;
+  std::optional<std::vector<access_rule_config>> access;
+  std::string default_access;  // allow | deny; empty: deny with access control, else everyone pulls
 };
+
+// Access control is on when auth, access or default_access is configured;
+// without any, everyone pulls everything (as before access control existed).
+[[nodiscard]] bool access_control_enabled(const config& cfg) noexcept;
 
 // A configuration that cannot be used, with a message for the operator, e.g.
 //   server.idle_timeout: "5x" is not a duration (use e.g. 250ms, 30s, 5m, 1h30m) (line 4, column 17)
@@ -163,7 +191,12 @@ class config_error : public std::runtime_error {
 // is a size or a share in (0%, 100%); 0 < low_watermark
 // < high_watermark <= 100%; min_age and max_unused_age are not negative and
 // eviction_interval is positive; admin.listen is host:port and, when admin is
-// enabled, not server.listen's address; prefetch.parallelism ≥ 1.
+// enabled, not server.listen's address; prefetch.parallelism ≥ 1; auth.groups
+// are named [a-z0-9._-] and list identities; auth.cache_ttl is not negative
+// and cache_entries ≥ 1; each access rule names "*" or a configured
+// upstream, at least one valid repository glob, and exactly one of allow and
+// deny with at least one subject (an identity, *, anonymous, or group:<a
+// group of auth.groups>); default_access is empty, allow or deny.
 void validate(const config& cfg);
 
 // storage.quota in bytes: the size given, or its share of the total size of

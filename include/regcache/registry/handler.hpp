@@ -4,7 +4,16 @@
 // (with Range, also while a blob is still downloading), tag lists and
 // referrers; refuses every write. Also /metrics, /healthz and /readyz.
 //
+// Every repository route passes the access gate (auth/gate.hpp) for the
+// upstream and repository it was routed to, before the cache is asked;
+// GET /v2/ is where clients log in (401 with the Basic challenge until they
+// send valid credentials, when access control is on). The cache's link
+// check still holds behind the gate: content is served under a repository's
+// name only when the upstream confirmed that repository holds it, so an
+// identity allowed one repository never gets another's content through it.
+//
 // Thread-safety: one handler serves all connections on all threads.
+#include "regcache/auth/gate.hpp"
 #include "regcache/cache/blob_cache.hpp"
 #include "regcache/cache/discovery.hpp"
 #include "regcache/cache/manifest_cache.hpp"
@@ -30,13 +39,16 @@ struct handler_options {
 class handler {
  public:
   handler(handler_options options, router r, cache::manifest_cache& manifests, cache::blob_cache& blobs,
-          cache::discovery& discovery, cache::cache_metrics& metrics, std::function<bool()> ready);
+          cache::discovery& discovery, cache::cache_metrics& metrics, std::function<bool()> ready,
+          auth::gate& gate);
 
   boost::asio::awaitable<void> operator()(http::exchange& ex);
 
  private:
   boost::asio::awaitable<void> serve(http::exchange& ex);
-  boost::asio::awaitable<void> serve_manifest(http::exchange& ex, routed r, oci::reference reference);
+  boost::asio::awaitable<void> serve_base(http::exchange& ex);
+  boost::asio::awaitable<void> serve_manifest(http::exchange& ex, routed r, oci::reference reference,
+                                              auth::requester who);
   boost::asio::awaitable<void> serve_blob(http::exchange& ex, routed r, core::digest digest);
   boost::asio::awaitable<void> serve_blob_head(http::exchange& ex, routed r, core::digest digest);
   boost::asio::awaitable<void> serve_tags(http::exchange& ex, routed r, std::string path_name, http::target target);
@@ -50,6 +62,7 @@ class handler {
   cache::discovery& discovery_;
   cache::cache_metrics& metrics_;
   std::function<bool()> ready_;
+  auth::gate& gate_;
 };
 
 }  // namespace regcache::registry

@@ -100,10 +100,11 @@ class handler_test : public ::testing::Test {
   cache::discovery discovery_{ctx_};
   std::shared_ptr<const cache::upstream_source> source_ = offline_source(idle_.get_executor(), registry_);
   std::atomic<bool> ready_{true};
+  auth::gate gate_;
   handler handler_{{true, "/metrics"},        router({source_}, std::string(upstream_name)),
                    manifest_cache_,           blob_cache_,
                    discovery_,                metrics_,
-                   [this] { return ready_.load(); }};
+                   [this] { return ready_.load(); }, gate_};
   in_memory_session session_{std::ref(handler_)};
 
   const std::string blob_ = store::testing::pattern(1000);

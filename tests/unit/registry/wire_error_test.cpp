@@ -1,3 +1,4 @@
+#include "regcache/auth/errc.hpp"
 #include "regcache/registry/wire_error.hpp"
 
 #include "regcache/cache/errc.hpp"
@@ -95,6 +96,11 @@ const std::vector<row>& table() {
       {cache::errc::upstream_rejected, {400, wire_code::unsupported}},
       {cache::errc::upstream_too_slow, {503, wire_code::unavailable, 5}},
       {cache::errc::body_stalled, {503, wire_code::unavailable, 5}},
+
+      {auth::errc::credentials_missing, {401, wire_code::unauthorized}},
+      {auth::errc::credentials_invalid, {401, wire_code::unauthorized}},
+      {auth::errc::denied, {403, wire_code::denied}},
+      {auth::errc::verifier_busy, {503, wire_code::too_many_requests, 1}},
   };
   return rows;
 }
@@ -120,6 +126,7 @@ TEST(status_of, every_enumerator_has_a_row) {
       {&core::core_category(), "unknown core error"},       {&oci::oci_category(), "unknown oci error"},
       {&http::http_category(), "unknown http error"},       {&store::store_category(), "unknown store error"},
       {&upstream::upstream_category(), "unknown upstream error"}, {&cache::cache_category(), "unknown cache error"},
+      {&auth::auth_category(), "unknown auth error"},
   };
   for (const auto& [category, unknown] : categories) {
     int enumerators = 0;
