@@ -186,9 +186,11 @@ std::string message_of(const error_code& ec, const std::string& thing, const std
     return thing + " is not cached and regcache serves only from its cache (upstream " + from + " offline)";
   if (ec == auth::errc::credentials_missing)
     return "authentication required to pull " + thing + ": log in (docker login, skopeo login) or send a token";
-  if (ec == auth::errc::credentials_invalid) return "invalid credentials: wrong user, password or token";
+  if (ec == auth::errc::credentials_invalid)
+    return "invalid credentials for " + thing + ": wrong user, password or token";
   if (ec == auth::errc::denied) return "access to " + thing + " is denied by regcache's access rules";
-  if (ec == auth::errc::verifier_busy) return "too many password checks are waiting; retry in a second";
+  if (ec == auth::errc::verifier_busy)
+    return thing + ": too many password checks are waiting; retry in a second";
   return thing + ": " + ec.message();
 }
 

@@ -265,7 +265,7 @@ TEST(config, unknown_keys_list_what_is_allowed) {
             "write_timeout, max_connections, shutdown_grace, threads) (line 2, column 3)");
   EXPECT_THAT(parse_error("stroage: {root: /x}"),
               StartsWith("stroage: unknown key (allowed: server, storage, upstreams, default_upstream, log, metrics, "
-                         "admin, prefetch)"));
+                         "admin, prefetch, auth, access, default_access)"));
   EXPECT_THAT(parse_error("storage: {qouta: 50GiB}"),
               StartsWith("storage.qouta: unknown key (allowed: root, quota, min_free, high_watermark, low_watermark, "
                          "min_age, max_unused_age, eviction_interval)"));
@@ -830,6 +830,129 @@ TEST(config_validate, default_upstream) {
   resolve_defaults(none);
   EXPECT_EQ(none.default_upstream, "");
   EXPECT_EQ(parse_yaml("default_upstream:").default_upstream, "");
+}
+
+// ---------------------------------------------------------------- access control
+
+TEST(config, auth_access_and_default_access) {
+  const auto cfg = parse_yaml(R"(
+upstreams: [{name: docker.io, url: "https://registry-1.docker.io"}]
+auth:
+  htpasswd_file: /etc/regcache/htpasswd
+  tokens_file: /etc/regcache/tokens
+  groups:
+    team-a: [alice, bob]
+    ops: []
+  cache_ttl: 1m
+  cache_entries: 50
+access:
+  - {upstream: "*", repositories: ["library/**"], allow: [anonymous]}
+  - {upstream: docker.io, repositories: ["team-a/**", "shared/*"], allow: ["group:team-a", ci-robot]}
+  - {repositories: ["**"], deny: ["*"]}
+default_access: allow
+)");
+  ASSERT_TRUE(cfg.auth);
+  EXPECT_EQ(cfg.auth->htpasswd_file, "/etc/regcache/htpasswd");
+  EXPECT_EQ(cfg.auth->tokens_file, "/etc/regcache/tokens");
+  ASSERT_EQ(cfg.auth->groups.size(), 2u);
+  EXPECT_EQ(cfg.auth->groups[0].first, "team-a");
+  EXPECT_EQ(cfg.auth->groups[0].second, (std::vector<std::string>{"alice", "bob"}));
+  EXPECT_TRUE(cfg.auth->groups[1].second.empty());
+  EXPECT_EQ(cfg.auth->cache_ttl, 1min);
+  EXPECT_EQ(cfg.auth->cache_entries, 50u);
+  ASSERT_TRUE(cfg.access);
+  ASSERT_EQ(cfg.access->size(), 3u);
+  EXPECT_EQ((*cfg.access)[1].upstream, "docker.io");
+  EXPECT_EQ((*cfg.access)[1].repositories, (std::vector<std::string>{"team-a/**", "shared/*"}));
+  EXPECT_TRUE((*cfg.access)[1].has_allow);
+  EXPECT_EQ((*cfg.access)[1].allow, (std::vector<std::string>{"group:team-a", "ci-robot"}));
+  EXPECT_EQ((*cfg.access)[2].upstream, "*");
+  EXPECT_TRUE((*cfg.access)[2].has_deny);
+  EXPECT_EQ(cfg.default_access, "allow");
+  EXPECT_NO_THROW(validate(cfg));
+  EXPECT_TRUE(access_control_enabled(cfg));
+}
+
+TEST(config, access_control_is_off_without_its_keys) {
+  EXPECT_FALSE(access_control_enabled(parse_yaml("log: {level: info}")));
+  EXPECT_TRUE(access_control_enabled(parse_yaml("auth: {}")));
+  EXPECT_TRUE(access_control_enabled(parse_yaml("access: []")));
+  EXPECT_TRUE(access_control_enabled(parse_yaml("default_access: deny")));
+}
+
+TEST(config, access_shape_errors_name_the_key) {
+  EXPECT_THAT(parse_error("auth: {password_file: x}"),
+              StartsWith("auth.password_file: unknown key (allowed: htpasswd_file, tokens_file, groups, cache_ttl, "
+                         "cache_entries)"));
+  EXPECT_THAT(parse_error("auth: {groups: [alice]}"),
+              StartsWith("auth.groups: expected a mapping of group names to lists of identities"));
+  EXPECT_THAT(parse_error("access: {upstream: x}"), StartsWith("access: expected a list of rules"));
+  EXPECT_THAT(parse_error("access: [{repos: [x]}]"),
+              StartsWith("access[0].repos: unknown key (allowed: upstream, repositories, allow, deny)"));
+}
+
+config with_access(std::vector<access_rule_config> rules) {
+  auto cfg = with_upstream();
+  cfg.auth.emplace();
+  cfg.auth->groups = {{"team-a", {"alice"}}};
+  cfg.access = std::move(rules);
+  return cfg;
+}
+
+access_rule_config allow_rule(std::vector<std::string> repositories, std::vector<std::string> subjects,
+                              std::string upstream = "*") {
+  access_rule_config r;
+  r.upstream = std::move(upstream);
+  r.repositories = std::move(repositories);
+  r.allow = std::move(subjects);
+  r.has_allow = true;
+  return r;
+}
+
+TEST(config_validate, access_rules) {
+  EXPECT_NO_THROW(validate(with_access({allow_rule({"library/*", "team-*/**", "**"}, {"anonymous", "*", "group:team-a",
+                                                                                       "ci-robot"})})));
+  EXPECT_EQ(validate_error(with_access({allow_rule({"x"}, {"alice"}, "quay.io")})),
+            "access[0].upstream: \"quay.io\" is not an upstream's name (allowed: *, docker.io)");
+  EXPECT_THAT(validate_error(with_access({allow_rule({}, {"alice"})})),
+              StartsWith("access[0].repositories: must list at least one repository glob"));
+  for (const std::string glob : {"Library/x", "/x", "x/", "a//b", "a/***", "a/b**", "a b"})
+    EXPECT_THAT(validate_error(with_access({allow_rule({"ok", glob}, {"alice"})})),
+                StartsWith("access[0].repositories[1]: \"" + glob + "\" is not a repository glob"))
+        << glob;
+  EXPECT_EQ(validate_error(with_access({allow_rule({"x"}, {"group:team-b"})})),
+            "access[0].allow[0]: \"group:team-b\" names no group of auth.groups (allowed: team-a)");
+  EXPECT_THAT(validate_error(with_access({allow_rule({"x"}, {"alice", "bad name"})})),
+              StartsWith("access[0].allow[1]: \"bad name\" is not a subject (allowed: an identity, group:<name>, *, "
+                         "anonymous)"));
+  EXPECT_THAT(validate_error(with_access({allow_rule({"x"}, {})})),
+              StartsWith("access[0].allow: must list at least one subject"));
+  auto both = allow_rule({"x"}, {"alice"});
+  both.has_deny = true;
+  EXPECT_EQ(validate_error(with_access({both})), "access[0]: set exactly one of allow and deny");
+  auto neither = allow_rule({"x"}, {"alice"});
+  neither.has_allow = false;
+  EXPECT_EQ(validate_error(with_access({neither})), "access[0]: set exactly one of allow and deny");
+}
+
+TEST(config_validate, auth_groups_cache_and_default_access) {
+  auto cfg = with_access({});
+  cfg.auth->groups = {{"Team A", {"alice"}}};
+  EXPECT_THAT(validate_error(cfg), StartsWith("auth.groups.Team A: \"Team A\" is not a group name"));
+  cfg.auth->groups = {{"team-a", {"alice"}}, {"team-a", {"bob"}}};
+  EXPECT_EQ(validate_error(cfg), "auth.groups.team-a: given twice");
+  cfg.auth->groups = {{"team-a", {"al:ice"}}};
+  EXPECT_THAT(validate_error(cfg), StartsWith("auth.groups.team-a[0]: \"al:ice\" is not an identity"));
+  cfg.auth->groups = {};
+  cfg.auth->cache_entries = 0;
+  EXPECT_EQ(validate_error(cfg), "auth.cache_entries: 0 is not allowed (must be at least 1, default 10000)");
+  cfg.auth->cache_entries = 1;
+  cfg.auth->cache_ttl = -1s;
+  EXPECT_THAT(validate_error(cfg), StartsWith("auth.cache_ttl: -1s is not allowed (must be 0 or more"));
+  cfg.auth->cache_ttl = 0s;
+  EXPECT_NO_THROW(validate(cfg));
+  cfg.default_access = "maybe";
+  EXPECT_EQ(validate_error(cfg), "default_access: \"maybe\" is not allowed (allowed: allow, deny; default deny)");
 }
 
 }  // namespace

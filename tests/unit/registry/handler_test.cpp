@@ -15,6 +15,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <fstream>
 
 namespace regcache::registry {
 namespace {
@@ -237,6 +238,84 @@ TEST_F(handler_test, health_readiness_and_metrics) {
   const auto metrics = get("/metrics");
   EXPECT_EQ(metrics.result_int(), 200);
   EXPECT_THAT(metrics.body(), HasSubstr("regcache_cache_requests_total"));
+}
+
+// htpasswd -nbB alice 'correct horse' / htpasswd -nbB bob b0b
+constexpr std::string_view users =
+    "alice:$2y$05$rNz0pOeuZAc.3XURBkn7ZeJrUin58wwtGdTE8apngyafLqBsRK1sm\n"
+    "bob:$2y$05$CtU2y6z3X9APD.LzsmeSAOtHj7/KdYZMhEwFVf2aTTeDnOM9/EyTG\n";
+constexpr std::string_view alice = "Basic YWxpY2U6Y29ycmVjdCBob3JzZQ==";  // alice:correct horse
+constexpr std::string_view bob = "Basic Ym9iOmIwYg==";                   // bob:b0b
+constexpr std::string_view wrong = "Basic YWxpY2U6d3Jvbmc=";              // alice:wrong
+
+// team/** is alice's; nobody else pulls anything.
+class gated_handler_test : public handler_test {
+ protected:
+  gated_handler_test() {
+    {
+      std::ofstream out(dir_.path() / "htpasswd");
+      out << users;
+    }
+    auth::identity_options options;
+    options.htpasswd_file = dir_.path() / "htpasswd";
+    auto ids = std::make_unique<auth::identities>(options, blocking_.get_executor(), core::clock::system());
+    auth::policy rules({{"*", {"team/**"}, auth::decision::allow, {"alice"}}}, {}, auth::decision::deny);
+    auto trail = std::make_unique<auth::audit>([this](const std::string& line) { audit_lines_.push_back(line); },
+                                               false, registry_, core::clock::system());
+    gate_ = auth::gate(std::move(ids), std::move(rules), std::move(trail));
+  }
+
+  static std::vector<std::pair<std::string, std::string>> as(std::string_view authorization) {
+    return {{"Authorization", std::string(authorization)}, {"Accept", std::string(manifest_type)}};
+  }
+
+  std::vector<std::string> audit_lines_;
+};
+
+TEST_F(gated_handler_test, base_endpoint_challenges_until_valid_credentials_come) {
+  const auto anonymous = get("/v2/");
+  EXPECT_EQ(anonymous.result_int(), 401);
+  EXPECT_EQ(anonymous["WWW-Authenticate"], "Basic realm=\"regcache\"");
+  EXPECT_EQ(oci_code(anonymous), "UNAUTHORIZED");
+  const auto wrong_password = get("/v2/", as(wrong));
+  EXPECT_EQ(wrong_password.result_int(), 401);
+  EXPECT_EQ(wrong_password["WWW-Authenticate"], "Basic realm=\"regcache\"");
+  EXPECT_EQ(get("/v2/", as(alice)).result_int(), 200);
+  EXPECT_EQ(get("/v2/", as(bob)).result_int(), 200) << "bob is someone, even if he may pull nothing";
+}
+
+TEST_F(gated_handler_test, every_repository_route_passes_the_gate) {
+  const std::vector<std::string> routes{"/v2/team/app/manifests/v1", "/v2/team/app/manifests/" + manifest_digest_.str(),
+                                        "/v2/team/app/blobs/" + blob_digest_.str(), "/v2/team/app/tags/list",
+                                        "/v2/team/app/referrers/" + manifest_digest_.str()};
+  for (const auto& route : routes) {
+    const auto anonymous = get(route);
+    EXPECT_EQ(anonymous.result_int(), 401) << route;
+    EXPECT_EQ(anonymous["WWW-Authenticate"], "Basic realm=\"regcache\"") << route;
+    EXPECT_EQ(oci_code(anonymous), "UNAUTHORIZED") << route;
+    EXPECT_EQ(head(route).result_int(), 401) << route;
+    const auto denied = get(route, as(bob));
+    EXPECT_EQ(denied.result_int(), 403) << route;
+    EXPECT_EQ(denied["WWW-Authenticate"], "") << route;
+    EXPECT_EQ(oci_code(denied), "DENIED") << route;
+    EXPECT_EQ(get(route, as(wrong)).result_int(), 401) << route;
+  }
+  EXPECT_EQ(get(routes[0], as(alice)).result_int(), 200);
+  EXPECT_EQ(get(routes[1], as(alice)).result_int(), 200);
+  EXPECT_EQ(get(routes[2], as(alice)).body(), blob_);
+  EXPECT_EQ(head(routes[2], as(alice)).result_int(), 200);
+}
+
+TEST_F(gated_handler_test, denials_and_first_pulls_are_audited) {
+  (void)get("/v2/team/app/manifests/v1", as(bob));
+  (void)get("/v2/team/app/manifests/v1", as(alice));
+  (void)get("/v2/team/app/manifests/v1", as(alice));
+  ASSERT_EQ(audit_lines_.size(), 2u);
+  EXPECT_THAT(audit_lines_[0], HasSubstr("decision=deny identity=bob client=local upstream=127.0.0.1:9 "
+                                         "repository=team/app reference=v1 digest=-"));
+  EXPECT_THAT(audit_lines_[1], HasSubstr("decision=allow identity=alice client=local upstream=127.0.0.1:9 "
+                                         "repository=team/app reference=v1 digest=" + manifest_digest_.str()));
+  EXPECT_THAT(get("/metrics").body(), HasSubstr(R"(regcache_access_decisions_total{decision="deny"} 1)"));
 }
 
 }  // namespace

@@ -1,6 +1,6 @@
-#include "regcache/auth/errc.hpp"
 #include "regcache/registry/wire_error.hpp"
 
+#include "regcache/auth/errc.hpp"
 #include "regcache/cache/errc.hpp"
 #include "regcache/core/errc.hpp"
 #include "regcache/http/errc.hpp"
