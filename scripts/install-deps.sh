@@ -20,6 +20,7 @@ build_pkgs=(
   libboost1.81-all-dev libboost-json1.81-dev
   libssl-dev librocksdb-dev libspdlog-dev libfmt-dev libyaml-cpp-dev libnghttp2-dev
   libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev
+  libcrypt-dev
 )
 test_pkgs=(
   docker-registry skopeo containerd apache2-utils openssl curl python3 python3-yaml
