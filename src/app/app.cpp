@@ -15,6 +15,7 @@
 #include "regcache/core/units.hpp"
 #include "regcache/http/server.hpp"
 #include "regcache/metrics/registry.hpp"
+#include "regcache/oci/repository_glob.hpp"
 #include "regcache/registry/handler.hpp"
 #include "regcache/store/blob_store.hpp"
 #include "regcache/store/index.hpp"
@@ -158,9 +159,13 @@ void setup_logging(const config::log_config& log) {
 
 auth::policy policy_of(const config::config& cfg) {
   std::vector<auth::access_rule> rules;
-  for (const auto& r : cfg.access.value_or(std::vector<config::access_rule_config>{}))
-    rules.push_back({r.upstream, r.repositories, r.has_allow ? auth::decision::allow : auth::decision::deny,
+  for (const auto& r : cfg.access.value_or(std::vector<config::access_rule_config>{})) {
+    std::vector<oci::repository_glob> globs;
+    // validate() parsed every pattern already.
+    for (const auto& pattern : r.repositories) globs.push_back(oci::repository_glob::parse(pattern).value());
+    rules.push_back({r.upstream, std::move(globs), r.has_allow ? auth::decision::allow : auth::decision::deny,
                      r.has_allow ? r.allow : r.deny});
+  }
   std::map<std::string, std::set<std::string>> groups;
   if (cfg.auth)
     for (const auto& [name, members] : cfg.auth->groups) groups[name].insert(members.begin(), members.end());

@@ -1,6 +1,7 @@
 #include "regcache/config/config.hpp"
 
 #include "regcache/core/units.hpp"
+#include "regcache/oci/repository_glob.hpp"
 
 #include <arpa/inet.h>
 #include <yaml-cpp/yaml.h>
@@ -719,22 +720,10 @@ bool is_identity_name(std::string_view s) {
 
 // Why `glob` is not a repository glob, or nullopt.
 std::optional<std::string> glob_problem(std::string_view glob) {
-  static constexpr std::string_view allowed =
-      " is not a repository glob (/-separated segments of a-z 0-9 . _ - and *, or a whole ** segment; e.g. "
-      "library/*, team-a/**, **)";
-  if (glob.empty() || glob.front() == '/' || glob.back() == '/') return quote(glob) + std::string(allowed);
-  std::size_t start = 0;
-  while (start <= glob.size()) {
-    const auto end = std::min(glob.find('/', start), glob.size());
-    const auto segment = glob.substr(start, end - start);
-    const bool chars_ok = std::all_of(segment.begin(), segment.end(), [](char c) {
-      return (c >= 'a' && c <= 'z') || is_digit(c) || c == '.' || c == '_' || c == '-' || c == '*';
-    });
-    const bool stars_ok = segment == "**" || segment.find("**") == std::string_view::npos;
-    if (segment.empty() || !chars_ok || !stars_ok) return quote(glob) + std::string(allowed);
-    start = end + 1;
-  }
-  return std::nullopt;
+  if (oci::repository_glob::parse(glob)) return std::nullopt;
+  return quote(glob) +
+         " is not a repository glob (/-separated segments of a-z 0-9 . _ - and *, or a whole ** segment; e.g. "
+         "library/*, team-a/**, **)";
 }
 
 void validate_auth(const auth_config& a) {

@@ -5,12 +5,10 @@
 // applies when all three match:
 //   upstream      the upstream's configured name, or "*" for every upstream
 //                 (an alias or ?ns= routes to the upstream's name first)
-//   repositories  any of its globs matches the repository (normalized:
-//                 Docker Hub's "alpine" is "library/alpine"); a glob's
-//                 segments are separated by '/', "*" inside a segment matches
-//                 any characters but '/', and a "**" segment matches any
-//                 number of segments, none included ("team-a/**" matches
-//                 "team-a" and "team-a/x/y")
+//   repositories  any of its globs (oci/repository_glob.hpp: "*" within a
+//                 segment, a "**" segment for any number of segments, none
+//                 included) matches the repository, normalized (Docker
+//                 Hub's "alpine" is "library/alpine")
 //   subjects      any of its allow: (or deny:) subjects matches the requester:
 //                   <identity>      that identity (htpasswd user, token
 //                                   identity, client certificate name)
@@ -21,6 +19,8 @@
 // deny: rule refuses it. When no rule applies, default_access decides.
 //
 // Immutable after construction; safe from any thread.
+#include "regcache/oci/repository_glob.hpp"
+
 #include <cstddef>
 #include <map>
 #include <optional>
@@ -31,14 +31,11 @@
 
 namespace regcache::auth {
 
-// True when the repository glob matches `repository` (see above).
-[[nodiscard]] bool glob_matches(std::string_view glob, std::string_view repository) noexcept;
-
 enum class decision { allow, deny };
 
 struct access_rule {
   std::string upstream = "*";
-  std::vector<std::string> repositories;  // globs
+  std::vector<oci::repository_glob> repositories;
   decision grants = decision::allow;
   std::vector<std::string> subjects;
 };

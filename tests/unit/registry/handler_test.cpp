@@ -259,7 +259,8 @@ class gated_handler_test : public handler_test {
     auth::identity_options options;
     options.htpasswd_file = dir_.path() / "htpasswd";
     auto ids = std::make_unique<auth::identities>(options, blocking_.get_executor(), core::clock::system());
-    auth::policy rules({{"*", {"team/**"}, auth::decision::allow, {"alice"}}}, {}, auth::decision::deny);
+    auth::policy rules({{"*", {oci::repository_glob::parse("team/**").value()}, auth::decision::allow, {"alice"}}}, {},
+                       auth::decision::deny);
     auto trail = std::make_unique<auth::audit>([this](const std::string& line) { audit_lines_.push_back(line); },
                                                false, registry_, core::clock::system());
     gate_ = auth::gate(std::move(ids), std::move(rules), std::move(trail));
