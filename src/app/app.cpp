@@ -138,7 +138,9 @@ asio::awaitable<error_code> check_storage(store::blob_store* blobs, store::index
 
 // Audit lines are whole lines of their own (audit.hpp formats them, JSON
 // included), so their logger prints the message only; it logs at info
-// whatever log.level says, unless logging is off.
+// whatever log.level says, unless logging is off. spdlog's global
+// set_pattern and set_level reach every logger: setup_logging sets these
+// after them.
 std::shared_ptr<spdlog::logger> audit_logger() {
   if (auto existing = spdlog::get("audit")) return existing;
   auto logger = spdlog::stderr_logger_mt("audit");
@@ -147,7 +149,6 @@ std::shared_ptr<spdlog::logger> audit_logger() {
 }
 
 void setup_logging(const config::log_config& log) {
-  audit_logger()->set_level(log.level == "off" ? spdlog::level::off : spdlog::level::info);
   auto logger = spdlog::stderr_color_mt("regcache");
   spdlog::set_default_logger(logger);
   spdlog::set_level(spdlog::level::from_str(log.level));
@@ -155,6 +156,9 @@ void setup_logging(const config::log_config& log) {
     spdlog::set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%e%z","level":"%l","msg":"%v"})");
   else
     spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %v");
+  auto audit = audit_logger();
+  audit->set_pattern("%v");
+  audit->set_level(log.level == "off" ? spdlog::level::off : spdlog::level::info);
 }
 
 auth::policy policy_of(const config::config& cfg) {
