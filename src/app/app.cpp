@@ -21,6 +21,7 @@
 #include "regcache/store/index.hpp"
 #include "regcache/store/reconcile.hpp"
 #include "regcache/store/remover.hpp"
+#include "regcache/tls/server_context.hpp"
 #include "regcache/upstream/registry_client.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -31,11 +32,13 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <spdlog/fmt/chrono.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <atomic>
+#include <chrono>
 #include <map>
 #include <set>
 #include <csignal>
@@ -122,6 +125,27 @@ http::server_options server_options_of(const config::config& cfg, const std::str
   options.max_connections = cfg.server.max_connections;
   options.access_log = cfg.log.access_log;
   return options;
+}
+
+// server.tls, loaded: a configuration error (exit code 2) when the files do
+// not make a usable pair.
+std::unique_ptr<tls::server_context> make_tls_context(const config::tls_config& t, metrics::registry& metrics) {
+  if (!t.enabled) return nullptr;
+  tls::server_options options;
+  options.cert_file = t.cert_file;
+  options.key_file = t.key_file;
+  options.client_ca_file = t.client_ca_file;
+  options.client_auth = t.client_auth == "require"    ? tls::client_auth::require
+                        : t.client_auth == "optional" ? tls::client_auth::optional
+                                                      : tls::client_auth::none;
+  options.min_version = t.min_version == "1.3" ? tls::protocol_version::tls1_3 : tls::protocol_version::tls1_2;
+  auto loaded = tls::load_credentials(options);
+  if (!loaded) throw config::config_error("server.tls." + loaded.error());
+  spdlog::info("TLS certificate {} (expires {:%Y-%m-%d %H:%M:%S} UTC), client certificates: {}", loaded->subject,
+               std::chrono::floor<std::chrono::seconds>(loaded->not_after), t.client_auth);
+  auto context = std::make_unique<tls::server_context>(std::move(options), std::move(*loaded), metrics);
+  context->watch(std::chrono::seconds(1));
+  return context;
 }
 
 void listen_or_throw(http::server& server, const char* key, const std::string& listen) {
@@ -218,7 +242,9 @@ struct app::parts {
   asio::awaitable<void> flush_access_times();
   asio::awaitable<void> watch_storage();
   asio::awaitable<void> drain();
-  bool ready() const { return !server.draining() && storage_usable.load(); }
+  bool ready() const { return !stopping.load() && storage_usable.load(); }
+  // The registry API's listeners: plain, TLS, or both.
+  std::vector<http::server*> registry_servers();
 
   config::config cfg;
   const core::clock& clock = core::clock::system();
@@ -259,8 +285,9 @@ struct app::parts {
   // authentication), its own access log lines, the same threads.
   admin::handler admin_handler{{*index, remover, router, manifest_cache, evictor, prefetcher, cache_metrics,
                                 blocking.get_executor(), clock, REGCACHE_VERSION}};
-  http::server server{contexts.front()->get_executor(), workers, server_options_of(cfg, cfg.server.listen),
-                      std::ref(handler), metrics};
+  std::unique_ptr<tls::server_context> tls_context = make_tls_context(cfg.server.tls, metrics);
+  std::optional<http::server> server;      // server.listen: plain HTTP
+  std::optional<http::server> tls_server;  // server.tls.listen
   std::optional<http::server> admin_server;
   asio::signal_set signals{*contexts.front(), SIGINT, SIGTERM};
 };
@@ -275,10 +302,23 @@ app::parts::parts(config::config c) : cfg(std::move(c)) {
   // full disk (served uncached, eviction asked for).
   blobs->keep_free(evictor.policy().min_free_bytes, store::filesystem_space(blobs->root()));
   fills.on_disk_full([this] { evictor.request(); });
-  listen_or_throw(server, "server.listen", cfg.server.listen);
-  spdlog::info("regcache {} listening on {}:{} with {} threads, cache in {}", REGCACHE_VERSION,
-               config::split_listen(cfg.server.listen).first, server.port(), contexts.size(),
-               cfg.storage.root.string());
+  if (!cfg.server.listen.empty()) {
+    server.emplace(contexts.front()->get_executor(), workers, server_options_of(cfg, cfg.server.listen),
+                   std::ref(handler), metrics);
+    listen_or_throw(*server, "server.listen", cfg.server.listen);
+    spdlog::info("regcache {} listening on {}:{} with {} threads, cache in {}", REGCACHE_VERSION,
+                 config::split_listen(cfg.server.listen).first, server->port(), contexts.size(),
+                 cfg.storage.root.string());
+  }
+  if (tls_context) {
+    auto options = server_options_of(cfg, cfg.server.tls.listen);
+    options.tls_context = [tls = tls_context.get()] { return tls->current(); };
+    tls_server.emplace(contexts.front()->get_executor(), workers, std::move(options), std::ref(handler), metrics);
+    listen_or_throw(*tls_server, "server.tls.listen", cfg.server.tls.listen);
+    spdlog::info("regcache {} listening for TLS on {}:{} with {} threads, cache in {}", REGCACHE_VERSION,
+                 config::split_listen(cfg.server.tls.listen).first, tls_server->port(), contexts.size(),
+                 cfg.storage.root.string());
+  }
   if (cfg.admin.enabled) {
     auto options = server_options_of(cfg, cfg.admin.listen);
     options.max_connections = 64;
@@ -313,11 +353,26 @@ asio::awaitable<void> app::parts::watch_storage() {
   }
 }
 
+std::vector<http::server*> app::parts::registry_servers() {
+  std::vector<http::server*> servers;
+  if (server) servers.push_back(&*server);
+  if (tls_server) servers.push_back(&*tls_server);
+  return servers;
+}
+
 asio::awaitable<void> app::parts::drain() {
-  spdlog::info("draining (grace {} ms, {} connections open)", cfg.server.shutdown_grace.count(),
-               server.open_connections());
-  server.drain();
-  const auto left = co_await server.wait_drained(cfg.server.shutdown_grace);
+  std::size_t open = 0;
+  for (auto* s : registry_servers()) open += s->open_connections();
+  spdlog::info("draining (grace {} ms, {} connections open)", cfg.server.shutdown_grace.count(), open);
+  for (auto* s : registry_servers()) s->drain();
+  // One grace period for all listeners together.
+  const auto deadline = std::chrono::steady_clock::now() + cfg.server.shutdown_grace;
+  std::size_t left = 0;
+  for (auto* s : registry_servers()) {
+    const auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::max(deadline - std::chrono::steady_clock::now(), std::chrono::steady_clock::duration::zero()));
+    left += co_await s->wait_drained(remaining);
+  }
   if (left > 0) spdlog::warn("grace period over: closing {} connections", left);
   for (auto& context : contexts) context->stop();
 }
@@ -326,7 +381,15 @@ app::app(config::config cfg) : parts_(std::make_unique<parts>(std::move(cfg))) {
 
 app::~app() = default;
 
-std::uint16_t app::port() const noexcept { return parts_->server.port(); }
+std::optional<std::uint16_t> app::port() const noexcept {
+  if (!parts_->server) return std::nullopt;
+  return parts_->server->port();
+}
+
+std::optional<std::uint16_t> app::tls_port() const noexcept {
+  if (!parts_->tls_server) return std::nullopt;
+  return parts_->tls_server->port();
+}
 
 std::optional<std::uint16_t> app::admin_port() const noexcept {
   if (!parts_->admin_server) return std::nullopt;

@@ -371,12 +371,31 @@ void for_each_key(const YAML::Node& map, const std::string& path, const std::arr
   }
 }
 
-void read_server(const YAML::Node& n, const std::string& path, server_config& s) {
-  static constexpr std::array<std::string_view, 9> keys{
-      "listen",        "max_header_bytes", "idle_timeout",   "header_timeout", "read_timeout",
-      "write_timeout", "max_connections",  "shutdown_grace", "threads"};
+void read_tls(const YAML::Node& n, const std::string& path, tls_config& t) {
+  static constexpr std::array<std::string_view, 6> keys{"listen",         "cert_file",   "key_file",
+                                                        "client_ca_file", "client_auth", "min_version"};
+  if (n.IsNull()) return;
+  t.enabled = true;
   for_each_key(n, path, keys, [&](std::string_view key, const YAML::Node& v, const std::string& p) {
-    if (key == "listen") s.listen = read_string(v, p);
+    if (key == "listen") t.listen = read_string(v, p);
+    else if (key == "cert_file") t.cert_file = read_string(v, p);
+    else if (key == "key_file") t.key_file = read_string(v, p);
+    else if (key == "client_ca_file") t.client_ca_file = read_string(v, p);
+    else if (key == "client_auth") t.client_auth = read_string(v, p);
+    else t.min_version = read_string(v, p);
+  });
+}
+
+void read_server(const YAML::Node& n, const std::string& path, server_config& s) {
+  static constexpr std::array<std::string_view, 10> keys{
+      "listen",        "max_header_bytes", "idle_timeout",   "header_timeout", "read_timeout",
+      "write_timeout", "max_connections",  "shutdown_grace", "threads",        "tls"};
+  bool listen_given = false;
+  for_each_key(n, path, keys, [&](std::string_view key, const YAML::Node& v, const std::string& p) {
+    if (key == "listen") {
+      s.listen = v.IsNull() ? std::string() : read_string(v, p);
+      listen_given = true;
+    } else if (key == "tls") read_tls(v, p, s.tls);
     else if (key == "max_header_bytes") s.max_header_bytes = read_size(v, p);
     else if (key == "idle_timeout") s.idle_timeout = read_duration(v, p);
     else if (key == "header_timeout") s.header_timeout = read_duration(v, p);
@@ -386,6 +405,8 @@ void read_server(const YAML::Node& n, const std::string& path, server_config& s)
     else if (key == "shutdown_grace") s.shutdown_grace = read_duration(v, p);
     else s.threads = read_count<unsigned>(v, p);
   });
+  // Only TLS is wanted: no plain listener unless one is asked for.
+  if (s.tls.enabled && !listen_given) s.listen.clear();
 }
 
 void read_storage(const YAML::Node& n, const std::string& path, storage_config& s) {
@@ -535,10 +556,52 @@ void check_at_least_one(const std::string& path, std::size_t value, std::size_t 
   }
 }
 
+bool is_wildcard(std::string_view host) { return host == "0.0.0.0" || host == "::"; }
+
+// Two listeners on the same host (or a wildcard) and port; two on port 0 get distinct free ports.
+bool listeners_overlap(const std::pair<std::string, std::uint16_t>& a, const std::pair<std::string, std::uint16_t>& b) {
+  const bool same_host = a.first == b.first || is_wildcard(a.first) || is_wildcard(b.first);
+  return same_host && a.second == b.second && a.second != 0;
+}
+
+void validate_tls(const tls_config& t, const server_config& s) {
+  static constexpr std::array<std::string_view, 3> client_auths{"none", "optional", "require"};
+  static constexpr std::array<std::string_view, 2> versions{"1.2", "1.3"};
+  if (t.listen.empty()) fail("server.tls.listen", "required when server.tls is given (host:port, e.g. 0.0.0.0:5443)");
+  std::pair<std::string, std::uint16_t> listen;
+  if (auto problem = listen_problem(t.listen, listen)) fail("server.tls.listen", *problem);
+  std::pair<std::string, std::uint16_t> plain;
+  if (!s.listen.empty() && !listen_problem(s.listen, plain) && listeners_overlap(listen, plain)) {
+    fail("server.tls.listen", quote(t.listen) + " overlaps server.listen " + quote(s.listen) +
+                                  " (use another port, e.g. 0.0.0.0:5443)");
+  }
+  if (t.cert_file.empty()) fail("server.tls.cert_file", "required (PEM: the certificate, then its chain)");
+  if (t.key_file.empty()) fail("server.tls.key_file", "required (PEM private key of cert_file)");
+  if (std::find(client_auths.begin(), client_auths.end(), t.client_auth) == client_auths.end()) {
+    fail("server.tls.client_auth", quote(t.client_auth) + " is not allowed (allowed: " + join(client_auths) + ")");
+  }
+  if (t.client_auth != "none" && t.client_ca_file.empty()) {
+    fail("server.tls.client_ca_file", "required when server.tls.client_auth is " + t.client_auth +
+                                          " (PEM CAs that sign client certificates)");
+  }
+  if (t.client_auth == "none" && !t.client_ca_file.empty()) {
+    fail("server.tls.client_ca_file", "given but server.tls.client_auth is none, so no client certificate is asked "
+                                      "for (set client_auth: optional or require, or remove client_ca_file)");
+  }
+  if (std::find(versions.begin(), versions.end(), t.min_version) == versions.end()) {
+    fail("server.tls.min_version", quote(t.min_version) + " is not allowed (allowed: " + join(versions) + ")");
+  }
+}
+
 void validate_server(const server_config& s) {
   const server_config defaults;
+  if (s.tls.enabled) validate_tls(s.tls, s);
   std::pair<std::string, std::uint16_t> listen;
-  if (auto problem = listen_problem(s.listen, listen)) fail("server.listen", *problem);
+  if (s.listen.empty()) {
+    if (!s.tls.enabled) fail("server.listen", "required unless server.tls gives a TLS listener (e.g. 127.0.0.1:5000)");
+  } else if (auto problem = listen_problem(s.listen, listen)) {
+    fail("server.listen", *problem);
+  }
   if (s.max_header_bytes < 1024 || s.max_header_bytes > 1024 * 1024) {
     fail("server.max_header_bytes", std::to_string(s.max_header_bytes) +
                                         " is not allowed (must be between 1KiB and 1MiB, default 16KiB)");
@@ -645,19 +708,19 @@ void validate_storage(const storage_config& s) {
   check_positive("storage.eviction_interval", s.eviction_interval, defaults.eviction_interval);
 }
 
-bool is_wildcard(std::string_view host) { return host == "0.0.0.0" || host == "::"; }
-
 void validate_admin(const admin_config& a, const server_config& server) {
   std::pair<std::string, std::uint16_t> admin_address;
   if (auto problem = listen_problem(a.listen, admin_address)) fail("admin.listen", *problem);
+  if (!a.enabled) return;
+  // A bad server.listen or server.tls.listen is reported by validate_server.
   std::pair<std::string, std::uint16_t> server_address;
-  // A bad server.listen is reported by validate_server.
-  if (!a.enabled || listen_problem(server.listen, server_address)) return;
-  const bool same_host = admin_address.first == server_address.first || is_wildcard(admin_address.first) ||
-                         is_wildcard(server_address.first);
-  // Two listeners on port 0 get distinct free ports.
-  if (same_host && admin_address.second == server_address.second && admin_address.second != 0) {
+  if (!listen_problem(server.listen, server_address) && listeners_overlap(admin_address, server_address)) {
     fail("admin.listen", quote(a.listen) + " overlaps server.listen " + quote(server.listen) +
+                             " (use another port, e.g. 127.0.0.1:5001)");
+  }
+  if (server.tls.enabled && !listen_problem(server.tls.listen, server_address) &&
+      listeners_overlap(admin_address, server_address)) {
+    fail("admin.listen", quote(a.listen) + " overlaps server.tls.listen " + quote(server.tls.listen) +
                              " (use another port, e.g. 127.0.0.1:5001)");
   }
 }

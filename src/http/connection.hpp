@@ -1,14 +1,25 @@
 #pragma once
 // Internal to the http module: one accepted connection and its coroutine.
+//
+// `connection` is the HTTP/1.1 session (request heads, the handler, keep-alive,
+// drain, access log); how bytes move is its transport's business:
+//   plain_connection  the socket itself: non-blocking writes first, sendfile(2)
+//   tls_connection    an SSL stream: handshake first, files read in large
+//                     chunks and encrypted (no sendfile)
+// A connection is any connected stream socket: TCP from the acceptor, or a
+// socketpair end handed to server::serve (tests), so both transports work the
+// same on both.
 #include "regcache/http/exchange.hpp"
 #include "regcache/http/server.hpp"
 
 #include <boost/asio/generic/stream_protocol.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/basic_stream.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/parser.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 
 #include <memory>
 #include <optional>
@@ -17,52 +28,102 @@ namespace regcache::http {
 
 struct server_shared;
 
-// A connection is any connected stream socket: TCP from the acceptor, or a
-// socketpair end handed to server::serve (tests), so sendfile(2) and the
-// non-blocking fast path work the same on both.
 class connection : public std::enable_shared_from_this<connection> {
  public:
   using socket_type = boost::asio::generic::stream_protocol::socket;
+  using request_type = boost::beast::http::request<boost::beast::http::empty_body>;
 
-  connection(socket_type socket, std::shared_ptr<server_shared> shared);
+  explicit connection(std::shared_ptr<server_shared> shared);
+  virtual ~connection() = default;
 
   boost::asio::awaitable<void> run();
   // The connection's (single-threaded) executor: everything touching the socket runs there.
-  boost::asio::any_io_executor executor() { return stream_.get_executor(); }
+  virtual boost::asio::any_io_executor executor() = 0;
   // Called on the connection's executor when the server drains.
   void close_if_idle() noexcept;
 
-  using request_type = boost::beast::http::request<boost::beast::http::empty_body>;
   const request_type& request() const { return parser_->get(); }
   bool is_head() const noexcept { return request().method() == boost::beast::http::verb::head; }
   const server_options& options() const noexcept;
   bool keep_alive() const noexcept { return keep_alive_; }
   void set_keep_alive(bool v) noexcept { keep_alive_ = v; }
 
-  boost::asio::awaitable<result<std::string>> read_body(std::size_t limit);
-  boost::asio::awaitable<error_code> write_buffers(std::string_view a, std::string_view b = {},
-                                                   std::string_view c = {});
-  boost::asio::awaitable<error_code> sendfile_all(int fd, std::uint64_t offset, std::uint64_t length);
-  void close() noexcept;
+  virtual boost::asio::awaitable<result<std::string>> read_body(std::size_t limit) = 0;
+  virtual boost::asio::awaitable<error_code> write_buffers(std::string_view a, std::string_view b = {},
+                                                           std::string_view c = {}) = 0;
+  // `length` bytes of `fd` from `offset`; eof when the file is shorter.
+  virtual boost::asio::awaitable<error_code> send_file(int fd, std::uint64_t offset, std::uint64_t length) = 0;
+  virtual void close() noexcept = 0;
   std::string_view remote_address() const noexcept { return remote_address_; }
   const client_certificate* peer_certificate() const noexcept {
     return peer_certificate_ ? &*peer_certificate_ : nullptr;
   }
 
- private:
-  boost::asio::awaitable<bool> serve_one();
-  boost::asio::awaitable<void> reply_error_and_close(unsigned status, std::string_view reason);
-  boost::asio::awaitable<error_code> wait_writable();
+ protected:
+  // Before the first request (socket options, the TLS handshake); false ends the connection.
+  virtual boost::asio::awaitable<bool> start() = 0;
+  // Reads the next request head into parser_: the idle timeout until its
+  // first byte, then header_timeout for all of it.
+  virtual boost::asio::awaitable<error_code> read_head() = 0;
 
-  boost::beast::basic_stream<boost::asio::generic::stream_protocol> stream_;
+  std::shared_ptr<server_shared> shared_;
   boost::beast::flat_buffer buffer_;
   std::optional<boost::beast::http::request_parser<boost::beast::http::empty_body>> parser_;
-  boost::asio::steady_timer write_timer_;
-  std::shared_ptr<server_shared> shared_;
   std::string remote_address_;
   std::optional<client_certificate> peer_certificate_;
   bool idle_ = true;
+
+ private:
+  boost::asio::awaitable<bool> serve_one();
+  boost::asio::awaitable<void> reply_error_and_close(unsigned status, std::string_view reason);
+
   bool keep_alive_ = true;
+};
+
+class plain_connection final : public connection {
+ public:
+  plain_connection(socket_type socket, std::shared_ptr<server_shared> shared);
+
+  boost::asio::any_io_executor executor() override { return stream_.get_executor(); }
+  boost::asio::awaitable<result<std::string>> read_body(std::size_t limit) override;
+  boost::asio::awaitable<error_code> write_buffers(std::string_view a, std::string_view b,
+                                                   std::string_view c) override;
+  boost::asio::awaitable<error_code> send_file(int fd, std::uint64_t offset, std::uint64_t length) override;
+  void close() noexcept override;
+
+ private:
+  boost::asio::awaitable<bool> start() override;
+  boost::asio::awaitable<error_code> read_head() override;
+  boost::asio::awaitable<error_code> wait_writable();
+
+  boost::beast::basic_stream<boost::asio::generic::stream_protocol> stream_;
+  boost::asio::steady_timer write_timer_;
+};
+
+class tls_connection final : public connection {
+ public:
+  // `context` is the server's newest TLS context when the connection came:
+  // this connection keeps it whatever rotates later.
+  tls_connection(socket_type socket, std::shared_ptr<boost::asio::ssl::context> context,
+                 std::shared_ptr<server_shared> shared);
+
+  boost::asio::any_io_executor executor() override { return stream_.get_executor(); }
+  boost::asio::awaitable<result<std::string>> read_body(std::size_t limit) override;
+  boost::asio::awaitable<error_code> write_buffers(std::string_view a, std::string_view b,
+                                                   std::string_view c) override;
+  boost::asio::awaitable<error_code> send_file(int fd, std::uint64_t offset, std::uint64_t length) override;
+  void close() noexcept override;
+
+ private:
+  using tcp_layer = boost::beast::basic_stream<boost::asio::generic::stream_protocol>;
+
+  boost::asio::awaitable<bool> start() override;
+  boost::asio::awaitable<error_code> read_head() override;
+  tcp_layer& socket_layer() noexcept { return stream_.next_layer(); }
+  void take_peer_certificate();
+
+  std::shared_ptr<boost::asio::ssl::context> context_;  // before stream_: outlives the SSL object
+  boost::beast::ssl_stream<tcp_layer> stream_;
 };
 
 }  // namespace regcache::http

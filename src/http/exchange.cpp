@@ -163,7 +163,7 @@ boost::asio::awaitable<error_code> exchange::send_file(int fd, std::uint64_t off
     ec = co_await conn_.write_buffers(std::string_view(size_line, static_cast<std::size_t>(n)));
     if (ec) co_return ec;
   }
-  ec = co_await conn_.sendfile_all(fd, offset, length);
+  ec = co_await conn_.send_file(fd, offset, length);
   if (ec) co_return ec;
   body_bytes_ += length;
   if (chunked_) ec = co_await conn_.write_buffers("\r\n");

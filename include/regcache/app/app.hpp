@@ -4,7 +4,8 @@
 //
 //   app(cfg)   opens storage.root and its index, reconciles them, builds the
 //              upstreams, the caches, the evictor and prefetcher, the
-//              registry and admin handlers, and binds both listeners
+//              registry and admin handlers, loads the TLS certificate (and
+//              watches its files), and binds the listeners
 //              (port 0 → a free port, readable with port() / admin_port())
 //   run()      serves on server.threads threads (the caller's included) with
 //              the background tasks (access-time flush, evictor, storage
@@ -41,8 +42,10 @@ class app {
   app(const app&) = delete;
   app& operator=(const app&) = delete;
 
-  // The registry API's bound port.
-  [[nodiscard]] std::uint16_t port() const noexcept;
+  // The registry API's bound ports: plain (server.listen) and TLS
+  // (server.tls.listen); nullopt for a listener not configured.
+  [[nodiscard]] std::optional<std::uint16_t> port() const noexcept;
+  [[nodiscard]] std::optional<std::uint16_t> tls_port() const noexcept;
   // The admin API's bound port; nullopt when admin.enabled is false.
   [[nodiscard]] std::optional<std::uint16_t> admin_port() const noexcept;
 

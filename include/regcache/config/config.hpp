@@ -32,8 +32,22 @@
 
 namespace regcache::config {
 
+// server.tls: a TLS listener beside (or instead of) server.listen's plain one.
+struct tls_config {
+  bool enabled = false;        // the section is given
+  std::string listen;          // host:port
+  std::string cert_file;       // PEM: the certificate, then its chain
+  std::string key_file;        // PEM private key
+  std::string client_ca_file;  // PEM CAs that sign client certificates
+  std::string client_auth = "none";  // none | optional | require
+  std::string min_version = "1.2";   // 1.2 | 1.3
+};
+
 struct server_config {
-  std::string listen = "127.0.0.1:5000";  // host:port; IPv6 as [::1]:5000; loopback unless told otherwise
+  // host:port; IPv6 as [::1]:5000; loopback unless told otherwise. Empty: no
+  // plain listener (only with server.tls; left out when server.tls is given, it is empty).
+  std::string listen = "127.0.0.1:5000";
+  tls_config tls;
   std::size_t max_header_bytes = 16 * 1024;
   std::chrono::milliseconds idle_timeout{60'000};
   std::chrono::milliseconds header_timeout{10'000};  // the whole request head, from its first byte
@@ -178,7 +192,10 @@ class config_error : public std::runtime_error {
 [[nodiscard]] config parse_yaml(std::string_view text);
 
 // Checks everything parse_yaml cannot (values may also come from flags):
-// listen is host:port with port 0-65535 (0: any free port); upstream names and aliases are
+// listen is host:port with port 0-65535 (0: any free port), or empty with
+// server.tls; server.tls has listen, cert_file and key_file, client_auth
+// none|optional|require (client_ca_file required unless none, and only then),
+// min_version 1.2|1.3, and its listen overlaps neither server.listen nor admin.listen; upstream names and aliases are
 // non-empty, unique, lowercase registry hosts (host[:port]); url is http:// or
 // https:// (lowercase) with a host, an optional path, and no credentials,
 // query or fragment; at most one of password_file and password_env, and only

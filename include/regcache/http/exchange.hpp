@@ -77,7 +77,8 @@ class exchange {
   boost::asio::awaitable<error_code> send_head(response_head head);
   boost::asio::awaitable<error_code> write(std::span<const std::byte> bytes);
   boost::asio::awaitable<error_code> write(std::string_view bytes);
-  // Body bytes straight from a file: sendfile(2), no copy through user space.
+  // Body bytes straight from a file: sendfile(2), no copy through user space
+  // (over TLS: read in large chunks and encrypted).
   boost::asio::awaitable<error_code> send_file(int fd, std::uint64_t offset, std::uint64_t length);
   // Ends a streamed body (the last chunk of a chunked body).
   boost::asio::awaitable<error_code> finish();

@@ -4,6 +4,8 @@
 // each request. It knows nothing about OCI or the cache.
 //
 //   acceptor ──▶ connection coroutine (on one worker thread)
+//                  TLS listener: handshake (header_timeout; a plain HTTP
+//                        request gets a 400 in plain text)
 //                  loop: read head (idle timeout until its first byte, then
 //                        header_timeout for all of it; header limit)
 //                        handler(exchange)      ← registry::handler
@@ -30,6 +32,10 @@
 #include <string>
 #include <vector>
 
+namespace boost::asio::ssl {
+class context;
+}
+
 namespace regcache::metrics {
 class registry;
 }
@@ -49,6 +55,11 @@ struct server_options {
   std::chrono::milliseconds write_timeout{300'000};
   std::size_t max_connections = 4096;
   bool access_log = true;
+  // Set: every connection is TLS, its handshake with the context this returns
+  // when the connection is accepted (the newest certificate, see
+  // tls::server_context); the handshake must end within header_timeout.
+  // Empty: plain HTTP.
+  std::function<std::shared_ptr<boost::asio::ssl::context>()> tls_context;
 };
 
 using handler = std::function<boost::asio::awaitable<void>(exchange&)>;

@@ -1,0 +1,113 @@
+#include "connection.hpp"
+#include "connection_io.hpp"
+#include "server_shared.hpp"
+
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/error.hpp>
+
+#include <sys/sendfile.h>
+
+#include <cerrno>
+
+namespace regcache::http {
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+using asio::ip::tcp;
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+plain_connection::plain_connection(socket_type socket, std::shared_ptr<server_shared> shared)
+    : connection(std::move(shared)), stream_(std::move(socket)), write_timer_(stream_.get_executor()) {}
+
+void plain_connection::close() noexcept {
+  error_code ec;
+  stream_.socket().shutdown(asio::socket_base::shutdown_both, ec);
+  ignore_error(ec, "the peer may already be gone");
+  stream_.socket().close(ec);
+  ignore_error(ec, "closing is best effort");
+}
+
+asio::awaitable<bool> plain_connection::start() {
+  remote_address_ = peer_address(stream_.socket().native_handle());
+  error_code ec;
+  stream_.socket().set_option(tcp::no_delay(true), ec);
+  ignore_error(ec, "Nagle only affects latency (and a socketpair has none)");
+  // Writes and sendfile try the socket directly first (see write_buffers).
+  stream_.socket().non_blocking(true, ec);
+  ignore_error(ec, "a blocking socket only loses the fast path");
+  co_return true;
+}
+
+asio::awaitable<error_code> plain_connection::read_head() {
+  co_return co_await read_request_head(stream_, buffer_, *parser_, options(), idle_);
+}
+
+asio::awaitable<result<std::string>> plain_connection::read_body(std::size_t limit) {
+  co_return co_await read_request_body(stream_, buffer_, *parser_, options(), limit);
+}
+
+asio::awaitable<error_code> plain_connection::write_buffers(std::string_view a, std::string_view b,
+                                                            std::string_view c) {
+  std::array<asio::const_buffer, 3> buffers{asio::buffer(a), asio::buffer(b), asio::buffer(c)};
+  // Most responses fit in the socket's send buffer: one non-blocking write,
+  // no timer, no trip through the reactor. Only the rest waits, with a timeout.
+  error_code ec;
+  const std::size_t total = a.size() + b.size() + c.size();
+  const std::size_t written = stream_.socket().write_some(buffers, ec);
+  if (!ec && written == total) co_return error_code{};
+  if (ec && ec != asio::error::would_block && ec != asio::error::try_again) co_return ec;
+  std::size_t skip = ec ? 0 : written;
+  for (auto& buffer : buffers) {
+    const auto consumed = std::min(skip, buffer.size());
+    buffer += consumed;
+    skip -= consumed;
+  }
+  stream_.expires_after(options().write_timeout);
+  auto [write_ec, n] = co_await asio::async_write(stream_, buffers, use_tuple);
+  stream_.expires_never();
+  co_return write_ec;
+}
+
+namespace {
+
+void on_write_timeout(connection::socket_type* socket, const error_code& ec) {
+  if (!ec) {
+    error_code ignored;
+    socket->cancel(ignored);
+    ignore_error(ignored, "cancel of a closed socket is harmless");
+  }
+}
+
+}  // namespace
+
+asio::awaitable<error_code> plain_connection::wait_writable() {
+  auto* socket = &stream_.socket();
+  write_timer_.expires_after(options().write_timeout);
+  write_timer_.async_wait([socket](const error_code& ec) { on_write_timeout(socket, ec); });
+  auto [ec] = co_await socket->async_wait(asio::socket_base::wait_write, use_tuple);
+  const bool timed_out = write_timer_.expiry() <= std::chrono::steady_clock::now();
+  write_timer_.cancel();
+  if (timed_out && ec) co_return make_error_code(beast::error::timeout);
+  co_return ec;
+}
+
+// sendfile(2): no copy through user space.
+asio::awaitable<error_code> plain_connection::send_file(int fd, std::uint64_t offset, std::uint64_t length) {
+  const int out = stream_.socket().native_handle();
+  while (length > 0) {
+    off_t off = static_cast<off_t>(offset);
+    const auto chunk = static_cast<std::size_t>(std::min<std::uint64_t>(length, 1u << 30));
+    const ssize_t n = ::sendfile(out, fd, &off, chunk);
+    if (n > 0) {
+      offset += static_cast<std::uint64_t>(n);
+      length -= static_cast<std::uint64_t>(n);
+      continue;
+    }
+    if (n == 0) co_return make_error_code(asio::error::eof);  // file shorter than promised
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) co_return error_code(errno, boost::system::system_category());
+    if (auto ec = co_await wait_writable()) co_return ec;
+  }
+  co_return error_code{};
+}
+
+}  // namespace regcache::http
