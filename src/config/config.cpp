@@ -393,7 +393,7 @@ void read_server(const YAML::Node& n, const std::string& path, server_config& s)
   bool listen_given = false;
   for_each_key(n, path, keys, [&](std::string_view key, const YAML::Node& v, const std::string& p) {
     if (key == "listen") {
-      s.listen = v.IsNull() ? std::string() : read_string(v, p);
+      s.listen = read_string(v, p);
       listen_given = true;
     } else if (key == "tls") read_tls(v, p, s.tls);
     else if (key == "max_header_bytes") s.max_header_bytes = read_size(v, p);

@@ -91,13 +91,16 @@ boost::system::result<credentials, std::string> load_credentials(const server_op
   SSL_CTX_set_min_proto_version(ctx.get(),
                                 options.min_version == protocol_version::tls1_3 ? TLS1_3_VERSION : TLS1_2_VERSION);
   SSL_CTX_set_options(ctx.get(), SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_COMPRESSION);
-  if (SSL_CTX_use_certificate_chain_file(ctx.get(), options.cert_file.c_str()) != 1)
-    return "cert_file " + options.cert_file.string() + ": " + openssl_reason();
+  // The key first: a certificate set after it that does not match drops it,
+  // so every kind of mismatch shows as one, in the check below.
   if (SSL_CTX_use_PrivateKey_file(ctx.get(), options.key_file.c_str(), SSL_FILETYPE_PEM) != 1)
     return "key_file " + options.key_file.string() + ": " + openssl_reason();
-  if (SSL_CTX_check_private_key(ctx.get()) != 1)
-    return "key_file " + options.key_file.string() + " does not match cert_file " + options.cert_file.string() +
-           ": " + openssl_reason();
+  if (SSL_CTX_use_certificate_chain_file(ctx.get(), options.cert_file.c_str()) != 1)
+    return "cert_file " + options.cert_file.string() + ": " + openssl_reason();
+  if (SSL_CTX_check_private_key(ctx.get()) != 1) {
+    ERR_clear_error();
+    return "key_file " + options.key_file.string() + " does not match cert_file " + options.cert_file.string();
+  }
   if (verify_clients) {
     if (SSL_CTX_load_verify_locations(ctx.get(), options.client_ca_file.c_str(), nullptr) != 1)
       return "client_ca_file " + options.client_ca_file.string() + ": " + openssl_reason();

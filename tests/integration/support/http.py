@@ -26,12 +26,22 @@ def sha256_digest(data):
 
 def _split(url):
     u = urllib.parse.urlsplit(url)
-    if u.scheme != "http":
-        raise ValueError(f"only http:// URLs are supported here: {url}")
+    if u.scheme not in ("http", "https"):
+        raise ValueError(f"only http:// and https:// URLs are supported here: {url}")
     path = u.path or "/"
     if u.query:
         path += "?" + u.query
-    return u.hostname, u.port or 80, path
+    return u.hostname, u.port or (443 if u.scheme == "https" else 80), path
+
+
+def _connection(url, timeout, tls_context):
+    """An http.client connection for `url`: https:// needs `tls_context` (an ssl.SSLContext)."""
+    host, port, path = _split(url)
+    if url.startswith("https://"):
+        if tls_context is None:
+            raise ValueError(f"{url}: pass tls_context for https")
+        return http.client.HTTPSConnection(host, port, timeout=timeout, context=tls_context), path
+    return http.client.HTTPConnection(host, port, timeout=timeout), path
 
 
 def headers_dict(message):
@@ -43,13 +53,12 @@ def headers_dict(message):
     return out
 
 
-def request(url, method="GET", headers=None, timeout=30, body=None):
-    """One request on a fresh connection.
+def request(url, method="GET", headers=None, timeout=30, body=None, tls_context=None):
+    """One request on a fresh connection (https:// with `tls_context`).
 
     Returns (status, headers dict with lowercased keys, body bytes).
     The body of a HEAD is b"" (http.client does not read one)."""
-    host, port, path = _split(url)
-    conn = http.client.HTTPConnection(host, port, timeout=timeout)
+    conn, path = _connection(url, timeout, tls_context)
     try:
         conn.request(method, path, body=body, headers=dict(headers or {}))
         resp = conn.getresponse()
@@ -107,9 +116,8 @@ class Stream:
         self.close()
 
 
-def stream(url, method="GET", headers=None, timeout=30):
-    host, port, path = _split(url)
-    conn = http.client.HTTPConnection(host, port, timeout=timeout)
+def stream(url, method="GET", headers=None, timeout=30, tls_context=None):
+    conn, path = _connection(url, timeout, tls_context)
     try:
         conn.request(method, path, headers=dict(headers or {}))
         resp = conn.getresponse()

@@ -262,7 +262,7 @@ TEST(config, bad_scalars_name_key_value_and_allowed_forms) {
 TEST(config, unknown_keys_list_what_is_allowed) {
   EXPECT_EQ(parse_error("server:\n  listne: 0.0.0.0:5000\n"),
             "server.listne: unknown key (allowed: listen, max_header_bytes, idle_timeout, header_timeout, read_timeout, "
-            "write_timeout, max_connections, shutdown_grace, threads) (line 2, column 3)");
+            "write_timeout, max_connections, shutdown_grace, threads, tls) (line 2, column 3)");
   EXPECT_THAT(parse_error("stroage: {root: /x}"),
               StartsWith("stroage: unknown key (allowed: server, storage, upstreams, default_upstream, log, metrics, "
                          "admin, prefetch, auth, access, default_access)"));
@@ -763,6 +763,82 @@ TEST(config_validate, admin_listen) {
   cfg = {};
   cfg.admin.listen = "[::1]:9000";
   EXPECT_NO_THROW(validate(cfg));
+}
+
+TEST(config_parse, server_tls) {
+  config cfg = parse_yaml(R"(
+server:
+  listen: 127.0.0.1:5000
+  tls:
+    listen: 0.0.0.0:5443
+    cert_file: /tls/tls.crt
+    key_file: /tls/tls.key
+    client_ca_file: /tls/clients.crt
+    client_auth: require
+    min_version: 1.3
+)");
+  EXPECT_TRUE(cfg.server.tls.enabled);
+  EXPECT_EQ(cfg.server.listen, "127.0.0.1:5000");
+  EXPECT_EQ(cfg.server.tls.listen, "0.0.0.0:5443");
+  EXPECT_EQ(cfg.server.tls.cert_file, "/tls/tls.crt");
+  EXPECT_EQ(cfg.server.tls.key_file, "/tls/tls.key");
+  EXPECT_EQ(cfg.server.tls.client_ca_file, "/tls/clients.crt");
+  EXPECT_EQ(cfg.server.tls.client_auth, "require");
+  EXPECT_EQ(cfg.server.tls.min_version, "1.3");
+  EXPECT_NO_THROW(validate(cfg));
+
+  // Only TLS: without server.listen there is no plain listener.
+  cfg = parse_yaml("server:\n  tls: {listen: 0.0.0.0:5443, cert_file: a.crt, key_file: a.key}\n");
+  EXPECT_EQ(cfg.server.listen, "");
+  EXPECT_EQ(cfg.server.tls.client_auth, "none");
+  EXPECT_EQ(cfg.server.tls.min_version, "1.2");
+  EXPECT_NO_THROW(validate(cfg));
+  EXPECT_FALSE(parse_yaml("server: {listen: 127.0.0.1:5000}").server.tls.enabled);
+  EXPECT_THAT(parse_error("server:\n  tls: {listen: 0.0.0.0:5443, cert: a.crt}\n"),
+              StartsWith("server.tls.cert: unknown key"));
+}
+
+TEST(config_validate, server_tls) {
+  config cfg;
+  cfg.server.tls = {.enabled = true, .listen = "0.0.0.0:5443", .cert_file = "a.crt", .key_file = "a.key"};
+  EXPECT_NO_THROW(validate(cfg));
+  auto with = [&cfg](auto change) {
+    config changed = cfg;
+    change(changed.server);
+    return validate_error(changed);
+  };
+  EXPECT_EQ(with([](server_config& s) { s.tls.listen.clear(); }),
+            "server.tls.listen: required when server.tls is given (host:port, e.g. 0.0.0.0:5443)");
+  EXPECT_THAT(with([](server_config& s) { s.tls.listen = "5443"; }), StartsWith("server.tls.listen: \"5443\""));
+  EXPECT_EQ(with([](server_config& s) { s.listen = "127.0.0.1:5443"; }),
+            "server.tls.listen: \"0.0.0.0:5443\" overlaps server.listen \"127.0.0.1:5443\" (use another port, e.g. "
+            "0.0.0.0:5443)");
+  EXPECT_THAT(with([](server_config& s) { s.tls.cert_file.clear(); }), StartsWith("server.tls.cert_file: required"));
+  EXPECT_THAT(with([](server_config& s) { s.tls.key_file.clear(); }), StartsWith("server.tls.key_file: required"));
+  EXPECT_EQ(with([](server_config& s) { s.tls.client_auth = "always"; }),
+            "server.tls.client_auth: \"always\" is not allowed (allowed: none, optional, require)");
+  EXPECT_THAT(with([](server_config& s) { s.tls.client_auth = "require"; }),
+              StartsWith("server.tls.client_ca_file: required when server.tls.client_auth is require"));
+  EXPECT_THAT(with([](server_config& s) { s.tls.client_ca_file = "ca.crt"; }),
+              StartsWith("server.tls.client_ca_file: given but server.tls.client_auth is none"));
+  EXPECT_NO_THROW(with([](server_config& s) {
+    s.tls.client_auth = "optional";
+    s.tls.client_ca_file = "ca.crt";
+  }));
+  EXPECT_EQ(with([](server_config& s) { s.tls.min_version = "1.1"; }),
+            "server.tls.min_version: \"1.1\" is not allowed (allowed: 1.2, 1.3)");
+  EXPECT_NO_THROW(with([](server_config& s) { s.listen.clear(); })) << "TLS only";
+
+  cfg.admin.listen = "127.0.0.1:5443";
+  EXPECT_EQ(validate_error(cfg), "admin.listen: \"127.0.0.1:5443\" overlaps server.tls.listen \"0.0.0.0:5443\" "
+                                 "(use another port, e.g. 127.0.0.1:5001)");
+}
+
+TEST(config_validate, a_listener_is_required) {
+  config cfg;
+  cfg.server.listen.clear();
+  EXPECT_EQ(validate_error(cfg),
+            "server.listen: required unless server.tls gives a TLS listener (e.g. 127.0.0.1:5000)");
 }
 
 TEST(config_validate, prefetch_parallelism) {

@@ -7,6 +7,7 @@
 #include "regcache/store/file_handle.hpp"
 #include "regcache/store/index.hpp"
 #include "regcache/store/remover.hpp"
+#include "unit/core/temp_dir.hpp"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -24,28 +25,7 @@
 
 namespace regcache::store::testing {
 
-// A fresh directory under the system temp dir, removed with everything in it.
-class temp_dir {
- public:
-  temp_dir() {
-    static std::atomic<unsigned> counter{0};
-    path_ = std::filesystem::temp_directory_path() /
-            ("regcache-store-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + "-" +
-             std::to_string(std::random_device{}()));
-    std::filesystem::create_directories(path_);
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
+using regcache::testing::temp_dir;
 
 inline std::span<const std::byte> as_bytes(std::string_view s) {
   return std::as_bytes(std::span<const char>(s.data(), s.size()));
