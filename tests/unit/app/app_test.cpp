@@ -25,18 +25,24 @@ namespace asio = boost::asio;
 namespace http = boost::beast::http;
 using ::testing::HasSubstr;
 
+// One GET on a connected stream (a socket, or TLS over one).
+template <class Stream>
+http::response<http::string_body> get_on(Stream& stream, std::string target) {
+  http::request<http::string_body> req(http::verb::get, target, 11);
+  req.set(http::field::host, "localhost");
+  req.set(http::field::connection, "close");
+  http::write(stream, req);
+  boost::beast::flat_buffer buffer;
+  http::response<http::string_body> res;
+  http::read(stream, buffer, res);
+  return res;
+}
+
 http::response<http::string_body> get(std::uint16_t port, std::string target) {
   asio::io_context ioc;
   asio::ip::tcp::socket socket(ioc);
   socket.connect({asio::ip::make_address("127.0.0.1"), port});
-  http::request<http::string_body> req(http::verb::get, target, 11);
-  req.set(http::field::host, "127.0.0.1");
-  req.set(http::field::connection, "close");
-  http::write(socket, req);
-  boost::beast::flat_buffer buffer;
-  http::response<http::string_body> res;
-  http::read(socket, buffer, res);
-  return res;
+  return get_on(socket, std::move(target));
 }
 
 // GET over TLS, trusting `ca_file`.
@@ -48,13 +54,7 @@ http::response<http::string_body> get_tls(std::uint16_t port, std::string target
   asio::ssl::stream<asio::ip::tcp::socket> stream(ioc, context);
   stream.next_layer().connect({asio::ip::make_address("127.0.0.1"), port});
   stream.handshake(asio::ssl::stream_base::client);
-  http::request<http::string_body> req(http::verb::get, target, 11);
-  req.set(http::field::host, "localhost");
-  http::write(stream, req);
-  boost::beast::flat_buffer buffer;
-  http::response<http::string_body> res;
-  http::read(stream, buffer, res);
-  return res;
+  return get_on(stream, std::move(target));
 }
 
 class app_test : public ::testing::Test {
