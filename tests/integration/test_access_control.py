@@ -14,11 +14,13 @@ Run one:  REGCACHE_BIN=build/regcache python3 -m unittest -v test_access_control
 """
 
 import base64
+import http.client
 import json
 import os
 import re
 import shutil
 import subprocess
+import sys
 import time
 
 from support import fixtures, ports, skips, skopeo, yamlish
@@ -374,3 +376,88 @@ class StartupTests(fixtures.RegcacheTestCase):
         # And everyone still pulls, as before access control existed.
         status, _, _ = h.request(rc.v2(), headers={"Authorization": basic("anyone", "anything")})
         self.assertEqual(status, 200)
+
+
+# Sends 1000 Basic requests for alice, each with another wrong password, over
+# 8 keep-alive connections, from a process of its own (so the measuring
+# client shares no interpreter lock with it); prints the statuses it got.
+BURST_SCRIPT = r"""
+import base64, collections, http.client, json, sys, threading
+host, port, path, total, connections = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), 8
+statuses = collections.Counter()
+lock = threading.Lock()
+def run(worker):
+    conn = http.client.HTTPConnection(host, port, timeout=120)
+    for i in range(worker, total, connections):
+        value = base64.b64encode(f"alice:wrong-password-{i}".encode()).decode()
+        try:
+            conn.request("HEAD", path, headers={"Authorization": "Basic " + value})
+            response = conn.getresponse()
+            response.read()
+            status = response.status
+        except (OSError, http.client.HTTPException):
+            conn.close()
+            conn = http.client.HTTPConnection(host, port, timeout=120)
+            status = "error"
+        with lock:
+            statuses[status] += 1
+threads = [threading.Thread(target=run, args=(w,)) for w in range(connections)]
+for t in threads: t.start()
+for t in threads: t.join()
+print(json.dumps({str(k): v for k, v in statuses.items()}))
+"""
+
+
+def p99(samples):
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+
+
+class BurstTests(AccessControlTestCase):
+    """1,000 wrong passwords for one identity must not delay another
+    client's cached requests: bcrypt runs on the blocking pool, one check at
+    a time, and the signed-in client's credential is already verified."""
+
+    def measure(self, conn, path, headers, until):
+        """Latencies (seconds) of cached HEADs on one keep-alive connection
+        until `until()` says stop."""
+        samples = []
+        while not until(len(samples)):
+            started = time.perf_counter()
+            conn.request("HEAD", path, headers=headers)
+            response = conn.getresponse()
+            response.read()
+            samples.append(time.perf_counter() - started)
+            self.assertEqual(response.status, 200)
+        return samples
+
+    def test_a_burst_of_wrong_passwords_does_not_delay_cached_requests(self):
+        cfg = self.config(self.tmpdir())
+        cfg["server"] = {"threads": 2}
+        cfg["log"] = {"access_log": False}
+        rc = self.start_regcache(config=cfg, ready_status=401)
+        path = f"/v2/{PUBLIC}/manifests/v1"
+        headers = dict(authorization("bob"), Accept=CONTAINERD_ACCEPT)
+        conn = http.client.HTTPConnection("127.0.0.1", rc.port, timeout=30)
+        self.addCleanup(conn.close)
+        self.measure(conn, path, headers, lambda n: n >= 200)  # warm: cached manifest, verified password
+        before = self.measure(conn, path, headers, lambda n: n >= 2000)
+
+        burst = subprocess.Popen([sys.executable, "-c", BURST_SCRIPT, "127.0.0.1", str(rc.port), path, "1000"],
+                                 stdout=subprocess.PIPE, text=True)
+        loaded = self.measure(conn, path, headers, lambda n: burst.poll() is not None)
+        statuses = json.loads(burst.communicate(timeout=120)[0])
+        after = self.measure(conn, path, headers, lambda n: n >= 2000)
+        # Every wrong password was refused after a real check: no shortcut
+        # made the burst cheap.
+        self.assertEqual(statuses.get("401", 0) + statuses.get("503", 0), 1000, statuses)
+        self.assertGreaterEqual(rc.metric("regcache_access_decisions_total", decision="unauthorized"),
+                                statuses.get("401", 0))
+        self.assertGreaterEqual(len(loaded), 200, "too few samples while the burst ran to judge its p99")
+        # The quiet figure is measured on both sides of the burst, so a
+        # shared machine getting busier or quieter meanwhile does not decide
+        # the outcome; bcrypt on an I/O thread would still multiply the p99.
+        quiet_p99, loaded_p99 = max(p99(before), p99(after)), p99(loaded)
+        print(f"\ncached HEAD p99: quiet {p99(before) * 1000:.3f} / {p99(after) * 1000:.3f} ms (before / after), "
+              f"during the burst {loaded_p99 * 1000:.3f} ms ({len(loaded)} samples); burst statuses {statuses}")
+        self.assertLessEqual(loaded_p99, 2 * quiet_p99)
