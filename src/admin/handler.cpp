@@ -74,6 +74,23 @@ asio::awaitable<std::optional<std::string>> read_request_body(exchange& ex) {
   co_return std::nullopt;
 }
 
+// 401 for a request without the admin token (RFC 6750: invalid_token when
+// one was presented). The token itself is never logged.
+asio::awaitable<void> refuse_unauthenticated(exchange& ex, bool presented) {
+  ex.annotate("admin", "-");
+  spdlog::warn("admin API: refused {} {} from {}: {} bearer token", ex.method_name(), ex.target().substr(0, 200),
+               ex.remote_address(), presented ? "wrong" : "no");
+  response_head head{401, {{"Content-Type", "application/json"}}, std::nullopt};
+  head.fields.emplace_back("WWW-Authenticate", presented ? R"(Bearer realm="regcache-admin", error="invalid_token")"
+                                                         : R"(Bearer realm="regcache-admin")");
+  auto body = error_body(presented ? "the admin token is not the one in admin.token_file"
+                                   : "the admin API requires Authorization: Bearer <token> (the token in "
+                                     "admin.token_file; the CLI sends it from --admin-token-file or "
+                                     "REGCACHE_ADMIN_TOKEN)");
+  auto ec = co_await ex.send(std::move(head), std::move(body));
+  ignore_error(ec, "the admin client may be gone; the access log has the status");
+}
+
 // An image routed like a pull of it would be, or nullopt after an error answer.
 asio::awaitable<std::optional<registry::routed>> route_image(exchange& ex, const registry::router& router,
                                                              const image_ref& image) {
@@ -222,7 +239,13 @@ asio::awaitable<void> run_fsck(store::remover* remover, bool dry_run,
 
 handler::handler(services s) : s_(std::move(s)) {}
 
-asio::awaitable<void> handler::operator()(exchange& ex) { co_await serve(ex); }
+asio::awaitable<void> handler::operator()(exchange& ex) {
+  if (s_.token) {
+    const auto authorization = ex.headers("Authorization");
+    if (!s_.token->accepts(authorization)) co_return co_await refuse_unauthenticated(ex, !authorization.empty());
+  }
+  co_await serve(ex);
+}
 
 asio::awaitable<void> handler::serve(exchange& ex) {
   ex.annotate("admin", "-");

@@ -75,6 +75,19 @@ std::unique_ptr<store::index> open_index(const config::config& cfg, store::blob_
   return std::move(*index);
 }
 
+// The admin API's token, read now so that a bad file stops startup; null
+// without admin.token_file (validate() allowed that on loopback only).
+std::shared_ptr<admin::bearer_token> admin_token_of(const config::admin_config& admin) {
+  if (!admin.enabled || admin.token_file.empty()) return nullptr;
+  try {
+    auto token = std::make_shared<admin::bearer_token>(admin.token_file);
+    spdlog::info("admin API: bearer token required (admin.token_file {})", admin.token_file);
+    return token;
+  } catch (const std::runtime_error& e) {
+    throw config::config_error("admin.token_file: " + std::string(e.what()));
+  }
+}
+
 // One single-threaded io_context per thread: a connection lives on one
 // thread, so its handlers never wake another one. Context 0 also runs the
 // acceptors, signals, fills and background tasks.
@@ -281,10 +294,10 @@ struct app::parts {
                             cache_metrics,
                             [this] { return ready(); },
                             gate};
-  // The operator's API: its own listener (loopback by default; it has no
-  // authentication), its own access log lines, the same threads.
+  // The operator's API: its own listener (loopback by default; a bearer
+  // token with admin.token_file), its own access log lines, the same threads.
   admin::handler admin_handler{{*index, remover, router, manifest_cache, evictor, prefetcher, cache_metrics,
-                                blocking.get_executor(), clock, REGCACHE_VERSION}};
+                                blocking.get_executor(), clock, REGCACHE_VERSION, admin_token_of(cfg.admin)}};
   std::unique_ptr<tls::server_context> tls_context = make_tls_context(cfg.server.tls, metrics);
   std::optional<http::server> server;      // server.listen: plain HTTP
   std::optional<http::server> tls_server;  // server.tls.listen

@@ -1,6 +1,7 @@
 #include "regcache/app/upstreams.hpp"
 
 #include "regcache/app/flags.hpp"
+#include "regcache/oci/repository_glob.hpp"
 #include "regcache/upstream/authenticator.hpp"
 #include "regcache/upstream/client.hpp"
 #include "regcache/upstream/connection_limit.hpp"
@@ -42,6 +43,20 @@ std::optional<upstream::credentials> credentials_of(const config::upstream_confi
   return std::move(*loaded);
 }
 
+std::string listed(const std::vector<std::string>& patterns, std::string_view when_empty) {
+  if (patterns.empty()) return std::string(when_empty);
+  std::string out;
+  for (const auto& pattern : patterns) out += (out.empty() ? "" : ", ") + pattern;
+  return out;
+}
+
+// The patterns validate() accepted.
+std::vector<oci::repository_glob> globs_of(const std::vector<std::string>& patterns) {
+  std::vector<oci::repository_glob> globs;
+  for (const auto& pattern : patterns) globs.push_back(oci::repository_glob::parse(pattern).value());
+  return globs;
+}
+
 }  // namespace
 
 std::shared_ptr<const cache::upstream_source> make_upstream_source(const config::upstream_config& u,
@@ -65,14 +80,20 @@ std::shared_ptr<const cache::upstream_source> make_upstream_source(const config:
   auto source = std::make_shared<cache::upstream_source>();
   source->name = u.name;
   source->aliases = u.aliases;
-  source->registry = std::make_shared<upstream::registry_client>(
-      upstream::registry_options{.name = u.name, .send_ns = u.send_ns, .offline = u.offline}, std::move(clients),
-      std::move(auth), metrics);
+  upstream::registry_options registry_options{.name = u.name, .send_ns = u.send_ns, .offline = u.offline};
+  registry_options.allow_repositories = globs_of(u.allow_repositories);
+  registry_options.deny_repositories = globs_of(u.deny_repositories);
+  source->registry = std::make_shared<upstream::registry_client>(std::move(registry_options), std::move(clients),
+                                                                 std::move(auth), metrics);
   source->tag_ttl = u.tag_ttl;
   source->max_stale = u.max_stale;
   source->serve_cached_when_tag_not_found = u.on_tag_not_found == "serve_cached";
   source->docker_hub = is_docker_hub_host(u.name);
   source->min_transfer = {u.min_transfer_rate, u.min_transfer_window};
+  if (!u.allow_repositories.empty() || !u.deny_repositories.empty())
+    spdlog::info("upstream {}: asked only for repositories matching allow_repositories [{}] and not "
+                 "deny_repositories [{}]",
+                 u.name, listed(u.allow_repositories, "every repository"), listed(u.deny_repositories, "none"));
   if (u.offline) spdlog::info("upstream {} is offline: serving only from the cache, never contacting it", u.name);
   if (u.insecure_http)
     spdlog::warn("INSECURE: upstream {} is plain HTTP: content and credentials travel unencrypted", u.name);

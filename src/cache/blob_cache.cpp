@@ -37,6 +37,7 @@ asio::awaitable<result<std::optional<std::uint64_t>>> blob_cache::check_link(
 
 asio::awaitable<result<blob_body>> blob_cache::open(std::shared_ptr<const upstream_source> source,
                                                     std::string repository, core::digest digest) {
+  if (auto refused = egress_refusal(*source, repository)) co_return refused;
   body_origin origin{source, repository, digest, ctx_.metrics, ctx_.clock, stall_limit_};
   if (auto hit = lookup(digest)) {
     auto linked = co_await check_link(source, repository, digest);
@@ -57,6 +58,7 @@ asio::awaitable<result<blob_body>> blob_cache::open(std::shared_ptr<const upstre
 
 asio::awaitable<result<blob_stat>> blob_cache::stat(std::shared_ptr<const upstream_source> source,
                                                     std::string repository, core::digest digest) {
+  if (auto refused = egress_refusal(*source, repository)) co_return refused;
   if (auto hit = lookup(digest)) {
     auto linked = co_await check_link(source, repository, digest);
     if (!linked) co_return linked.error();

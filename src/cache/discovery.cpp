@@ -35,6 +35,7 @@ asio::awaitable<result<std::vector<std::string>>> discovery::fetch_tags(
 
 asio::awaitable<result<tag_listing>> discovery::tags(std::shared_ptr<const upstream_source> source,
                                                      std::string repository) {
+  if (auto refused = egress_refusal(*source, repository)) co_return refused;
   const key k{source->name, repository, {}};
   auto fetched = co_await fetch_tags(source, repository);
   if (fetched) {
@@ -64,6 +65,7 @@ asio::awaitable<result<tag_listing>> discovery::tags(std::shared_ptr<const upstr
 asio::awaitable<result<referrers_listing>> discovery::referrers(std::shared_ptr<const upstream_source> source,
                                                                 std::string repository, core::digest subject,
                                                                 std::string artifact_type) {
+  if (auto refused = egress_refusal(*source, repository)) co_return refused;
   const key k{source->name, repository + "@" + subject.str(), artifact_type};
   auto fetched = co_await source->registry->referrers(repository, subject, artifact_type);
   if (fetched) {

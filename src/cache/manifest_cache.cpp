@@ -165,6 +165,7 @@ asio::awaitable<result<manifest_result>> manifest_cache::fetch(std::shared_ptr<c
 asio::awaitable<result<manifest_result>> manifest_cache::by_digest(std::shared_ptr<const upstream_source> source,
                                                                    std::string repository, core::digest digest,
                                                                    bool need_body) {
+  if (auto refused = egress_refusal(*source, repository)) co_return refused;
   if (auto hit = lookup(digest)) {
     auto linked = ctx_.index->has_link(source->name, repository, digest);
     if (!(linked && *linked)) {
@@ -194,6 +195,7 @@ asio::awaitable<result<manifest_result>> manifest_cache::by_digest(std::shared_p
 asio::awaitable<result<manifest_result>> manifest_cache::by_tag(std::shared_ptr<const upstream_source> source,
                                                                 std::string repository, std::string tag,
                                                                 bool need_body) {
+  if (auto refused = egress_refusal(*source, repository)) co_return refused;
   if (auto cached = tag_lookup(*source, repository, tag)) {
     const auto age = ctx_.clock->now() - core::from_unix_ms(cached->fetched_at_ms);
     if (age < source->tag_ttl) {

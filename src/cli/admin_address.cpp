@@ -74,6 +74,7 @@ cli_settings read_settings(const std::string& config_file) {
     auto cfg = config::load_file(path);
     settings.admin_listen = cfg.admin.listen;
     settings.admin_enabled = cfg.admin.enabled;
+    settings.admin_token_file = cfg.admin.token_file;
     settings.storage_root = cfg.storage.root;
   } catch (const config::config_error& e) {
     throw usage_error(std::string("configuration error: ") + e.what());

@@ -35,6 +35,7 @@ result<http_reply> admin_client::request(std::string_view method, std::string_vi
   req.set(beast_http::field::host, url.substr(std::string_view("http://").size()));
   req.set(beast_http::field::user_agent, "regcache-cli/" REGCACHE_VERSION);
   req.set(beast_http::field::accept, "application/json, application/x-ndjson");
+  if (!token_.empty()) req.set(beast_http::field::authorization, "Bearer " + token_);
   if (!body.empty()) {
     req.set(beast_http::field::content_type, "application/json");
     req.body() = std::move(body);

@@ -5,6 +5,7 @@
 #include "regcache/admin/api_json.hpp"
 #include "regcache/cli/admin_address.hpp"
 #include "regcache/cli/admin_client.hpp"
+#include "regcache/cli/admin_token.hpp"
 #include "regcache/cli/format.hpp"
 #include "regcache/cli/progress.hpp"
 #include "regcache/core/clock.hpp"
@@ -20,6 +21,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -80,12 +82,16 @@ std::string plural(std::uint64_t n, std::string_view one, std::string_view many)
 // image names is %-escaped.
 struct common_flags {
   std::string admin;
+  std::string admin_token_file;
   std::string config;
   bool json = false;
 };
 
 void add_common(CLI::App* cmd, common_flags& f) {
   cmd->add_option("--admin", f.admin, "Admin API of the running server, http://HOST:PORT (default: admin.listen)");
+  cmd->add_option("--admin-token-file", f.admin_token_file,
+                  "File holding the admin API's bearer token (default: $" + std::string(admin_token_variable) +
+                      ", else admin.token_file of the config file)");
   cmd->add_option(
       "-c,--config", f.config,
       "Config file to read admin.listen (and storage.root) from (default " + std::string(default_config_file) + ")");
@@ -108,6 +114,8 @@ int report_failure(const admin_client& client, const result<http_reply>& reply) 
   auto body = json::parse(reply->body, ec);
   std::string message = !ec && body.is_object() ? str(body.as_object(), "error") : std::string();
   if (message.empty()) message = "the admin API answered " + std::to_string(reply->status);
+  if (reply->status == 401)
+    message = "not authorized by the admin API at " + client.endpoint().url() + " (401): " + message;
   std::fprintf(stderr, "regcache: %s\n", message.c_str());
   return reply->status == 400 ? exit_usage : exit_failed;
 }
@@ -262,9 +270,15 @@ struct operator_commands::state {
   CLI::App* fsck = nullptr;
 
   // The config file is read only when --admin does not say where the server is.
-  static admin_client client_for(const common_flags& f) {
-    return admin_client(f.admin.empty() ? resolve_admin(f.admin, read_settings(f.config)) : parse_admin_url(f.admin));
+  static cli_settings settings_for(const common_flags& f) {
+    return f.admin.empty() ? read_settings(f.config) : cli_settings{};
   }
+  static admin_client client_for(const common_flags& f, const cli_settings& settings) {
+    return admin_client(resolve_admin(f.admin, settings),
+                        resolve_admin_token(f.admin_token_file,
+                                            std::getenv(std::string(admin_token_variable).c_str()), settings));
+  }
+  static admin_client client_for(const common_flags& f) { return client_for(f, settings_for(f)); }
 
   int run_ls() const {
     const auto client = client_for(common_ls);
@@ -394,8 +408,8 @@ struct operator_commands::state {
 
   int run_fsck() const {
     if (!fsck_data.empty()) return fsck_offline(fsck_data);
-    const auto settings = common_fsck.admin.empty() ? read_settings(common_fsck.config) : cli_settings{};
-    const auto client = admin_client(resolve_admin(common_fsck.admin, settings));
+    const auto settings = settings_for(common_fsck);
+    const auto client = client_for(common_fsck, settings);
     const bool as_json = common_fsck.json;
     std::optional<progress_reporter> progress;
     std::optional<json::object> report;

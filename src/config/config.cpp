@@ -426,12 +426,12 @@ void read_storage(const YAML::Node& n, const std::string& path, storage_config& 
 }
 
 void read_upstream(const YAML::Node& n, const std::string& path, upstream_config& u) {
-  static constexpr std::array<std::string_view, 21> keys{
+  static constexpr std::array<std::string_view, 23> keys{
       "name",          "url",          "aliases",         "username",        "password_file",
       "password_env",  "ca_file",      "client_cert_file", "client_key_file", "insecure_skip_verify",
       "insecure_http", "tag_ttl",      "max_stale",       "on_tag_not_found", "connect_timeout",
       "read_timeout",  "max_connections", "send_ns",      "offline",         "min_transfer_rate",
-      "min_transfer_window"};
+      "min_transfer_window", "allow_repositories", "deny_repositories"};
   if (n.IsNull()) fail_at(path, "expected a mapping (" + join(keys) + "), got nothing", n);
   for_each_key(n, path, keys, [&](std::string_view key, const YAML::Node& v, const std::string& p) {
     if (key == "name") u.name = read_string(v, p);
@@ -454,6 +454,14 @@ void read_upstream(const YAML::Node& n, const std::string& path, upstream_config
     else if (key == "offline") u.offline = read_bool(v, p);
     else if (key == "min_transfer_rate") u.min_transfer_rate = read_size(v, p);
     else if (key == "min_transfer_window") u.min_transfer_window = read_duration(v, p);
+    else if (key == "allow_repositories") {
+      u.allow_repositories = read_string_list(v, p);
+      // Left out allows every repository; an empty list would read as both.
+      if (u.allow_repositories.empty())
+        fail_at(p, "an empty list allows no repository: list patterns (e.g. [\"library/**\"]), or leave the key "
+                   "out to allow every repository",
+                v);
+    } else if (key == "deny_repositories") u.deny_repositories = read_string_list(v, p);
     else u.max_connections = read_count<std::size_t>(v, p);
   });
 }
@@ -485,9 +493,10 @@ void read_metrics(const YAML::Node& n, const std::string& path, metrics_config& 
 }
 
 void read_admin(const YAML::Node& n, const std::string& path, admin_config& a) {
-  static constexpr std::array<std::string_view, 2> keys{"enabled", "listen"};
+  static constexpr std::array<std::string_view, 3> keys{"enabled", "listen", "token_file"};
   for_each_key(n, path, keys, [&](std::string_view key, const YAML::Node& v, const std::string& p) {
     if (key == "enabled") a.enabled = read_bool(v, p);
+    else if (key == "token_file") a.token_file = read_string(v, p);
     else a.listen = read_string(v, p);
   });
 }
@@ -662,6 +671,17 @@ void validate_upstream(const upstream_config& u, const std::string& path,
     fail(path + ".tag_ttl", format_duration(u.tag_ttl) +
                                 " is not allowed (must be 0 or more; 0 revalidates a tag on every request)");
   }
+  const auto check_globs = [&path](const std::vector<std::string>& patterns, const std::string& key) {
+    for (std::size_t i = 0; i < patterns.size(); ++i) {
+      if (oci::repository_glob::parse(patterns[i])) continue;
+      fail(path + "." + key + "[" + std::to_string(i) + "]",
+           quote(patterns[i]) +
+               " is not a repository pattern (/-separated segments of a-z 0-9 . _ - where * matches within one "
+               "segment, or a whole segment ** for any number of segments; e.g. library/*, team-a/**)");
+    }
+  };
+  check_globs(u.allow_repositories, "allow_repositories");
+  check_globs(u.deny_repositories, "deny_repositories");
   check_positive(path + ".connect_timeout", u.connect_timeout, defaults.connect_timeout);
   check_positive(path + ".read_timeout", u.read_timeout, defaults.read_timeout);
   check_at_least_one(path + ".max_connections", u.max_connections, defaults.max_connections);
@@ -712,6 +732,14 @@ void validate_admin(const admin_config& a, const server_config& server) {
   std::pair<std::string, std::uint16_t> admin_address;
   if (auto problem = listen_problem(a.listen, admin_address)) fail("admin.listen", *problem);
   if (!a.enabled) return;
+  // The admin API purges, pins and prefetches: beyond this machine, only
+  // with a token.
+  if (a.token_file.empty() && !is_loopback_host(admin_address.first)) {
+    fail("admin.token_file", "must be set when admin.listen " + quote(a.listen) +
+                                 " is not a loopback address (127.0.0.1, [::1], localhost): the admin API would "
+                                 "let anyone who reaches it purge, pin and prefetch. Put a token in a file and "
+                                 "name it here, or listen on 127.0.0.1");
+  }
   // A bad server.listen or server.tls.listen is reported by validate_server.
   std::pair<std::string, std::uint16_t> server_address;
   if (!listen_problem(server.listen, server_address) && listeners_overlap(admin_address, server_address)) {
@@ -945,6 +973,15 @@ std::uint64_t resolve_min_free(const storage_config& storage, const std::filesys
 
 void resolve_defaults(config& cfg) {
   if (cfg.default_upstream.empty() && cfg.upstreams.size() == 1) cfg.default_upstream = cfg.upstreams.front().name;
+}
+
+bool is_loopback_host(std::string_view host) {
+  if (host == "localhost") return true;
+  const std::string text(host);
+  in_addr v4{};
+  if (inet_pton(AF_INET, text.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+  in6_addr v6{};
+  return inet_pton(AF_INET6, text.c_str(), &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6);
 }
 
 std::pair<std::string, std::uint16_t> split_listen(std::string_view listen) {

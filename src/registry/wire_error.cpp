@@ -91,6 +91,9 @@ error_status status_of(upstream::errc e) {
     // The registry client's typed answers; the cache turns them into its own
     // errors first, so these rows hold for callers that do not.
     case upstream::errc::offline: return {503, wire_code::unavailable};
+    // The configuration excludes the repository (the egress lists): asking
+    // again, or another mirror of the same regcache, would not change that.
+    case upstream::errc::repository_not_allowed: return {403, wire_code::denied};
     case upstream::errc::not_found: return {404, wire_code::name_unknown};
     case upstream::errc::unauthorized: return {401, wire_code::unauthorized};
     case upstream::errc::denied: return {403, wire_code::denied};
@@ -182,6 +185,10 @@ std::string message_of(const error_code& ec, const std::string& thing, const std
   if (ec == cache::errc::upstream_too_slow)
     return thing + " is not cached and upstream " + from + " sends it too slowly; retry later";
   if (ec == cache::errc::body_stalled) return thing + ": its download from upstream " + from + " stalled; retry later";
+  if (ec == upstream::errc::repository_not_allowed)
+    return thing + ": upstream " + from +
+           " is not asked for this repository, nor is its cached content served: it is outside the upstream's "
+           "allow_repositories/deny_repositories in the regcache configuration";
   if (ec == cache::errc::offline)
     return thing + " is not cached and regcache serves only from its cache (upstream " + from + " offline)";
   if (ec == auth::errc::credentials_missing)

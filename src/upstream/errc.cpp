@@ -20,6 +20,9 @@ std::string_view describe(errc e) noexcept {
     case errc::credentials_unavailable: return "upstream credentials unavailable: the password file cannot be read or the password variable is not set";
     case errc::invalid_request: return "invalid upstream request: target must be origin-form and headers free of CR/LF";
     case errc::offline: return "the upstream registry is offline: regcache does not contact it";
+    case errc::repository_not_allowed:
+      return "the repository is outside the upstream's allow_repositories/deny_repositories: regcache does not "
+             "contact the upstream for it";
     case errc::not_found: return "the upstream registry does not have it (404)";
     case errc::unauthorized: return "the upstream registry requires credentials regcache does not have or that it refused (401)";
     case errc::denied: return "the upstream registry denies access (403)";

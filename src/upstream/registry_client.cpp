@@ -157,6 +157,12 @@ registry_client::registry_client(registry_options options, std::vector<std::shar
                                  std::shared_ptr<authenticator> auth, metrics::registry& metrics)
     : options_(std::move(options)), clients_(std::move(clients)), auth_(std::move(auth)), metrics_(metrics) {}
 
+bool registry_client::permits(std::string_view repository) const {
+  const bool allowed =
+      options_.allow_repositories.empty() || oci::matches_any(options_.allow_repositories, repository);
+  return allowed && !oci::matches_any(options_.deny_repositories, repository);
+}
+
 client& registry_client::client_here() const { return *clients_[this_worker % clients_.size()]; }
 
 metrics::counter& registry_client::requests_by_status(unsigned status) {
@@ -214,6 +220,11 @@ asio::awaitable<result<response>> registry_client::exchange(request req, std::st
 }
 
 asio::awaitable<result<response>> registry_client::send(request req, std::string repository) {
+  if (!permits(repository)) {
+    spdlog::debug("upstream {}: not asking for repository {}: outside its allow_repositories/deny_repositories",
+                  options_.name, repository);
+    co_return errc::repository_not_allowed;
+  }
   if (options_.offline) co_return errc::offline;
   if (options_.send_ns)
     req.target += (req.target.find('?') == std::string::npos ? "?ns=" : "&ns=") + options_.name;

@@ -339,6 +339,29 @@ class KubernetesManifestTests(unittest.TestCase):
             if doc["kind"] != "Namespace":
                 self.assertEqual(doc["metadata"]["namespace"], docs["Namespace"]["metadata"]["name"])
 
+    def test_regcache_alone_reaches_registries(self):
+        docs = self.docs("in-cluster")
+        policy, dep = docs["NetworkPolicy"], docs["Deployment"]
+        labels = dep["spec"]["template"]["metadata"]["labels"]
+        selector = policy["spec"]["podSelector"]["matchLabels"]
+        self.assertTrue(selector and all(labels.get(k) == v for k, v in selector.items()),
+                        "the policy must select regcache's pods")
+        self.assertEqual(sorted(policy["spec"]["policyTypes"]), ["Egress", "Ingress"])
+        (ingress,) = policy["spec"]["ingress"]
+        named = {p["name"]: p["containerPort"] for p in dep["spec"]["template"]["spec"]["containers"][0]["ports"]}
+        self.assertEqual([p["port"] for p in ingress["ports"]], [named["http"]], "clients reach server.listen's port")
+        egress_ports = {(p["port"], p["protocol"]) for rule in policy["spec"]["egress"] for p in rule["ports"]}
+        self.assertLessEqual({(53, "UDP"), (53, "TCP"), (443, "TCP")}, egress_ports)
+
+        workload = self.docs("workload-egress")
+        (only,) = workload.values()
+        self.assertEqual(only["kind"], "NetworkPolicy")
+        self.assertNotIn("namespace", only["metadata"], "kubectl apply -n names the namespace it guards")
+        self.assertEqual(only["spec"]["podSelector"], {})
+        self.assertEqual(only["spec"]["policyTypes"], ["Egress"])
+        self.assertEqual(only["spec"]["egress"], [{"to": [{"namespaceSelector": {}}]}],
+                         "in-cluster destinations only: no ipBlock reaching the internet")
+
     def test_node_local_daemonset(self):
         docs, pod, volumes = self.check_workload("node-local", "DaemonSet")
         config = yaml.safe_load(docs["ConfigMap"]["data"]["regcache.yaml"])

@@ -1,8 +1,15 @@
 #pragma once
 // The admin API: what `regcache ls|stats|pin|unpin|prefetch|purge|gc|fsck`
 // talk to. Served by a second http::server on admin.listen (loopback by
-// default: there is no authentication, so it must not face the network).
-// JSON in and out; every error is {"error": "..."} with a 4xx or 5xx status.
+// default). JSON in and out; every error is {"error": "..."} with a 4xx or
+// 5xx status.
+//
+// With a token (admin.token_file, required beyond loopback) every request,
+// whatever its path, needs `Authorization: Bearer <token>`; without it the
+// answer is 401 with `WWW-Authenticate: Bearer realm="regcache-admin"` and
+// nothing else is looked at. All endpoints below are operator actions or
+// operator views of the cache; the probes and the metrics scrape live on
+// the registry listener (server.listen), not here.
 //
 //   GET    /api/v1/stats          cache usage, quota, pins, last eviction, version
 //   GET    /api/v1/images         every cached tag with sizes, last use, pinned
@@ -21,6 +28,7 @@
 // started.
 //
 // Thread-safety: one handler serves all admin connections on all threads.
+#include "regcache/admin/bearer_token.hpp"
 #include "regcache/cache/context.hpp"
 #include "regcache/cache/evictor.hpp"
 #include "regcache/cache/manifest_cache.hpp"
@@ -58,6 +66,8 @@ struct services {
   boost::asio::any_io_executor blocking;
   const core::clock& clock;
   std::string version;
+  // The token every request must present; null: no authentication (loopback only).
+  std::shared_ptr<bearer_token> token = nullptr;
 };
 
 class handler {

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace regcache::cache {
@@ -37,7 +38,16 @@ struct upstream_source {
 // becomes `not_found` (manifest_unknown or blob_unknown, as the caller asked
 // for), 401/403/429/other 4xx their upstream_* errors, offline offline, a
 // 5xx upstream_failed, a malformed or unusable answer upstream_invalid, and
-// every transport failure upstream_unreachable.
+// every transport failure upstream_unreachable. upstream::errc::repository_not_allowed
+// stays itself (registry::status_of answers it 403 DENIED).
 [[nodiscard]] error_code from_upstream(const error_code& ec, errc not_found) noexcept;
+
+// upstream::errc::repository_not_allowed when `repository` is outside the
+// source's egress lists (upstreams[].allow_repositories / deny_repositories),
+// else no error. Every entry point of the cache (manifests by tag and digest,
+// blob GET and HEAD, tag lists, referrers) asks this first, before looking
+// at what it holds: content cached before the lists excluded a repository
+// is not served under its name either, so the cache is no way around them.
+[[nodiscard]] error_code egress_refusal(const upstream_source& source, std::string_view repository);
 
 }  // namespace regcache::cache

@@ -39,6 +39,8 @@ struct admin_endpoint {
 struct cli_settings {
   std::string admin_listen = "127.0.0.1:5001";
   bool admin_enabled = true;
+  // admin.token_file, when a config file was read.
+  std::string admin_token_file;
   // storage.root, only when a config file was read (for an offline fsck).
   std::optional<std::filesystem::path> storage_root;
 };

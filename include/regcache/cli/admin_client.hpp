@@ -21,7 +21,10 @@ using line_handler = std::function<void(std::string_view line)>;
 
 class admin_client {
  public:
-  explicit admin_client(admin_endpoint endpoint) : endpoint_(std::move(endpoint)) {}
+  // `token` (may be empty: none) goes out as `Authorization: Bearer <token>`
+  // on every request.
+  explicit admin_client(admin_endpoint endpoint, std::string token = {})
+      : endpoint_(std::move(endpoint)), token_(std::move(token)) {}
 
   const admin_endpoint& endpoint() const noexcept { return endpoint_; }
 
@@ -36,6 +39,7 @@ class admin_client {
 
  private:
   admin_endpoint endpoint_;
+  std::string token_;
 };
 
 }  // namespace regcache::cli

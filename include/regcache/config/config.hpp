@@ -94,6 +94,9 @@ struct storage_config {
 struct admin_config {
   bool enabled = true;
   std::string listen = "127.0.0.1:5001";  // host:port, not server.listen's address
+  // A file holding the bearer token the operator endpoints require (one
+  // line); required when listen is not a loopback address.
+  std::string token_file;
 };
 
 struct prefetch_config {
@@ -125,6 +128,11 @@ struct upstream_config {
   std::chrono::milliseconds min_transfer_window{30'000};
   bool send_ns = false;  // add ?ns=<name>: the upstream is itself a mirror (another regcache)
   bool offline = false;  // serve only from the cache; never contact this upstream
+  // Egress lists (oci/repository_glob.hpp patterns): regcache asks this
+  // upstream only for repositories that allow_repositories matches (every
+  // one when it is left out) and deny_repositories does not.
+  std::vector<std::string> allow_repositories;
+  std::vector<std::string> deny_repositories;
 };
 
 // Who is asking (README "Identities"): users with bcrypt passwords, static
@@ -208,7 +216,10 @@ class config_error : public std::runtime_error {
 // is a size or a share in (0%, 100%); 0 < low_watermark
 // < high_watermark <= 100%; min_age and max_unused_age are not negative and
 // eviction_interval is positive; admin.listen is host:port and, when admin is
-// enabled, not server.listen's address; prefetch.parallelism ≥ 1; auth.groups
+// enabled, not server.listen's address, and a loopback address unless
+// admin.token_file is set; the patterns of allow_repositories and
+// deny_repositories parse (oci::repository_glob), and allow_repositories, when
+// given, is not empty; prefetch.parallelism ≥ 1; auth.groups
 // are named [a-z0-9._-] and list identities; auth.cache_ttl is not negative
 // and cache_entries ≥ 1; each access rule names "*" or a configured
 // upstream, at least one valid repository glob, and exactly one of allow and
@@ -230,5 +241,10 @@ void resolve_defaults(config& cfg);
 // "0.0.0.0:5000" → {"0.0.0.0", 5000}; "[::1]:5000" → {"::1", 5000}. Throws
 // config_error when the text is not host:port or the port is outside 0-65535.
 [[nodiscard]] std::pair<std::string, std::uint16_t> split_listen(std::string_view listen);
+
+// Whether a listen host ("127.0.0.1", "::1", "localhost") only accepts
+// connections from this machine: 127.0.0.0/8, ::1 and localhost. Wildcards
+// (0.0.0.0, ::), other addresses and other names are not.
+[[nodiscard]] bool is_loopback_host(std::string_view host);
 
 }  // namespace regcache::config

@@ -21,6 +21,7 @@ enum class errc {
   invalid_request,    // the request itself is malformed: target not origin-form, CR/LF in a header, empty buffer
   credentials_unavailable,  // the configured password file cannot be read or the password variable is not set
   offline,              // the upstream is configured offline: nothing was sent
+  repository_not_allowed,  // the repository is outside the upstream's egress lists: nothing was sent
   not_found,            // 404 or 410: the repository, manifest or blob does not exist upstream
   unauthorized,         // 401 that the configured credentials could not answer
   denied,               // 403: the upstream refuses these credentials access

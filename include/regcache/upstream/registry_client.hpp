@@ -4,6 +4,7 @@
 // class builds a request target or reads a header.
 //
 //   get_manifest / head_manifest / get_blob / head_blob / tags / referrers
+//     ─▶ repository outside the egress lists? ─▶ errc::repository_not_allowed, nothing sent
 //     ─▶ offline? ─▶ errc::offline, nothing sent
 //     ─▶ target "/v2/<repository>/..." (+ "ns=<name>" when send_ns)
 //     ─▶ authenticator (scope repository:<repository>:pull, given, never parsed back)
@@ -23,6 +24,7 @@
 #include "regcache/core/digest.hpp"
 #include "regcache/core/result.hpp"
 #include "regcache/metrics/registry.hpp"
+#include "regcache/oci/repository_glob.hpp"
 #include "regcache/upstream/authenticator.hpp"
 #include "regcache/upstream/client.hpp"
 
@@ -35,6 +37,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace regcache::upstream {
@@ -66,6 +69,14 @@ struct registry_options {
   // (doubling after each).
   int max_attempts = 3;
   std::chrono::milliseconds first_retry_pause{100};
+  // The egress lists (upstreams[].allow_repositories / deny_repositories): a
+  // repository is asked for only when `allow_repositories` is empty or one
+  // of its patterns matches, and none of `deny_repositories` does. Every
+  // call for another repository fails with errc::repository_not_allowed
+  // without connecting, whoever asked and whatever path led here (pulls,
+  // tag lists, referrers, prefetch, revalidation).
+  std::vector<oci::repository_glob> allow_repositories{};
+  std::vector<oci::repository_glob> deny_repositories{};
 };
 
 // A manifest as the upstream sent it.
@@ -128,6 +139,8 @@ class registry_client {
 
   const registry_options& options() const noexcept { return options_; }
   const std::string& name() const noexcept { return options_.name; }
+  // Whether the egress lists let regcache ask this upstream for `repository`.
+  [[nodiscard]] bool permits(std::string_view repository) const;
 
   // GET /v2/<repository>/manifests/<reference>, `accept` being the media
   // types the caller takes (comma-separated). The body is read whole, at most

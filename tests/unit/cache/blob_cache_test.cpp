@@ -71,6 +71,27 @@ TEST_F(blob_cache_test, a_miss_streams_the_fill_and_the_next_open_is_a_hit) {
       << "the fill recorded the link: a hit under the same repository asks nothing upstream";
 }
 
+TEST_F(blob_cache_test, a_cached_blob_is_not_served_once_the_egress_lists_exclude_its_repository) {
+  const auto digest = cached_via_a("layer bytes");
+  const auto before = upstream_.requests();
+  auto options = source_->registry->options();
+  options.allow_repositories = {oci::repository_glob::parse("library/**").value()};
+  auto excluded = std::make_shared<upstream_source>(*source_);
+  excluded->registry = std::make_shared<upstream::registry_client>(
+      options, std::vector{std::make_shared<upstream::client>(
+                   ioc_.get_executor(), upstream::endpoint{"http", "127.0.0.1", upstream_.port(), ""},
+                   upstream::client_options{})},
+      std::make_shared<upstream::authenticator>(excluded->name, std::nullopt, upstream::client_options{}),
+      registry_);
+  auto opened = run(outcome_of(&*cache_, excluded, "team/a", digest));
+  ASSERT_FALSE(opened);
+  EXPECT_EQ(opened.error(), upstream::errc::repository_not_allowed);
+  auto stat = run(stat_of(&*cache_, excluded, "team/a", digest));
+  ASSERT_FALSE(stat);
+  EXPECT_EQ(stat.error(), upstream::errc::repository_not_allowed);
+  EXPECT_EQ(upstream_.requests(), before);
+}
+
 TEST_F(blob_cache_test, a_blob_cached_via_one_repository_is_not_served_under_another_the_upstream_denies) {
   const auto digest = cached_via_a("layer bytes");
   auto opened = run(outcome_of(&*cache_, source_, "team/b", digest));

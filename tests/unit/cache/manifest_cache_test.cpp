@@ -115,6 +115,30 @@ TEST_F(manifest_cache_test, a_new_tag_is_fetched_with_one_get) {
   EXPECT_EQ(requests("HEAD"), 0u);
 }
 
+TEST_F(manifest_cache_test, a_cached_manifest_is_not_served_once_the_egress_lists_exclude_its_repository) {
+  auto first = by_tag();
+  ASSERT_TRUE(first) << first.error().message();
+  const auto before = server_.requests().size();
+  // The same upstream, its configuration now denying team/**.
+  auto options = source_->registry->options();
+  options.deny_repositories = {oci::repository_glob::parse("team/**").value()};
+  auto excluded = std::make_shared<upstream_source>(*source_);
+  excluded->registry = std::make_shared<upstream::registry_client>(
+      options, std::vector{std::make_shared<upstream::client>(
+                   ioc_.get_executor(), upstream::endpoint{"http", "127.0.0.1", server_.port(), ""},
+                   upstream::client_options{})},
+      std::make_shared<upstream::authenticator>(source_->name, std::nullopt, upstream::client_options{}), registry_);
+  for (const bool need_body : {true, false}) {
+    auto tagged = run(ioc_, cache_->by_tag(excluded, "team/app", "v1", need_body));
+    ASSERT_FALSE(tagged);
+    EXPECT_EQ(tagged.error(), upstream::errc::repository_not_allowed);
+    auto by_digest = run(ioc_, cache_->by_digest(excluded, "team/app", first->digest, need_body));
+    ASSERT_FALSE(by_digest);
+    EXPECT_EQ(by_digest.error(), upstream::errc::repository_not_allowed);
+  }
+  EXPECT_EQ(server_.requests().size(), before);
+}
+
 TEST_F(manifest_cache_test, forgotten_tags_and_manifests_leave_memory_and_are_fetched_again) {
   ASSERT_TRUE(by_tag());
   const auto digest = core::hasher::of(image_manifest('a'));

@@ -38,6 +38,8 @@ TEST(from_upstream, not_found_is_what_the_caller_looked_for) {
 }
 
 TEST(from_upstream, other_errors_pass_unchanged) {
+  EXPECT_EQ(from_upstream(upstream::errc::repository_not_allowed, errc::manifest_unknown),
+            upstream::errc::repository_not_allowed);
   EXPECT_EQ(from_upstream(store::errc::no_space, errc::blob_unknown), store::errc::no_space);
   EXPECT_EQ(from_upstream(errc::digest_mismatch, errc::blob_unknown), errc::digest_mismatch);
 }

@@ -130,6 +130,8 @@ upstreams:
     send_ns: true
     min_transfer_rate: 0
     offline: true
+    allow_repositories: ["team/**", "library/*"]
+    deny_repositories: [team/secret]
 default_upstream: 127.0.0.1:5001
 log:
   level: debug
@@ -141,6 +143,7 @@ metrics:
 admin:
   enabled: false
   listen: "[::1]:9000"
+  token_file: /etc/regcache/admin-token
 prefetch:
   parallelism: 16
 )");
@@ -162,6 +165,7 @@ prefetch:
   EXPECT_EQ(cfg.storage.eviction_interval, 1min);
   EXPECT_FALSE(cfg.admin.enabled);
   EXPECT_EQ(cfg.admin.listen, "[::1]:9000");
+  EXPECT_EQ(cfg.admin.token_file, "/etc/regcache/admin-token");
   EXPECT_EQ(cfg.prefetch.parallelism, 16u);
   ASSERT_EQ(cfg.upstreams.size(), 2u);
   const auto& hub = cfg.upstreams[0];
@@ -194,6 +198,10 @@ prefetch:
   EXPECT_FALSE(hub.send_ns);
   EXPECT_TRUE(local.offline);
   EXPECT_FALSE(hub.offline);
+  EXPECT_EQ(local.allow_repositories, (std::vector<std::string>{"team/**", "library/*"}));
+  EXPECT_EQ(local.deny_repositories, (std::vector<std::string>{"team/secret"}));
+  EXPECT_TRUE(hub.allow_repositories.empty());
+  EXPECT_TRUE(hub.deny_repositories.empty());
   EXPECT_EQ(local.connect_timeout, 5s);
   EXPECT_EQ(local.max_connections, 64u);
   EXPECT_EQ(cfg.default_upstream, "127.0.0.1:5001");
@@ -269,7 +277,7 @@ TEST(config, unknown_keys_list_what_is_allowed) {
   EXPECT_THAT(parse_error("storage: {qouta: 50GiB}"),
               StartsWith("storage.qouta: unknown key (allowed: root, quota, min_free, high_watermark, low_watermark, "
                          "min_age, max_unused_age, eviction_interval)"));
-  EXPECT_THAT(parse_error("admin: {port: 5001}"), StartsWith("admin.port: unknown key (allowed: enabled, listen)"));
+  EXPECT_THAT(parse_error("admin: {port: 5001}"), StartsWith("admin.port: unknown key (allowed: enabled, listen, token_file)"));
   EXPECT_THAT(parse_error("prefetch: {workers: 2}"),
               StartsWith("prefetch.workers: unknown key (allowed: parallelism)"));
   EXPECT_THAT(parse_error("log: {levle: debug}"),
@@ -280,7 +288,7 @@ TEST(config, unknown_keys_list_what_is_allowed) {
                                "password_file, password_env, ca_file, client_cert_file, client_key_file, "
                                "insecure_skip_verify, insecure_http, tag_ttl, max_stale, on_tag_not_found, "
                                "connect_timeout, read_timeout, max_connections, send_ns, offline, min_transfer_rate, "
-                               "min_transfer_window)")));
+                               "min_transfer_window, allow_repositories, deny_repositories)")));
   EXPECT_THAT(parse_error("log: {level: info, level: debug}"), StartsWith("log.level: given twice"));
 }
 
@@ -380,6 +388,51 @@ TEST(config, admin_upstream_offline_and_prefetch) {
   EXPECT_THAT(parse_error("prefetch: {parallelism: -2}"),
               StartsWith("prefetch.parallelism: \"-2\" is not a whole number"));
   EXPECT_TRUE(parse_yaml("upstreams: [{name: a.io, url: \"https://a.io\", offline: true}]").upstreams.at(0).offline);
+}
+
+TEST(config, egress_lists_are_validated_and_name_the_key) {
+  EXPECT_THAT(parse_error("upstreams: [{name: a.io, allow_repositories: []}]"),
+              AllOf(StartsWith("upstreams[0].allow_repositories: an empty list allows no repository"),
+                    HasSubstr("leave the key out")));
+  EXPECT_THAT(parse_error("upstreams: [{name: a.io, deny_repositories: team/*}]"),
+              StartsWith("upstreams[0].deny_repositories: expected a list of strings"));
+  EXPECT_TRUE(parse_yaml("upstreams: [{name: a.io, deny_repositories: []}]").upstreams.at(0).deny_repositories.empty());
+  auto cfg = with_upstream();
+  cfg.upstreams[0].allow_repositories = {"library/**", "Team/*"};
+  EXPECT_THAT(validate_error(cfg), AllOf(StartsWith("upstreams[0].allow_repositories[1]: \"Team/*\" is not a "
+                                                    "repository pattern"),
+                                         HasSubstr("library/*, team-a/**")));
+  cfg.upstreams[0].allow_repositories = {"library/**"};
+  cfg.upstreams[0].deny_repositories = {"a//b"};
+  EXPECT_THAT(validate_error(cfg), StartsWith("upstreams[0].deny_repositories[0]: \"a//b\" is not a repository"));
+  cfg.upstreams[0].deny_repositories = {"library/secret-*", "**/internal"};
+  EXPECT_NO_THROW(validate(cfg));
+}
+
+TEST(config, admin_beyond_loopback_requires_a_token_file) {
+  config cfg;
+  for (const char* listen : {"127.0.0.1:5001", "127.8.9.10:5001", "[::1]:5001", "localhost:5001"}) {
+    cfg.admin.listen = listen;
+    EXPECT_NO_THROW(validate(cfg)) << listen;
+  }
+  for (const char* listen : {"0.0.0.0:5001", "[::]:5001", "10.0.0.5:5001", "admin.example:5001", "[::ffff:7f00:1]:5001"}) {
+    cfg.admin.listen = listen;
+    EXPECT_THAT(validate_error(cfg), AllOf(StartsWith("admin.token_file: must be set when admin.listen"),
+                                           HasSubstr(listen), HasSubstr("not a loopback address")))
+        << listen;
+  }
+  cfg.admin.token_file = "/etc/regcache/admin-token";
+  EXPECT_NO_THROW(validate(cfg));
+  cfg.admin.token_file.clear();
+  cfg.admin.enabled = false;
+  EXPECT_NO_THROW(validate(cfg)) << "no admin listener, nothing to protect";
+}
+
+TEST(config, loopback_hosts) {
+  for (const char* host : {"127.0.0.1", "127.255.0.1", "::1", "localhost", "0:0:0:0:0:0:0:1"})
+    EXPECT_TRUE(is_loopback_host(host)) << host;
+  for (const char* host : {"0.0.0.0", "::", "128.0.0.1", "10.0.0.1", "localhost.example", "127.0.0.1.nip.io", ""})
+    EXPECT_FALSE(is_loopback_host(host)) << host;
 }
 
 TEST(config, yaml_syntax_error_has_line_and_column) {
@@ -759,6 +812,7 @@ TEST(config_validate, admin_listen) {
   cfg.admin.listen = "127.0.0.1:5000";
   EXPECT_NO_THROW(validate(cfg)) << "same port, different addresses";
   cfg.admin.listen = "[::]:5000";
+  cfg.admin.token_file = "/etc/regcache/admin-token";
   EXPECT_THAT(validate_error(cfg), HasSubstr("overlaps server.listen"));
   cfg = {};
   cfg.admin.listen = "[::1]:9000";

@@ -71,6 +71,7 @@ const std::vector<row>& table() {
       {upstream::errc::invalid_request, {500, wire_code::unknown}},
       {upstream::errc::credentials_unavailable, {500, wire_code::unknown}},
       {upstream::errc::offline, {503, wire_code::unavailable}},
+      {upstream::errc::repository_not_allowed, {403, wire_code::denied}},
       {upstream::errc::not_found, {404, wire_code::name_unknown}},
       {upstream::errc::unauthorized, {401, wire_code::unauthorized}},
       {upstream::errc::denied, {403, wire_code::denied}},
@@ -163,6 +164,14 @@ TEST(to_wire_error, upstream_failures_name_the_upstream) {
     EXPECT_THAT(to_wire_error(ec, "blob sha256:ab", "ghcr.io").message, HasSubstr("upstream ghcr.io"))
         << name_of(ec);
   }
+}
+
+TEST(to_wire_error, egress_refusal_names_the_upstream_and_the_keys) {
+  const auto e = to_wire_error(upstream::errc::repository_not_allowed, "manifest team-b/app:v1", "docker.io");
+  EXPECT_EQ(e.status, 403u);
+  EXPECT_EQ(e.code, wire_code::denied);
+  EXPECT_THAT(e.message, HasSubstr("manifest team-b/app:v1: upstream docker.io"));
+  EXPECT_THAT(e.message, HasSubstr("allow_repositories/deny_repositories"));
 }
 
 TEST(to_wire_error, invalid_input_says_what_is_allowed) {

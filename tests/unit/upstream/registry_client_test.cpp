@@ -200,6 +200,51 @@ TEST_F(registry_client_test, offline_sends_nothing) {
   EXPECT_EQ(server.connections(), 0u);
 }
 
+std::vector<oci::repository_glob> globs(std::initializer_list<std::string_view> patterns) {
+  std::vector<oci::repository_glob> out;
+  for (auto p : patterns) out.push_back(oci::repository_glob::parse(p).value());
+  return out;
+}
+
+TEST_F(registry_client_test, a_repository_outside_the_egress_lists_sends_nothing_on_any_call) {
+  registry_options options{.name = "upstream.test"};
+  options.allow_repositories = globs({"team/**", "library/*"});
+  options.deny_repositories = globs({"team/secret/**"});
+  auto c = make(server.port(), options);
+  for (const auto* repository : {"other/app", "team/secret", "team/secret/x", "library/a/b", "teamx/app"}) {
+    EXPECT_FALSE(c->permits(repository)) << repository;
+    const std::string repo = repository;
+    const auto expect_refused = [&](const error_code& ec) {
+      EXPECT_EQ(ec, errc::repository_not_allowed) << repo;
+    };
+    expect_refused(run(ioc, c->get_manifest(repo, "v1", "*/*")).error());
+    expect_refused(run(ioc, c->head_manifest(repo, "v1", "*/*")).error());
+    expect_refused(run(ioc, c->get_blob(repo, blob_digest, 0)).error());
+    expect_refused(run(ioc, c->get_blob(repo, blob_digest, 10)).error());
+    expect_refused(run(ioc, c->head_blob(repo, blob_digest)).error());
+    expect_refused(run(ioc, c->tags(repo, std::nullopt)).error());
+    expect_refused(run(ioc, c->tags(repo, "/v2/team/app/tags/list?n=2&last=b")).error());
+    expect_refused(run(ioc, c->referrers(repo, blob_digest, "")).error());
+  }
+  EXPECT_EQ(server.connections(), 0u);
+  EXPECT_TRUE(c->permits("team/app"));
+  EXPECT_TRUE(c->permits("library/alpine"));
+  auto allowed = run(ioc, c->get_manifest("team/app", "v1", "*/*"));
+  ASSERT_TRUE(allowed) << allowed.error().message();
+  EXPECT_EQ(server.requests().size(), 1u);
+}
+
+TEST_F(registry_client_test, without_egress_lists_every_repository_is_asked_for_and_deny_alone_subtracts) {
+  auto open = make(server.port());
+  EXPECT_TRUE(open->permits("any/thing/at/all"));
+  registry_options options{.name = "upstream.test"};
+  options.deny_repositories = globs({"**/internal"});
+  auto deny_only = make(server.port(), options);
+  EXPECT_TRUE(deny_only->permits("team/app"));
+  EXPECT_FALSE(deny_only->permits("internal"));
+  EXPECT_FALSE(deny_only->permits("team/internal"));
+}
+
 TEST_F(registry_client_test, send_ns_names_the_upstream_on_every_target) {
   auto c = make(server.port(), registry_options{.name = "docker.io", .send_ns = true});
   ASSERT_TRUE(run(ioc, c->head_blob("team/app", blob_digest)));
