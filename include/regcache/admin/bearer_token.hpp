@@ -5,6 +5,8 @@
 // A token file holds one token: 16 to 4096 printable ASCII characters
 // without spaces, optionally followed by one line break ("\n" or "\r\n").
 // Its content never appears in a message or a log line.
+#include <cstddef>
+#include <cstdint>
 #include <filesystem>
 #include <mutex>
 #include <optional>

@@ -2,6 +2,7 @@
 
 #include "regcache/store/errc.hpp"
 
+#include <boost/asio/io_context.hpp>
 #include <gtest/gtest.h>
 
 namespace regcache::cache {
@@ -42,6 +43,24 @@ TEST(from_upstream, other_errors_pass_unchanged) {
             upstream::errc::repository_not_allowed);
   EXPECT_EQ(from_upstream(store::errc::no_space, errc::blob_unknown), store::errc::no_space);
   EXPECT_EQ(from_upstream(errc::digest_mismatch, errc::blob_unknown), errc::digest_mismatch);
+}
+
+TEST(egress_refusal, refuses_exactly_what_the_lists_exclude) {
+  boost::asio::io_context ioc;
+  metrics::registry metrics;
+  upstream::registry_options options{.name = "registry.test"};
+  options.allow_repositories = {oci::repository_glob::parse("team/**").value()};
+  options.deny_repositories = {oci::repository_glob::parse("team/private-*").value()};
+  const upstream::endpoint nowhere{"http", "127.0.0.1", 1, ""};
+  upstream_source source;
+  source.name = options.name;
+  source.registry = std::make_shared<upstream::registry_client>(
+      options, std::vector{std::make_shared<upstream::client>(ioc.get_executor(), nowhere, upstream::client_options{})},
+      std::make_shared<upstream::authenticator>(options.name, std::nullopt, upstream::client_options{}), metrics);
+  EXPECT_FALSE(egress_refusal(source, "team/app"));
+  EXPECT_FALSE(egress_refusal(source, "team"));
+  EXPECT_EQ(egress_refusal(source, "team/private-x"), upstream::errc::repository_not_allowed);
+  EXPECT_EQ(egress_refusal(source, "library/alpine"), upstream::errc::repository_not_allowed);
 }
 
 }  // namespace
