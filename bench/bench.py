@@ -16,6 +16,9 @@ each starting cold, every peer is measured:
   nginx-static    nginx serving the same blobs/manifests as static files
                   (the ceiling of this machine: no upstream, no cache logic)
 
+regcache and nginx-cache also listen for TLS (the same test certificate) and
+are measured on blob GETs over it.
+
 What is measured and how: bench/README.md.  Results: a table on stdout,
 build/bench/results.json and build/bench/results.md.
 
@@ -50,6 +53,7 @@ try:
     from support import images, ports, process  # noqa: E402
     from support import registry as registry_mod  # noqa: E402
     from support import regcache as regcache_mod  # noqa: E402
+    from support.tls import TestPki  # noqa: E402
 except ImportError as e:  # pragma: no cover
     sys.exit(f"bench: cannot import tests/integration/support ({e}); run from the repository")
 
@@ -426,7 +430,7 @@ def ensure_loadgen(out_dir):
     if (not os.path.exists(binary)
             or os.path.getmtime(binary) < os.path.getmtime(LOADGEN_SRC)):
         log("compiling bench/loadgen.cpp")
-        argv = ["g++", "-O2", "-std=c++20", "-pthread", LOADGEN_SRC, "-o", binary]
+        argv = ["g++", "-O2", "-std=c++20", "-pthread", LOADGEN_SRC, "-o", binary, "-lssl", "-lcrypto"]
         res = process.run(argv, timeout=300)
         if res.returncode != 0:
             raise RuntimeError(f"{' '.join(argv)} failed:\n{res.stderr.decode(errors='replace')}")
@@ -438,10 +442,11 @@ class Loadgen:
         self.binary, self.threads, self.sink = binary, threads, sink
 
     def run(self, port, path, method="GET", headers=(), connections=1, duration=None,
-            warmup=0.0, expect_length=None, mode="load", timeout=300, threads=None):
+            warmup=0.0, expect_length=None, mode="load", timeout=300, threads=None, tls=False):
+        # Over TLS bodies are decrypted, so read into a buffer whatever --sink says.
         argv = [self.binary, "--port", port, "--path", path, "--method", method,
-                "-c", connections, "-t", threads or self.threads, "--sink", self.sink,
-                "--mode", mode, "--expect-status", 200]
+                "-c", connections, "-t", threads or self.threads, "--sink", "read" if tls else self.sink,
+                "--mode", mode, "--expect-status", 200] + (["--tls"] if tls else [])
         for k, v in headers:
             argv += ["-H", f"{k}: {v}"]
         if duration is not None:
@@ -536,6 +541,7 @@ class Peer:
     def __init__(self, ctx):
         self.ctx = ctx
         self.port = None
+        self.tls_port = None  # set by peers that also serve HTTPS
         self.peak_rss_kib = 0
 
     @property
@@ -612,9 +618,12 @@ class RegcachePeer(Peer):
 
     def start(self):
         self.port = ports.free_port()
+        self.tls_port = ports.free_port()
+        pki = self.ctx.pki
+        tls = {"listen": f"127.0.0.1:{self.tls_port}", "cert_file": pki.server_cert, "key_file": pki.server_key}
         cls = _SigpipeIgnoringRegcache if self.ctx.args.regcache_ignore_sigpipe else regcache_mod.Regcache
         self.rc = cls(upstream_url=self.ctx.upstream.reg.url, binary=self.ctx.regcache_bin,
-                        extra_args=["--log-level", "warn"], port=self.port)
+                        extra_args=["--log-level", "warn"], port=self.port, config={"server": {"tls": tls}})
         self.rc.start()
 
     def running(self):
@@ -624,7 +633,7 @@ class RegcachePeer(Peer):
         return self.rc.pid
 
     def describe(self):
-        return (f"{self.ctx.regcache_bin} serve --log-level warn (defaults otherwise)"
+        return (f"{self.ctx.regcache_bin} serve --log-level warn, server.tls on a second port (defaults otherwise)"
                 + (", started with SIGPIPE ignored (--regcache-ignore-sigpipe)"
                    if self.ctx.args.regcache_ignore_sigpipe else ""))
 
@@ -792,6 +801,10 @@ class NginxCachePeer(_NginxPeer):
     cached for a year, tag manifests for 60 s, HEAD cached separately."""
     name = "nginx-cache"
 
+    def start(self):
+        self.tls_port = ports.free_port()
+        super().start()
+
     def config(self):
         d = self.dir
         up = self.ctx.upstream.reg.port
@@ -806,7 +819,11 @@ class NginxCachePeer(_NginxPeer):
 
     server {{
         listen 127.0.0.1:{self.port} backlog=4096{self.ctx.reuseport_opt};
+        listen 127.0.0.1:{self.tls_port} ssl backlog=4096{self.ctx.reuseport_opt};
         server_name _;
+        ssl_certificate {self.ctx.pki.server_cert};
+        ssl_certificate_key {self.ctx.pki.server_key};
+        ssl_protocols TLSv1.2 TLSv1.3;
 
         proxy_http_version 1.1;
         proxy_set_header Connection "";
@@ -854,7 +871,7 @@ class NginxCachePeer(_NginxPeer):
 
     def describe(self):
         return (f"nginx {self.ctx.nginx_version} proxy_cache, lock on, 1y digests / 60s tags, "
-                f"HEAD cached, upstream keepalive, {self.ctx.nginx_workers} workers")
+                f"HEAD cached, upstream keepalive, {self.ctx.nginx_workers} workers, ssl on a second port")
 
 
 class NginxStaticPeer(_NginxPeer):
@@ -942,6 +959,7 @@ class Bench:
         self.idle_busy_cores = None
         self.nginx_version = nginx_version()
         self.upstream = None
+        self.pki = None  # the certificate both TLS listeners serve
         self.loadgen = None
         self.results = {}
 
@@ -1048,6 +1066,12 @@ class Bench:
         res["blob_get"] = self._load(peer, f"/v2/{BLOB_REPO}/blobs/{big.digest}", connections=a.blob_conns,
                                      expect_length=big.size)
 
+        # e'. the same over TLS (peers with a TLS listener)
+        if peer.tls_port:
+            self.step(peer, f"blob GET over TLS, {a.blob_conns} connections, {self.load_seconds:.0f}s")
+            res["blob_get_tls"] = self._load(peer, f"/v2/{BLOB_REPO}/blobs/{big.digest}",
+                                             connections=a.blob_conns, expect_length=big.size, tls=True)
+
         # f. peak RSS over both processes' lifetimes (noted at every stop)
         peer.stop()
 
@@ -1104,12 +1128,13 @@ class Bench:
         phases = [v["cpu"]["other_cores"] for v in res.values() if isinstance(v, dict) and "cpu" in v]
         res["max_other_cores"] = max(phases) if phases else None
 
-    def _load(self, peer, path, connections, method="GET", headers=(), expect_length=None):
+    def _load(self, peer, path, connections, method="GET", headers=(), expect_length=None, tls=False):
         up = self.upstream
         up.mark()
         with Meter(peer, up) as m:
-            r = self.loadgen.run(peer.port, path, method=method, headers=headers, connections=connections,
-                                 duration=self.load_seconds, warmup=self.warmup, expect_length=expect_length)
+            r = self.loadgen.run(peer.tls_port if tls else peer.port, path, method=method, headers=headers,
+                                 connections=connections, duration=self.load_seconds, warmup=self.warmup,
+                                 expect_length=expect_length, tls=tls)
         r["cpu"], r["upstream"] = m.result, up.counts()
         if r["errors"]["total"]:
             log(f"WARNING {peer.name}: {method} {path}: errors {r['errors']} status {r['status']}")
@@ -1135,6 +1160,7 @@ class Bench:
     def run(self):
         a = self.args
         self.loadgen = Loadgen(ensure_loadgen(self.out_dir), a.loadgen_threads, a.sink)
+        self.pki = TestPki(os.path.join(self.workdir, "pki"))
         self.upstream = Upstream(self.workdir, self.quick)
         self.upstream.start()
         self.idle_busy_cores = self.probe_idle()
@@ -1211,6 +1237,11 @@ METRICS = [
     ("blob_cost", "  peer CPU per GiB", "s",
      lambda r: _per_unit(r["blob_get"], r["blob_get"]["throughput_Bps"] / GiB), "low"),
     ("blob_lg", "  loadgen CPU", "cores", lambda r: r["blob_get"]["cpu_util"], None),
+    ("blob_tls_gibps", "blob GET over TLS {blob_mib} MiB, {blob_conns} conns", "GiB/s",
+     lambda r: r["blob_get_tls"]["throughput_Bps"] / GiB, "high"),
+    ("blob_tls_cost", "  peer CPU per GiB", "s",
+     lambda r: _per_unit(r["blob_get_tls"], r["blob_get_tls"]["throughput_Bps"] / GiB), "low"),
+    ("blob_tls_lg", "  loadgen CPU", "cores", lambda r: r["blob_get_tls"]["cpu_util"], None),
     ("rss", "peak RSS", "MiB", lambda r: r["peak_rss_kib"] / 1024.0 if r["peak_rss_kib"] else None, "low"),
     ("noise", "background CPU, worst phase", "cores", lambda r: r["max_other_cores"], None),
 ]

@@ -4,7 +4,7 @@
 //           [--method GET|HEAD] [-H 'Accept: ...']... [-c CONNS] [-t THREADS]
 //           [--duration SEC | --requests N] [--warmup SEC]
 //           [--expect-status 200] [--expect-length BYTES] [--sink read|splice]
-//           [--mode load|ttfb]
+//           [--mode load|ttfb] [--tls]
 //
 // mode load (default): C keep-alive connections spread over T threads, each
 //   sends the request again as soon as the previous response is complete, for
@@ -18,6 +18,10 @@
 // the run completed (errors are counted in the JSON), 2 on bad usage, 3 on a
 // response this tool refuses to parse (chunked encoding, no Content-Length).
 //
+// --tls (load mode, --sink read): HTTPS, one blocking connection per thread
+//   (-t is ignored), certificates not verified: enough for a few connections
+//   with large bodies, where what is measured is the server's encryption.
+//
 // Bodies are counted and discarded.  --sink splice moves them socket -> pipe
 // -> /dev/null with splice(2) (no copy into user space), so the client costs
 // as little CPU as possible; --sink read (default) recv()s into a scratch
@@ -27,6 +31,8 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -147,6 +153,7 @@ struct Options {
     bool splice_sink = false;
     bool ttfb = false;
     double timeout = 60;    // ttfb / request-count mode: give up after this
+    bool tls = false;
 };
 
 void usage() {
@@ -154,7 +161,7 @@ void usage() {
         "usage: loadgen --port P --path PATH [--host H] [--method GET|HEAD] [-H 'Name: value']...\n"
         "               [-c CONNS] [-t THREADS] [--duration SEC | --requests N] [--warmup SEC]\n"
         "               [--expect-status N] [--expect-length BYTES] [--sink read|splice]\n"
-        "               [--mode load|ttfb] [--timeout SEC]\n");
+        "               [--mode load|ttfb] [--timeout SEC] [--tls]\n");
     std::exit(2);
 }
 
@@ -187,7 +194,8 @@ Options parse_args(int argc, char** argv) {
             std::string s = val();
             if (s == "ttfb") o.ttfb = true;
             else if (s != "load") die("--mode must be load or ttfb");
-        } else if (a == "-h" || a == "--help") usage();
+        } else if (a == "--tls") o.tls = true;
+        else if (a == "-h" || a == "--help") usage();
         else die("unknown argument %s", a.c_str());
     }
     if (o.port <= 0 || o.path.empty() || o.path[0] != '/') usage();
@@ -195,6 +203,8 @@ Options parse_args(int argc, char** argv) {
     if (o.connections < 1 || o.threads < 1) die("-c and -t must be >= 1");
     o.threads = std::min(o.threads, o.connections);
     if (!o.ttfb && o.duration <= 0 && o.requests <= 0) die("give --duration or --requests");
+    if (o.tls && (o.ttfb || o.splice_sink || o.duration <= 0)) die("--tls needs --mode load, --sink read and --duration");
+    if (o.tls) o.threads = o.connections;
     return o;
 }
 
@@ -235,9 +245,99 @@ struct Shared {
     std::atomic<std::int64_t> completed{0};
 };
 
-class Worker {
+// What every kind of worker shares: the response head parser and the
+// counting of body bytes and finished responses in the measured window.
+class WorkerBase {
 public:
-    Worker(Shared& sh, int nconns) : sh_(sh), conns_(nconns) {
+    explicit WorkerBase(Shared& sh) : sh_(sh) {}
+    Stats stats;
+
+protected:
+    bool in_window(Ns t) const { return sh_.opt->ttfb || (t >= sh_.t_window && t <= sh_.t_end); }
+
+
+    void consume_body(Conn& c, std::int64_t n) {
+        Ns t = now_ns();
+        if (c.t_first_body == 0) c.t_first_body = t;
+        c.body_left -= n;
+        if (in_window(t)) stats.body_bytes += static_cast<std::uint64_t>(n);
+    }
+
+    static bool iequals(std::string_view a, std::string_view b) {
+        if (a.size() != b.size()) return false;
+        for (std::size_t k = 0; k < a.size(); ++k)
+            if (std::tolower(static_cast<unsigned char>(a[k])) != std::tolower(static_cast<unsigned char>(b[k]))) return false;
+        return true;
+    }
+
+    void parse_head(Conn& c, std::string_view head) {
+        // Status line: HTTP/1.x SSS reason
+        std::size_t eol = head.find("\r\n");
+        std::string_view line = head.substr(0, eol);
+        if (line.size() < 12 || line.substr(0, 7) != "HTTP/1.")
+            refuse("bad status line: " + std::string(line.substr(0, 80)));
+        c.status = std::atoi(std::string(line.substr(9, 3)).c_str());
+        bool http10 = line[7] == '0';
+        std::int64_t length = -1;
+        bool chunked = false, conn_close = http10, keep_alive = false;
+        std::size_t pos = eol + 2;
+        while (pos < head.size()) {
+            std::size_t e = head.find("\r\n", pos);
+            if (e == std::string_view::npos || e == pos) break;
+            std::string_view h = head.substr(pos, e - pos);
+            pos = e + 2;
+            std::size_t colon = h.find(':');
+            if (colon == std::string_view::npos) continue;
+            std::string_view name = h.substr(0, colon), value = h.substr(colon + 1);
+            while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+            while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
+            if (iequals(name, "content-length")) length = std::atoll(std::string(value).c_str());
+            else if (iequals(name, "transfer-encoding")) chunked = !iequals(value, "identity");
+            else if (iequals(name, "connection")) {
+                if (iequals(value, "close")) conn_close = true;
+                else if (iequals(value, "keep-alive")) keep_alive = true;
+            }
+        }
+        if (http10 && keep_alive) conn_close = false;
+        c.close_after = conn_close;
+        bool no_body = sh_.opt->method == "HEAD" || c.status == 204 || c.status == 304 || (c.status >= 100 && c.status < 200);
+        if (c.status >= 100 && c.status < 200) refuse("1xx interim responses are not supported");
+        if (no_body) {
+            c.body_left = 0;
+        } else if (chunked) {
+            refuse("chunked transfer-encoding in response to " + sh_.opt->method + " " + sh_.opt->path +
+                   " (status " + std::to_string(c.status) + "): not supported by loadgen");
+        } else if (length < 0) {
+            refuse("response without Content-Length (status " + std::to_string(c.status) + ")");
+        } else {
+            c.body_left = length;
+        }
+        c.body_total = no_body ? length : c.body_left;
+    }
+
+    void count_response(Conn& c) {
+        Ns t = now_ns();
+        c.t_done = t;
+        bool counted = in_window(t);
+        ++stats.requests_all;
+        sh_.completed.fetch_add(1);
+        if (counted) {
+            ++stats.requests;
+            stats.hist.record(t - c.t_start);
+            ++stats.status[c.status];
+            bool status_ok = sh_.opt->expect_status ? c.status == sh_.opt->expect_status
+                                                    : (c.status >= 200 && c.status < 300);
+            if (!status_ok) ++stats.errors_status;
+            if (sh_.opt->expect_length >= 0 && c.body_total != sh_.opt->expect_length) ++stats.errors_length;
+        }
+    }
+
+    Shared& sh_;
+};
+
+class Worker : public WorkerBase {
+public:
+    Worker(Shared& sh, int nconns) : WorkerBase(sh), conns_(nconns) {
         ep_ = epoll_create1(EPOLL_CLOEXEC);
         if (ep_ < 0) die("epoll_create1: %s", std::strerror(errno));
         scratch_.resize(sh.opt->ttfb ? 64 * 1024 : 256 * 1024);
@@ -253,8 +353,6 @@ public:
         ::close(ep_);
         if (pipe_[0] >= 0) { ::close(pipe_[0]); ::close(pipe_[1]); ::close(devnull_); }
     }
-
-    Stats stats;
 
     // Load mode: run until t_end (or the request budget is spent).
     void run_load() {
@@ -323,8 +421,6 @@ private:
         for (auto& c : conns_) n += (c.st != St::Closed && c.st != St::Done);
         return n;
     }
-
-    bool in_window(Ns t) const { return sh_.opt->ttfb || (t >= sh_.t_window && t <= sh_.t_end); }
 
     void close_conn(Conn& c) {
         if (c.fd >= 0) {
@@ -486,81 +582,9 @@ private:
         return true;
     }
 
-    void consume_body(Conn& c, std::int64_t n) {
-        Ns t = now_ns();
-        if (c.t_first_body == 0) c.t_first_body = t;
-        c.body_left -= n;
-        if (in_window(t)) stats.body_bytes += static_cast<std::uint64_t>(n);
-    }
-
-    static bool iequals(std::string_view a, std::string_view b) {
-        if (a.size() != b.size()) return false;
-        for (std::size_t k = 0; k < a.size(); ++k)
-            if (std::tolower(static_cast<unsigned char>(a[k])) != std::tolower(static_cast<unsigned char>(b[k]))) return false;
-        return true;
-    }
-
-    void parse_head(Conn& c, std::string_view head) {
-        // Status line: HTTP/1.x SSS reason
-        std::size_t eol = head.find("\r\n");
-        std::string_view line = head.substr(0, eol);
-        if (line.size() < 12 || line.substr(0, 7) != "HTTP/1.")
-            refuse("bad status line: " + std::string(line.substr(0, 80)));
-        c.status = std::atoi(std::string(line.substr(9, 3)).c_str());
-        bool http10 = line[7] == '0';
-        std::int64_t length = -1;
-        bool chunked = false, conn_close = http10, keep_alive = false;
-        std::size_t pos = eol + 2;
-        while (pos < head.size()) {
-            std::size_t e = head.find("\r\n", pos);
-            if (e == std::string_view::npos || e == pos) break;
-            std::string_view h = head.substr(pos, e - pos);
-            pos = e + 2;
-            std::size_t colon = h.find(':');
-            if (colon == std::string_view::npos) continue;
-            std::string_view name = h.substr(0, colon), value = h.substr(colon + 1);
-            while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
-            while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
-            if (iequals(name, "content-length")) length = std::atoll(std::string(value).c_str());
-            else if (iequals(name, "transfer-encoding")) chunked = !iequals(value, "identity");
-            else if (iequals(name, "connection")) {
-                if (iequals(value, "close")) conn_close = true;
-                else if (iequals(value, "keep-alive")) keep_alive = true;
-            }
-        }
-        if (http10 && keep_alive) conn_close = false;
-        c.close_after = conn_close;
-        bool no_body = sh_.opt->method == "HEAD" || c.status == 204 || c.status == 304 || (c.status >= 100 && c.status < 200);
-        if (c.status >= 100 && c.status < 200) refuse("1xx interim responses are not supported");
-        if (no_body) {
-            c.body_left = 0;
-        } else if (chunked) {
-            refuse("chunked transfer-encoding in response to " + sh_.opt->method + " " + sh_.opt->path +
-                   " (status " + std::to_string(c.status) + "): not supported by loadgen");
-        } else if (length < 0) {
-            refuse("response without Content-Length (status " + std::to_string(c.status) + ")");
-        } else {
-            c.body_left = length;
-        }
-        c.body_total = no_body ? length : c.body_left;
-    }
-
     void finish(std::size_t i) {
         Conn& c = conns_[i];
-        Ns t = now_ns();
-        c.t_done = t;
-        bool counted = in_window(t);
-        ++stats.requests_all;
-        sh_.completed.fetch_add(1);
-        if (counted) {
-            ++stats.requests;
-            stats.hist.record(t - c.t_start);
-            ++stats.status[c.status];
-            bool status_ok = sh_.opt->expect_status ? c.status == sh_.opt->expect_status
-                                                    : (c.status >= 200 && c.status < 300);
-            if (!status_ok) ++stats.errors_status;
-            if (sh_.opt->expect_length >= 0 && c.body_total != sh_.opt->expect_length) ++stats.errors_length;
-        }
+        count_response(c);
         if (sh_.opt->ttfb) {
             c.st = St::Done;
             return;
@@ -573,12 +597,104 @@ private:
         }
     }
 
-    Shared& sh_;
     std::vector<Conn> conns_;
     int ep_ = -1;
     std::vector<char> scratch_;
     int pipe_[2] = {-1, -1};
     int devnull_ = -1;
+};
+
+// One HTTPS keep-alive connection on blocking sockets, driven by its own thread.
+class TlsWorker : public WorkerBase {
+public:
+    TlsWorker(Shared& sh, SSL_CTX* ctx) : WorkerBase(sh), ctx_(ctx), scratch_(256 * 1024) {}
+    ~TlsWorker() { drop(); }
+
+    void run_load() {
+        while (now_ns() < sh_.t_end) {
+            if (!ssl_ && !open()) {
+                ++stats.errors_connect;
+                drop();
+                std::this_thread::sleep_for(std::chrono::milliseconds(10));
+                continue;
+            }
+            if (!exchange()) {
+                if (now_ns() >= sh_.t_end) break;  // cut by the end of the run, not an error
+                ++stats.errors_io;
+                drop();
+            }
+        }
+    }
+
+private:
+    bool open() {
+        fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd_ < 0) die("socket: %s", std::strerror(errno));
+        int one = 1;
+        setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        // A read never blocks much past the end of the run.
+        timeval tv{0, 200000};
+        setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        if (::connect(fd_, reinterpret_cast<const sockaddr*>(&sh_.addr), sizeof sh_.addr) != 0) return false;
+        ssl_ = SSL_new(ctx_);
+        SSL_set_fd(ssl_, fd_);
+        SSL_set_tlsext_host_name(ssl_, "localhost");
+        return SSL_connect(ssl_) == 1;
+    }
+
+    void drop() {
+        if (ssl_) SSL_free(ssl_);
+        ssl_ = nullptr;
+        if (fd_ >= 0) ::close(fd_);
+        fd_ = -1;
+    }
+
+    // Decrypted bytes into scratch_; 0 on an error or a closed connection.
+    // A read that timed out is retried until the run ends.
+    int read_some(std::size_t max) {
+        for (;;) {
+            int n = SSL_read(ssl_, scratch_.data(), static_cast<int>(std::min(max, scratch_.size())));
+            if (n > 0) return n;
+            const int err = SSL_get_error(ssl_, n);
+            ERR_clear_error();
+            if (err == SSL_ERROR_SYSCALL && (errno == EAGAIN || errno == EWOULDBLOCK) && now_ns() < sh_.t_end)
+                continue;
+            return 0;
+        }
+    }
+
+    // One request and its whole response; false when the connection failed.
+    bool exchange() {
+        Conn c;
+        c.t_start = now_ns();
+        const std::string& r = sh_.request;
+        if (SSL_write(ssl_, r.data(), static_cast<int>(r.size())) <= 0) return false;
+        std::string head;
+        std::size_t end;
+        while ((end = head.find("\r\n\r\n")) == std::string::npos) {
+            const int n = read_some(scratch_.size());
+            if (n == 0) return false;
+            head.append(scratch_.data(), static_cast<std::size_t>(n));
+            if (head.size() > 65536) refuse("response header larger than 64 KiB");
+        }
+        parse_head(c, std::string_view(head).substr(0, end + 4));
+        const auto extra = static_cast<std::int64_t>(head.size() - end - 4);
+        if (extra > c.body_left) refuse("server sent more bytes than the response holds (pipelining not used)");
+        if (extra > 0) consume_body(c, extra);
+        while (c.body_left > 0) {
+            const int n = read_some(static_cast<std::size_t>(c.body_left));
+            if (n == 0) return false;
+            consume_body(c, n);
+        }
+        count_response(c);
+        if (c.close_after) drop();
+        return true;
+    }
+
+    SSL_CTX* ctx_;
+    SSL* ssl_ = nullptr;
+    int fd_ = -1;
+    std::vector<char> scratch_;
 };
 
 double cpu_seconds() {
@@ -630,9 +746,18 @@ int main(int argc, char** argv) {
     sh.request += "\r\n";
 
     std::vector<std::unique_ptr<Worker>> workers;
-    for (int t = 0; t < opt.threads; ++t) {
-        int n = opt.connections / opt.threads + (t < opt.connections % opt.threads ? 1 : 0);
-        workers.push_back(std::make_unique<Worker>(sh, n));
+    std::vector<std::unique_ptr<TlsWorker>> tls_workers;
+    std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> tls_context(nullptr, SSL_CTX_free);
+    if (opt.tls) {
+        tls_context.reset(SSL_CTX_new(TLS_client_method()));
+        static const unsigned char alpn[] = "\x08http/1.1";
+        SSL_CTX_set_alpn_protos(tls_context.get(), alpn, sizeof alpn - 1);
+        for (int t = 0; t < opt.connections; ++t) tls_workers.push_back(std::make_unique<TlsWorker>(sh, tls_context.get()));
+    } else {
+        for (int t = 0; t < opt.threads; ++t) {
+            int n = opt.connections / opt.threads + (t < opt.connections % opt.threads ? 1 : 0);
+            workers.push_back(std::make_unique<Worker>(sh, n));
+        }
     }
 
     double cpu0 = cpu_seconds();
@@ -657,6 +782,7 @@ int main(int argc, char** argv) {
         double run = opt.duration > 0 ? opt.warmup + opt.duration : opt.timeout;
         sh.t_end = sh.t_begin + static_cast<Ns>(run * 1e9);
         for (auto& w : workers) threads.emplace_back([wp = w.get()] { wp->run_load(); });
+        for (auto& w : tls_workers) threads.emplace_back([wp = w.get()] { wp->run_load(); });
         for (auto& th : threads) th.join();
         Ns stop = std::min(now_ns(), sh.t_end);
         window_ns = std::max<Ns>(1, stop - sh.t_window);
@@ -665,8 +791,11 @@ int main(int argc, char** argv) {
     double cpu = cpu_seconds() - cpu0;
 
     Stats total;
-    for (auto& w : workers) {
-        Stats& s = w->stats;
+    std::vector<Stats*> all_stats;
+    for (auto& w : workers) all_stats.push_back(&w->stats);
+    for (auto& w : tls_workers) all_stats.push_back(&w->stats);
+    for (Stats* each : all_stats) {
+        Stats& s = *each;
         total.hist.merge(s.hist);
         total.requests += s.requests;
         total.requests_all += s.requests_all;

@@ -20,9 +20,11 @@ import subprocess
 import tempfile
 import time
 
+from support import containerd as ctd
 from support import fixtures
 from support import http as h
 from support import ports
+from support import skips
 from support import skopeo
 from support.fixtures import wait_until
 from support.tls import TestPki
@@ -61,7 +63,7 @@ class SecretVolume:
 
 
 class TlsServerTests(fixtures.RegcacheTestCase):
-    IMAGES = ("multi", "alt")
+    IMAGES = ("multi", "alt", "docker-list")
 
     @classmethod
     def setUpClass(cls):
@@ -130,6 +132,31 @@ class TlsServerTests(fixtures.RegcacheTestCase):
         self.assertEqual(self.curl(rc.tls_url + "/v2/"), (0, "200"))
         status, _, _ = h.request(rc.url + "/v2/")
         self.assertEqual(status, 200)
+
+    @skips.requires("containerd", ctd.missing_binaries)
+    def test_containerd_pulls_with_the_ca_and_a_client_certificate_from_hosts_toml(self):
+        rc = self.start_tls(client_auth="require")
+        img = self.images["docker-list"]
+        # No fallback server: a failed handshake fails the pull.
+        hosts_dir = ctd.write_hosts_toml(self.tmpdir(), self.registry.host, rc.tls_url, ca=self.pki.ca_cert,
+                                         client=(self.pki.client_cert, self.pki.client_key))
+        containerd = ctd.Containerd()
+        self.addCleanup(containerd.close)
+        containerd.start()
+        ref = f"{self.registry.host}/{img.repo}:{img.tag}"
+        containerd.pull(ref, hosts_dir)
+        self.assertIn(ref, containerd.images())
+        amd64 = img.manifest_for("amd64")
+        self.assertLessEqual({b.digest for b in amd64.layers}, containerd.content_digests())
+        self.assertIn(f"path=/v2/{img.repo}/manifests/{img.tag}", rc.log_text())
+
+        # Without the client certificate the handshake is refused, and so the pull.
+        refused = ctd.write_hosts_toml(self.tmpdir(), self.registry.host, rc.tls_url, ca=self.pki.ca_cert)
+        fresh = ctd.Containerd()
+        self.addCleanup(fresh.close)
+        fresh.start()
+        with self.assertRaises(ctd.CtrError):
+            fresh.pull(ref, refused, timeout=30)
 
     def test_plain_http_to_the_tls_port_and_tls_to_the_plain_port_fail_clearly(self):
         rc = self.start_tls()

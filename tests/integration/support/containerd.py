@@ -68,16 +68,22 @@ def host_dir_name(registry_host):
 
 
 def write_hosts_toml(hosts_dir, registry_host, mirror_url, server=None,
-                     capabilities=("pull", "resolve")):
+                     capabilities=("pull", "resolve"), ca=None, client=None):
     """Write hosts_dir/<host_dir_name(registry_host)>/hosts.toml naming
     `mirror_url` as the one [host] (a mirror: containerd adds ?ns=<registry>)
     and `server` as the fallback tried after it (None: the registry itself).
+    An https:// mirror may name the `ca` file that signed its certificate and
+    a `client` (certificate file, key file) pair to present.
     Returns hosts_dir, for `ctr images pull --hosts-dir`."""
     lines = []
     if server is not None:
         lines.append(f"server = {json.dumps(server)}")
     lines.append(f"[host.{json.dumps(mirror_url)}]")
     lines.append(f"  capabilities = {json.dumps(list(capabilities))}")
+    if ca is not None:
+        lines.append(f"  ca = {json.dumps(ca)}")
+    if client is not None:
+        lines.append(f"  client = [{json.dumps(list(client))}]")
     path = os.path.join(hosts_dir, host_dir_name(registry_host), "hosts.toml")
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "w") as f:
