@@ -639,7 +639,19 @@ private:
         ssl_ = SSL_new(ctx_);
         SSL_set_fd(ssl_, fd_);
         SSL_set_tlsext_host_name(ssl_, "localhost");
-        return SSL_connect(ssl_) == 1;
+        for (;;) {
+            const int done = SSL_connect(ssl_);
+            if (done == 1) return true;
+            if (!retry(SSL_get_error(ssl_, done))) return false;
+        }
+    }
+
+    // A read that timed out (SO_RCVTIMEO) is retried until the run ends.
+    bool retry(int ssl_error) const {
+        const bool timed_out = ssl_error == SSL_ERROR_WANT_READ || ssl_error == SSL_ERROR_WANT_WRITE ||
+                               (ssl_error == SSL_ERROR_SYSCALL && (errno == EAGAIN || errno == EWOULDBLOCK));
+        ERR_clear_error();
+        return timed_out && now_ns() < sh_.t_end;
     }
 
     void drop() {
@@ -650,16 +662,11 @@ private:
     }
 
     // Decrypted bytes into scratch_; 0 on an error or a closed connection.
-    // A read that timed out is retried until the run ends.
     int read_some(std::size_t max) {
         for (;;) {
             int n = SSL_read(ssl_, scratch_.data(), static_cast<int>(std::min(max, scratch_.size())));
             if (n > 0) return n;
-            const int err = SSL_get_error(ssl_, n);
-            ERR_clear_error();
-            if (err == SSL_ERROR_SYSCALL && (errno == EAGAIN || errno == EWOULDBLOCK) && now_ns() < sh_.t_end)
-                continue;
-            return 0;
+            if (!retry(SSL_get_error(ssl_, n))) return 0;
         }
     }
 

@@ -3,6 +3,7 @@
 #include "connection_io.hpp"
 #include "server_shared.hpp"
 
+#include <boost/asio/ssl/error.hpp>
 #include <boost/beast/core/error.hpp>
 #include <spdlog/spdlog.h>
 
@@ -28,6 +29,14 @@ std::string peer_address(int fd) {
                ? text
                : "unknown";
   return "local";
+}
+
+void cancel_on_expiry(connection::socket_type* socket, const error_code& ec) {
+  if (!ec) {
+    error_code ignored;
+    socket->cancel(ignored);
+    ignore_error(ignored, "cancel of a closed socket is harmless");
+  }
 }
 
 connection::connection(std::shared_ptr<server_shared> shared) : shared_(std::move(shared)) {}
@@ -56,8 +65,8 @@ asio::awaitable<bool> connection::serve_one() {
       co_await reply_error_and_close(431, "Request Header Fields Too Large");
     } else if (ec != beast_http::error::end_of_stream && ec != asio::error::eof && ec != beast::error::timeout &&
                ec != asio::error::operation_aborted && ec != asio::error::connection_reset &&
-               ec != asio::error::bad_descriptor && ec.category() != asio::error::get_ssl_category() &&
-               ec != asio::ssl::error::stream_truncated) {
+               ec != asio::error::bad_descriptor &&
+               ec.category() != asio::error::get_ssl_category()) {
       co_await reply_error_and_close(400, "Bad Request");
     }
     co_return false;

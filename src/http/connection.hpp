@@ -19,10 +19,12 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/parser.hpp>
-#include <boost/beast/ssl/ssl_stream.hpp>
 
+#include <chrono>
 #include <memory>
 #include <optional>
+
+struct ssl_st;
 
 namespace regcache::http {
 
@@ -100,14 +102,19 @@ class plain_connection final : public connection {
   boost::asio::steady_timer write_timer_;
 };
 
+// TLS straight over the non-blocking socket: OpenSSL reads and writes the
+// file descriptor itself (a socket BIO), and the coroutine only waits for
+// readiness when OpenSSL asks for it, as nginx does. No memory-BIO copies
+// and no composed operation per 16 KiB record.
 class tls_connection final : public connection {
  public:
   // `context` is the server's newest TLS context when the connection came:
   // this connection keeps it whatever rotates later.
   tls_connection(socket_type socket, std::shared_ptr<boost::asio::ssl::context> context,
                  std::shared_ptr<server_shared> shared);
+  ~tls_connection() override;
 
-  boost::asio::any_io_executor executor() override { return stream_.get_executor(); }
+  boost::asio::any_io_executor executor() override { return socket_.get_executor(); }
   boost::asio::awaitable<result<std::string>> read_body(std::size_t limit) override;
   boost::asio::awaitable<error_code> write_buffers(std::string_view a, std::string_view b,
                                                    std::string_view c) override;
@@ -115,15 +122,25 @@ class tls_connection final : public connection {
   void close() noexcept override;
 
  private:
-  using tcp_layer = boost::beast::basic_stream<boost::asio::generic::stream_protocol>;
+  using clock = std::chrono::steady_clock;
 
   boost::asio::awaitable<bool> start() override;
   boost::asio::awaitable<error_code> read_head() override;
-  tcp_layer& socket_layer() noexcept { return stream_.next_layer(); }
+  // Waits until the socket is readable or writable, at most until `deadline`.
+  boost::asio::awaitable<error_code> wait(boost::asio::socket_base::wait_type what, clock::time_point deadline);
+  // Waits for whatever the last SSL call asked for (`ssl_error`): ok to retry, or why not.
+  boost::asio::awaitable<error_code> wait_for_ssl(int ssl_error, clock::time_point deadline);
+  boost::asio::awaitable<error_code> handshake(clock::time_point deadline);
+  // Decrypted bytes appended to buffer_.
+  boost::asio::awaitable<error_code> read_some(clock::time_point deadline);
+  boost::asio::awaitable<error_code> write_all(const char* data, std::size_t size);
   void take_peer_certificate();
 
-  std::shared_ptr<boost::asio::ssl::context> context_;  // before stream_: outlives the SSL object
-  boost::beast::ssl_stream<tcp_layer> stream_;
+  socket_type socket_;
+  boost::asio::steady_timer timer_;
+  std::shared_ptr<boost::asio::ssl::context> context_;
+  ssl_st* ssl_ = nullptr;
+  std::string coalesced_;  // a response head and a small body, written as one record
 };
 
 }  // namespace regcache::http

@@ -2,8 +2,12 @@
 #include "connection_io.hpp"
 #include "server_shared.hpp"
 
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/error.hpp>
+#include <boost/beast/http/read.hpp>
 
 #include <sys/sendfile.h>
 
@@ -12,6 +16,7 @@
 namespace regcache::http {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
+namespace beast_http = boost::beast::http;
 using asio::ip::tcp;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
@@ -38,11 +43,43 @@ asio::awaitable<bool> plain_connection::start() {
 }
 
 asio::awaitable<error_code> plain_connection::read_head() {
-  co_return co_await read_request_head(stream_, buffer_, *parser_, options(), idle_);
+  // Waiting for the next request: the idle timeout. Once its first bytes
+  // are here, the whole head must come within header_timeout: the stream's
+  // expiry is one deadline for all the reads, not a per-read timeout.
+  error_code ec;
+  if (buffer_.size() == 0) {
+    idle_ = true;
+    stream_.expires_after(options().idle_timeout);
+    auto [read_ec, n] = co_await stream_.async_read_some(buffer_.prepare(read_chunk_bytes), use_tuple);
+    buffer_.commit(n);
+    ec = read_ec;
+    idle_ = false;
+  }
+  if (!ec) {
+    stream_.expires_after(options().header_timeout);
+    auto [head_ec, n] = co_await beast_http::async_read_header(stream_, buffer_, *parser_, use_tuple);
+    ec = head_ec;
+  }
+  stream_.expires_never();
+  co_return ec;
 }
 
 asio::awaitable<result<std::string>> plain_connection::read_body(std::size_t limit) {
-  co_return co_await read_request_body(stream_, buffer_, *parser_, options(), limit);
+  if (parser_->get().chunked()) co_return make_error_code(errc::body_unsupported);
+  const auto length = parser_->content_length().value_or(0);
+  if (length > limit) co_return make_error_code(errc::body_too_large);
+  std::string body(static_cast<std::size_t>(length), '\0');
+  // The head's read may already have buffered the start of the body.
+  const auto buffered = asio::buffer_copy(asio::buffer(body), buffer_.data());
+  buffer_.consume(buffered);
+  if (buffered < body.size()) {
+    stream_.expires_after(options().read_timeout);
+    auto [ec, n] = co_await asio::async_read(stream_, asio::buffer(body.data() + buffered, body.size() - buffered),
+                                             use_tuple);
+    stream_.expires_never();
+    if (ec) co_return ec;
+  }
+  co_return body;
 }
 
 asio::awaitable<error_code> plain_connection::write_buffers(std::string_view a, std::string_view b,
@@ -67,22 +104,10 @@ asio::awaitable<error_code> plain_connection::write_buffers(std::string_view a, 
   co_return write_ec;
 }
 
-namespace {
-
-void on_write_timeout(connection::socket_type* socket, const error_code& ec) {
-  if (!ec) {
-    error_code ignored;
-    socket->cancel(ignored);
-    ignore_error(ignored, "cancel of a closed socket is harmless");
-  }
-}
-
-}  // namespace
-
 asio::awaitable<error_code> plain_connection::wait_writable() {
   auto* socket = &stream_.socket();
   write_timer_.expires_after(options().write_timeout);
-  write_timer_.async_wait([socket](const error_code& ec) { on_write_timeout(socket, ec); });
+  write_timer_.async_wait([socket](const error_code& ec) { cancel_on_expiry(socket, ec); });
   auto [ec] = co_await socket->async_wait(asio::socket_base::wait_write, use_tuple);
   const bool timed_out = write_timer_.expiry() <= std::chrono::steady_clock::now();
   write_timer_.cancel();

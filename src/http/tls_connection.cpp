@@ -2,12 +2,17 @@
 #include "connection_io.hpp"
 #include "server_shared.hpp"
 
-#include <boost/asio/write.hpp>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/ssl/error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/error.hpp>
+#include <boost/beast/http/error.hpp>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 #include <spdlog/spdlog.h>
 
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -20,9 +25,11 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 namespace {
 
-// Bodies from files are read and encrypted this much at a time: large reads,
-// few trips through the reactor (OpenSSL cuts them into 16 KiB records).
+// Bodies from files are read and encrypted this much at a time: large reads
+// and writes (OpenSSL cuts them into 16 KiB records, straight to the socket).
 constexpr std::size_t file_chunk_bytes = 256 * 1024;
+// Pieces of a write up to this size are copied into one TLS record.
+constexpr std::size_t coalesce_limit = 16 * 1024;
 // The first byte of every TLS connection: a handshake record.
 constexpr unsigned char tls_handshake_record = 0x16;
 
@@ -68,50 +75,95 @@ client_certificate names_of(X509* cert) {
 
 tls_connection::tls_connection(socket_type socket, std::shared_ptr<ssl::context> context,
                                std::shared_ptr<server_shared> shared)
-    : connection(std::move(shared)), context_(std::move(context)), stream_(std::move(socket), *context_) {}
+    : connection(std::move(shared)),
+      socket_(std::move(socket)),
+      timer_(socket_.get_executor()),
+      context_(std::move(context)) {}
+
+tls_connection::~tls_connection() {
+  if (ssl_) SSL_free(ssl_);
+}
 
 void tls_connection::close() noexcept {
   // No close_notify: every response is delimited by its framing, and a
   // client that stopped reading must not hold the connection for it.
-  auto& socket = socket_layer().socket();
   error_code ec;
-  socket.shutdown(asio::socket_base::shutdown_both, ec);
+  socket_.shutdown(asio::socket_base::shutdown_both, ec);
   ignore_error(ec, "the peer may already be gone");
-  socket.close(ec);
+  socket_.close(ec);
   ignore_error(ec, "closing is best effort");
 }
 
+asio::awaitable<error_code> tls_connection::wait(asio::socket_base::wait_type what, clock::time_point deadline) {
+  auto* socket = &socket_;
+  timer_.expires_at(deadline);
+  timer_.async_wait([socket](const error_code& ec) { cancel_on_expiry(socket, ec); });
+  auto [ec] = co_await socket_.async_wait(what, use_tuple);
+  const bool timed_out = timer_.expiry() <= clock::now();
+  timer_.cancel();
+  if (timed_out && ec) co_return make_error_code(boost::beast::error::timeout);
+  co_return ec;
+}
+
+asio::awaitable<error_code> tls_connection::wait_for_ssl(int ssl_error, clock::time_point deadline) {
+  switch (ssl_error) {
+    case SSL_ERROR_WANT_READ: co_return co_await wait(asio::socket_base::wait_read, deadline);
+    case SSL_ERROR_WANT_WRITE: co_return co_await wait(asio::socket_base::wait_write, deadline);
+    case SSL_ERROR_ZERO_RETURN: co_return make_error_code(asio::error::eof);
+    case SSL_ERROR_SYSCALL: {
+      const int code = errno;
+      ERR_clear_error();
+      // EOF without close_notify, or the socket's own error.
+      co_return code == 0 ? make_error_code(asio::error::eof) : error_code(code, boost::system::system_category());
+    }
+    default: {
+      const auto code = ERR_peek_last_error();
+      ERR_clear_error();
+      co_return error_code(static_cast<int>(code), asio::error::get_ssl_category());
+    }
+  }
+}
+
+asio::awaitable<error_code> tls_connection::handshake(clock::time_point deadline) {
+  for (;;) {
+    const int done = SSL_do_handshake(ssl_);
+    if (done == 1) co_return error_code{};
+    if (auto ec = co_await wait_for_ssl(SSL_get_error(ssl_, done), deadline)) co_return ec;
+  }
+}
+
 asio::awaitable<bool> tls_connection::start() {
-  auto& layer = socket_layer();
-  remote_address_ = peer_address(layer.socket().native_handle());
+  remote_address_ = peer_address(socket_.native_handle());
   error_code ec;
-  layer.socket().set_option(tcp::no_delay(true), ec);
+  socket_.set_option(tcp::no_delay(true), ec);
   ignore_error(ec, "Nagle only affects latency (and a socketpair has none)");
+  socket_.non_blocking(true, ec);
+  if (ec) co_return false;
   // The handshake, from the first byte, within header_timeout: a client that
   // connects and sends nothing cannot hold the connection.
-  layer.expires_after(options().header_timeout);
-  auto [read_ec, n] = co_await layer.async_read_some(buffer_.prepare(read_chunk_bytes), use_tuple);
-  buffer_.commit(n);
-  if (read_ec) {
-    layer.expires_never();
-    co_return false;
-  }
-  if (static_cast<const unsigned char*>(buffer_.data().data())[0] != tls_handshake_record) {
+  const auto deadline = clock::now() + options().header_timeout;
+  if (co_await wait(asio::socket_base::wait_read, deadline)) co_return false;
+  unsigned char first = 0;
+  if (::recv(socket_.native_handle(), &first, 1, MSG_PEEK) != 1) co_return false;
+  if (first != tls_handshake_record) {
     spdlog::debug("plain HTTP (or other non-TLS bytes) from {} on the TLS port: answered 400", remote_address_);
-    auto [write_ec, written] = co_await asio::async_write(layer, asio::buffer(plain_http_answer), use_tuple);
-    ignore_error(write_ec, "the connection is closed right after");
-    layer.expires_never();
+    const std::size_t sent = socket_.write_some(asio::buffer(plain_http_answer), ec);
+    ignore_error(ec, "the connection is closed right after; the answer fits the socket buffer");
+    static_cast<void>(sent);
     co_return false;
   }
-  auto [handshake_ec, used] = co_await stream_.async_handshake(ssl::stream_base::server, buffer_.data(), use_tuple);
-  buffer_.consume(buffer_.size());
-  layer.expires_never();
+  ssl_ = SSL_new(context_->native_handle());
+  if (!ssl_ || SSL_set_fd(ssl_, socket_.native_handle()) != 1) co_return false;
+  SSL_set_mode(ssl_, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  SSL_set_accept_state(ssl_);
+  const auto handshake_ec = co_await handshake(deadline);
   if (handshake_ec) {
-    const long verify = SSL_get_verify_result(stream_.native_handle());
+    const long verify = SSL_get_verify_result(ssl_);
     if (verify != X509_V_OK)
       spdlog::info("TLS handshake from {} refused: client certificate not accepted: {}", remote_address_,
                    X509_verify_cert_error_string(verify));
-    else if (ERR_GET_REASON(static_cast<unsigned long>(handshake_ec.value())) == SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE)
+    else if (handshake_ec.category() == asio::error::get_ssl_category() &&
+             ERR_GET_REASON(static_cast<unsigned long>(handshake_ec.value())) == SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE)
       spdlog::info("TLS handshake from {} refused: no client certificate (server.tls.client_auth is require)",
                    remote_address_);
     else
@@ -123,12 +175,11 @@ asio::awaitable<bool> tls_connection::start() {
 }
 
 void tls_connection::take_peer_certificate() {
-  SSL* ssl = stream_.native_handle();
-  X509* cert = SSL_get0_peer_certificate(ssl);
+  X509* cert = SSL_get0_peer_certificate(ssl_);
   if (!cert) return;
   // client_auth: optional lets a certificate that did not verify through the
   // handshake; it counts as none.
-  const long verify = SSL_get_verify_result(ssl);
+  const long verify = SSL_get_verify_result(ssl_);
   if (verify != X509_V_OK) {
     spdlog::info("TLS client {} sent a certificate that does not verify ({}): treated as none", remote_address_,
                  X509_verify_cert_error_string(verify));
@@ -137,22 +188,92 @@ void tls_connection::take_peer_certificate() {
   peer_certificate_ = names_of(cert);
 }
 
+asio::awaitable<error_code> tls_connection::read_some(clock::time_point deadline) {
+  for (;;) {
+    auto space = buffer_.prepare(read_chunk_bytes);
+    std::size_t n = 0;
+    const int done = SSL_read_ex(ssl_, space.data(), space.size(), &n);
+    if (done == 1) {
+      buffer_.commit(n);
+      co_return error_code{};
+    }
+    if (auto ec = co_await wait_for_ssl(SSL_get_error(ssl_, done), deadline)) co_return ec;
+  }
+}
+
 asio::awaitable<error_code> tls_connection::read_head() {
-  co_return co_await read_request_head(stream_, buffer_, *parser_, options(), idle_);
+  namespace beast_http = boost::beast::http;
+  // Waiting for the next request: the idle timeout. Once its first bytes
+  // are here, the whole head must come within header_timeout.
+  if (buffer_.size() == 0) {
+    idle_ = true;
+    const auto ec = co_await read_some(clock::now() + options().idle_timeout);
+    idle_ = false;
+    if (ec) co_return ec;
+  }
+  const auto deadline = clock::now() + options().header_timeout;
+  for (;;) {
+    error_code ec;
+    const auto used = parser_->put(buffer_.data(), ec);
+    buffer_.consume(used);
+    if (!ec && parser_->is_header_done()) co_return error_code{};
+    if (ec && ec != beast_http::error::need_more) co_return ec;
+    ec = co_await read_some(deadline);
+    if (ec == asio::error::eof) {
+      error_code eof_ec;
+      parser_->put_eof(eof_ec);
+      co_return eof_ec ? eof_ec : ec;
+    }
+    if (ec) co_return ec;
+  }
 }
 
 asio::awaitable<result<std::string>> tls_connection::read_body(std::size_t limit) {
-  co_return co_await read_request_body(stream_, buffer_, *parser_, options(), limit);
+  if (parser_->get().chunked()) co_return make_error_code(errc::body_unsupported);
+  const auto length = parser_->content_length().value_or(0);
+  if (length > limit) co_return make_error_code(errc::body_too_large);
+  std::string body;
+  body.reserve(static_cast<std::size_t>(length));
+  const auto deadline = clock::now() + options().read_timeout;
+  for (;;) {
+    const auto take = std::min<std::size_t>(buffer_.size(), static_cast<std::size_t>(length) - body.size());
+    body.append(static_cast<const char*>(buffer_.data().data()), take);
+    buffer_.consume(take);
+    if (body.size() == length) co_return body;
+    if (auto ec = co_await read_some(deadline)) co_return ec;
+  }
+}
+
+asio::awaitable<error_code> tls_connection::write_all(const char* data, std::size_t size) {
+  while (size > 0) {
+    std::size_t written = 0;
+    const int done = SSL_write_ex(ssl_, data, size, &written);
+    if (done == 1) {
+      data += written;
+      size -= written;
+      continue;
+    }
+    // write_timeout bounds each wait, as on plain connections: a slow but
+    // moving reader is never cut.
+    if (auto ec = co_await wait_for_ssl(SSL_get_error(ssl_, done), clock::now() + options().write_timeout))
+      co_return ec;
+  }
+  co_return error_code{};
 }
 
 asio::awaitable<error_code> tls_connection::write_buffers(std::string_view a, std::string_view b,
                                                           std::string_view c) {
-  const std::array<asio::const_buffer, 3> buffers{asio::buffer(a), asio::buffer(b), asio::buffer(c)};
-  auto& layer = socket_layer();
-  layer.expires_after(options().write_timeout);
-  auto [ec, n] = co_await asio::async_write(stream_, buffers, use_tuple);
-  layer.expires_never();
-  co_return ec;
+  // Small pieces (a head, a chunk's framing) go out as one TLS record.
+  const std::size_t total = a.size() + b.size() + c.size();
+  if (total <= coalesce_limit && (!b.empty() || !c.empty())) {
+    coalesced_.clear();
+    coalesced_.append(a).append(b).append(c);
+    co_return co_await write_all(coalesced_.data(), coalesced_.size());
+  }
+  for (const auto piece : {a, b, c}) {
+    if (auto ec = co_await write_all(piece.data(), piece.size())) co_return ec;
+  }
+  co_return error_code{};
 }
 
 // No sendfile through SSL: the file is read (pread, from the page cache as a
@@ -160,18 +281,13 @@ asio::awaitable<error_code> tls_connection::write_buffers(std::string_view a, st
 asio::awaitable<error_code> tls_connection::send_file(int fd, std::uint64_t offset, std::uint64_t length) {
   const auto chunk_size = static_cast<std::size_t>(std::min<std::uint64_t>(length, file_chunk_bytes));
   auto chunk = std::make_unique_for_overwrite<char[]>(chunk_size);
-  auto& layer = socket_layer();
   while (length > 0) {
     const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(length, chunk_size));
     const ssize_t n = ::pread(fd, chunk.get(), want, static_cast<off_t>(offset));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) co_return error_code(errno, boost::system::system_category());
     if (n == 0) co_return make_error_code(asio::error::eof);  // file shorter than promised
-    layer.expires_after(options().write_timeout);
-    auto [ec, written] = co_await asio::async_write(stream_, asio::buffer(chunk.get(), static_cast<std::size_t>(n)),
-                                                    use_tuple);
-    layer.expires_never();
-    if (ec) co_return ec;
+    if (auto ec = co_await write_all(chunk.get(), static_cast<std::size_t>(n))) co_return ec;
     offset += static_cast<std::uint64_t>(n);
     length -= static_cast<std::uint64_t>(n);
   }

@@ -137,9 +137,10 @@ class TlsServerTests(fixtures.RegcacheTestCase):
     def test_containerd_pulls_with_the_ca_and_a_client_certificate_from_hosts_toml(self):
         rc = self.start_tls(client_auth="require")
         img = self.images["docker-list"]
-        # No fallback server: a failed handshake fails the pull.
-        hosts_dir = ctd.write_hosts_toml(self.tmpdir(), self.registry.host, rc.tls_url, ca=self.pki.ca_cert,
-                                         client=(self.pki.client_cert, self.pki.client_key))
+        # The fallback server is a port nobody listens on: a failed handshake fails the pull.
+        nowhere = f"http://{ports.LOOPBACK}:{ports.free_port()}"
+        hosts_dir = ctd.write_hosts_toml(self.tmpdir(), self.registry.host, rc.tls_url, server=nowhere,
+                                         ca=self.pki.ca_cert, client=(self.pki.client_cert, self.pki.client_key))
         containerd = ctd.Containerd()
         self.addCleanup(containerd.close)
         containerd.start()
@@ -151,12 +152,14 @@ class TlsServerTests(fixtures.RegcacheTestCase):
         self.assertIn(f"path=/v2/{img.repo}/manifests/{img.tag}", rc.log_text())
 
         # Without the client certificate the handshake is refused, and so the pull.
-        refused = ctd.write_hosts_toml(self.tmpdir(), self.registry.host, rc.tls_url, ca=self.pki.ca_cert)
+        refused = ctd.write_hosts_toml(self.tmpdir(), self.registry.host, rc.tls_url, server=nowhere,
+                                       ca=self.pki.ca_cert)
         fresh = ctd.Containerd()
         self.addCleanup(fresh.close)
         fresh.start()
         with self.assertRaises(ctd.CtrError):
             fresh.pull(ref, refused, timeout=30)
+        self.assertIn("no client certificate", rc.log_text())
 
     def test_plain_http_to_the_tls_port_and_tls_to_the_plain_port_fail_clearly(self):
         rc = self.start_tls()

@@ -64,6 +64,9 @@ struct server_options {
 
 using handler = std::function<boost::asio::awaitable<void>(exchange&)>;
 
+// The process must ignore SIGPIPE (regcache serve does): sendfile(2) and
+// OpenSSL write to sockets without MSG_NOSIGNAL, and a client that went away
+// must be an error code.
 class server {
  public:
   // `executor` runs the acceptor; accepted connections are spread round-robin

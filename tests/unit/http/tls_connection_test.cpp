@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <fstream>
 
 namespace regcache::http {
@@ -34,7 +35,7 @@ asio::awaitable<void> send_text(exchange& ex, std::string body) {
 }
 
 // /whoami: the verified client certificate as text; /file: the file named
-// by X-File, whole, through send_file.
+// by X-File, whole, through send_file; /echo: the request body back.
 asio::awaitable<void> answer(exchange& ex) {
   if (ex.target() == "/file") {
     const std::string path(ex.header("X-File").value_or(std::string_view()));
@@ -48,6 +49,12 @@ asio::awaitable<void> answer(exchange& ex) {
     if (ec) ex.abort();
     co_return;
   }
+  if (ex.target() == "/echo") {
+    auto body = co_await ex.read_body(64);
+    std::string answer = body ? "read:" + *body : body.error().message();
+    co_await send_text(ex, std::move(answer));
+    co_return;
+  }
   std::string who = "none";
   if (const auto* cert = ex.peer_certificate()) {
     who = "cn=" + cert->subject_common_name + " sans=";
@@ -59,6 +66,9 @@ asio::awaitable<void> answer(exchange& ex) {
 class tls_connection_test : public ::testing::Test {
  protected:
   tls_connection_test() {
+    // As regcache serve does: OpenSSL writes to the socket with write(2), and
+    // a client gone mid-answer must be an error code, not the end of the process.
+    std::signal(SIGPIPE, SIG_IGN);
     ca_.write_cert(dir_.path() / "ca.crt");
     ca_.issue("localhost", {"DNS:localhost"}).write(dir_.path() / "tls.crt", dir_.path() / "tls.key");
     client_ca_.write_cert(dir_.path() / "clients.crt");
@@ -97,14 +107,17 @@ class tls_connection_test : public ::testing::Test {
 
   // GET `target` over a fresh TLS connection; the error of whichever step failed.
   boost::system::result<testing::response> get(ssl::context& context, std::string target,
-                                               std::vector<std::pair<std::string, std::string>> fields = {}) {
+                                               std::vector<std::pair<std::string, std::string>> fields = {},
+                                               std::string body = {}) {
     client_stream stream(session_->connect(), context);
     error_code ec;
     stream.handshake(ssl::stream_base::client, ec);
     if (ec) return ec;
-    beast_http::request<beast_http::string_body> req(verb::get, target, 11);
+    beast_http::request<beast_http::string_body> req(body.empty() ? verb::get : verb::post, target, 11);
     req.set(beast_http::field::host, "localhost");
     for (const auto& [name, value] : fields) req.set(name, value);
+    req.body() = std::move(body);
+    req.prepare_payload();
     beast_http::write(stream, req, ec);
     if (ec) return ec;
     beast_http::response_parser<beast_http::string_body> parser;
@@ -158,6 +171,17 @@ TEST_F(tls_connection_test, sends_a_file_byte_exact_through_ssl) {
   ASSERT_TRUE(res) << res.error().message();
   EXPECT_EQ(res->result_int(), 200);
   EXPECT_TRUE(res->body() == content) << "body of " << res->body().size() << " bytes differs";
+}
+
+TEST_F(tls_connection_test, reads_a_request_body_and_limits_the_head) {
+  start(tls::client_auth::none);
+  auto context = client_context();
+  auto res = get(context, "/echo", {}, "hello over tls");
+  ASSERT_TRUE(res) << res.error().message();
+  EXPECT_EQ(res->body(), "read:hello over tls");
+  res = get(context, "/whoami", {{"X-Big", std::string(20 * 1024, 'x')}});
+  ASSERT_TRUE(res) << res.error().message();
+  EXPECT_EQ(res->result_int(), 431);
 }
 
 TEST_F(tls_connection_test, a_verified_client_certificate_reaches_the_handler) {
