@@ -8,7 +8,11 @@ x every route (manifest GET and HEAD by tag and by digest, blob GET and
 HEAD, tags list, referrers). Each cell's status is checked, and a "leak" is
 any refused cell that answered 2xx or carried the content: there must be
 none, also when the private content is already in the cache and its
-digests are asked for under the public repository's name.
+digests are asked for under the public repository's name. Around it: the
+login flows of docker and skopeo, wrong credentials, audit lines and
+metrics, a changed htpasswd file, client certificates over TLS as
+identities, startup refusals, and a burst of 1,000 wrong passwords that
+must not slow a signed-in client's cached requests.
 
 Run one:  REGCACHE_BIN=build/regcache python3 -m unittest -v test_access_control
 """
@@ -19,8 +23,10 @@ import json
 import os
 import re
 import shutil
+import ssl
 import subprocess
 import sys
+import tempfile
 import time
 
 from support import fixtures, ports, skips, skopeo, yamlish
@@ -28,6 +34,7 @@ from support import http as h
 from support.images import CONTAINERD_ACCEPT, KiB
 from support.regcache import regcache_bin
 from support.registry import Registry
+from support.tls import TestPki
 
 PASSWORDS = {"alice": "alice-Pa55-correct", "bob": "bob-Pa55-correct"}
 ROBOT_TOKEN = "robot-7f3c1e2a9b8d4c6e5f0a1b2c3d4e5f60"
@@ -376,6 +383,68 @@ class StartupTests(fixtures.RegcacheTestCase):
         # And everyone still pulls, as before access control existed.
         status, _, _ = h.request(rc.v2(), headers={"Authorization": basic("anyone", "anything")})
         self.assertEqual(status, 200)
+
+
+class ClientCertificateTests(AccessControlTestCase):
+    """Over TLS with client_auth: optional, the verified client certificate
+    names the identity: its subject CN, else its first subjectAltName."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        d = tempfile.mkdtemp(prefix="regcache-it-mtls-")
+        cls.addClassCleanup(shutil.rmtree, d, True)
+        cls.pki = TestPki(os.path.join(d, "pki"))
+        cls.certs = {"alice": cls.pki.issue("alice", "/CN=alice", cls.pki.client_ext),
+                     "bob": cls.pki.issue("bob", "/CN=bob", cls.pki.client_ext)}
+        san_only = os.path.join(d, "san.ext")
+        with open(san_only, "w") as f:
+            f.write("subjectAltName=DNS:ci-robot\nextendedKeyUsage=clientAuth\n")
+        cls.certs["ci-robot"] = cls.pki.issue("robot", "/O=ci", san_only)
+
+    def start_mtls(self):
+        cfg = self.config(self.tmpdir())
+        listen = f"127.0.0.1:{ports.free_port()}"
+        cfg["server"] = {"tls": {"listen": listen, "cert_file": self.pki.server_cert,
+                                 "key_file": self.pki.server_key, "client_ca_file": self.pki.ca_cert,
+                                 "client_auth": "optional"}}
+        rc = self.start_regcache(config=cfg, ready_status=401)
+        rc.tls_port = int(listen.rsplit(":", 1)[1])
+        return rc
+
+    def tls_request(self, rc, path, identity=None, headers=None):
+        ctx = ssl.create_default_context(cafile=self.pki.ca_cert)
+        if identity:
+            ctx.load_cert_chain(*self.certs[identity])
+        conn = http.client.HTTPSConnection("localhost", rc.tls_port, context=ctx, timeout=30)
+        try:
+            conn.request("GET", path, headers=dict(headers or {}, Accept=CONTAINERD_ACCEPT))
+            response = conn.getresponse()
+            return response.status, response.read()
+        finally:
+            conn.close()
+
+    def test_certificates_name_identities_for_the_rules(self):
+        rc = self.start_mtls()
+        private = f"/v2/{PRIVATE}/manifests/v1"
+        self.assertEqual(self.tls_request(rc, private, "alice")[0], 200)
+        self.assertEqual(self.tls_request(rc, private, "ci-robot")[0], 200, "named by its subjectAltName")
+        status, body = self.tls_request(rc, private, "bob")
+        self.assertOciError(status, body, 403, "DENIED")
+        status, body = self.tls_request(rc, private)
+        self.assertOciError(status, body, 401, "UNAUTHORIZED")
+        self.assertEqual(self.tls_request(rc, f"/v2/{PUBLIC}/manifests/v1")[0], 200)
+        # A certificate is a login: GET /v2/ answers 200 without a header.
+        self.assertEqual(self.tls_request(rc, "/v2/", "bob")[0], 200)
+        self.assertEqual(self.tls_request(rc, "/v2/")[0], 401)
+        # A header that does not verify is refused whatever the certificate says.
+        status, _ = self.tls_request(rc, private, "alice", {"Authorization": basic("alice", "wrong")})
+        self.assertEqual(status, 401)
+        # The plain listener has no certificate: the same request is anonymous.
+        status, _, _ = h.request(rc.url + private, headers={"Accept": CONTAINERD_ACCEPT})
+        self.assertEqual(status, 401)
+        audit = [line for line in rc.log_text().splitlines() if line.startswith("audit ")]
+        self.assertTrue(any("decision=allow identity=ci-robot" in line for line in audit), audit)
 
 
 # Sends 1000 Basic requests for alice, each with another wrong password, over
