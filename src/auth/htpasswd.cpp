@@ -57,6 +57,10 @@ const std::string* htpasswd::hash_of(const std::string& user) const {
   return it == hashes_.end() ? nullptr : &it->second;
 }
 
+const std::string* htpasswd::stand_in_hash() const {
+  return hashes_.empty() ? nullptr : &hashes_.begin()->second;
+}
+
 bool bcrypt_matches(std::string_view password, const std::string& hash) {
   if (password.find('\0') != std::string_view::npos) return false;
   const std::string phrase(password);

@@ -19,9 +19,8 @@ namespace asio = boost::asio;
 
 namespace {
 
-// Checked for users the file does not have, so a wrong user costs the same
-// time as a wrong password and the answer's timing names no user.
-const std::string unknown_user_hash = "$2y$05$xUradbJEucXLwGrOg4iab.WIfcbaT37P.1kCSETj9rAQU/fDOIGrC";
+// Checked for a user when the file has none at all (htpasswd::stand_in_hash).
+const std::string no_users_hash = "$2y$05$xUradbJEucXLwGrOg4iab.WIfcbaT37P.1kCSETj9rAQU/fDOIGrC";
 
 constexpr auto file_check_interval = std::chrono::seconds(1);
 
@@ -54,6 +53,8 @@ identities::identities(identity_options options, asio::any_io_executor blocking,
       salt_(random_secret()),
       successes_(options_.cache_entries, options_.cache_ttl),
       failures_(options_.cache_entries, std::min(options_.failure_ttl, options_.cache_ttl)) {
+  // The stamps first: a change while the files are read is seen at the next check.
+  reload_if_changed();
   if (!options_.htpasswd_file.empty())
     users_ = std::make_shared<const htpasswd>(
         htpasswd::parse(read_file(options_.htpasswd_file, "auth.htpasswd_file"), options_.htpasswd_file.string()));
@@ -61,7 +62,6 @@ identities::identities(identity_options options, asio::any_io_executor blocking,
     tokens_ = std::make_shared<const token_table>(
         token_table::parse(read_file(options_.tokens_file, "auth.tokens_file"), options_.tokens_file.string()));
   next_file_check_ = clock_.now() + file_check_interval;
-  reload_if_changed();
 }
 
 namespace {
@@ -146,15 +146,17 @@ asio::awaitable<result<requester>> identities::resolve(std::optional<std::string
 
 asio::awaitable<result<requester>> identities::verify_password(std::string user, std::string password) {
   const auto key = cache_key(user, password);
-  std::string hash = unknown_user_hash;
+  std::string hash = no_users_hash;
   std::uint64_t generation = 0;
   {
     std::lock_guard lock(mutex_);
     const auto now = clock_.now();
     if (auto identity = successes_.get(key, now)) co_return requester{std::move(*identity)};
     if (failures_.get(key, now)) co_return errc::credentials_invalid;
-    if (users_)
+    if (users_) {
       if (const auto* known = users_->hash_of(user)) hash = *known;
+      else if (const auto* stand_in = users_->stand_in_hash()) hash = *stand_in;
+    }
     generation = generation_;
   }
   if (waiting_checks_.fetch_add(1) >= options_.max_waiting_checks) {
@@ -165,7 +167,7 @@ asio::awaitable<result<requester>> identities::verify_password(std::string user,
   const bool matches = co_await asio::co_spawn(checks_, std::move(check), asio::use_awaitable);
   waiting_checks_.fetch_sub(1);
   checks_run_.fetch_add(1);
-  // A user missing from the file can still match the stand-in hash by chance of its password.
+  // A user missing from the file matches the stand-in hash with that user's password.
   std::lock_guard lock(mutex_);
   const bool known = users_ && users_->hash_of(user) != nullptr;
   const bool verified = matches && known;

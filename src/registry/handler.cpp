@@ -69,8 +69,9 @@ std::string reference_of(const oci::route& route) {
 }
 
 std::string described(const oci::route& route, const routed& r) {
-  return std::string(route_name(route.kind)) + " " + r.repository +
-         (route.kind == oci::route_kind::tags_list ? std::string() : "@" + route.reference.text);
+  if (route.kind == oci::route_kind::tags_list) return "tags of " + r.repository;
+  const char* separator = route.kind == oci::route_kind::manifest && !route.reference.is_digest() ? ":" : "@";
+  return std::string(route_name(route.kind)) + " " + r.repository + separator + route.reference.text;
 }
 
 // If-None-Match: a list of entity tags, quoted, maybe weak, or "*".

@@ -22,6 +22,10 @@ class htpasswd {
 
   // The hash of `user`; nullptr when there is no such user.
   [[nodiscard]] const std::string* hash_of(const std::string& user) const;
+  // Some user's hash (nullptr when there are none): checked for a user the
+  // file does not have, so that a wrong user costs what a wrong password
+  // costs and the answer's timing names no user.
+  [[nodiscard]] const std::string* stand_in_hash() const;
   [[nodiscard]] std::size_t size() const noexcept { return hashes_.size(); }
 
  private:

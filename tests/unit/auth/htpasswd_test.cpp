@@ -36,6 +36,9 @@ TEST(htpasswd, parses_bcrypt_users_skipping_comments_and_blank_lines) {
   ASSERT_NE(users.hash_of("alice"), nullptr);
   EXPECT_EQ(*users.hash_of("alice"), alice_line.substr(6));
   EXPECT_EQ(users.hash_of("carol"), nullptr);
+  ASSERT_NE(users.stand_in_hash(), nullptr);
+  EXPECT_TRUE(*users.stand_in_hash() == *users.hash_of("alice") || *users.stand_in_hash() == *users.hash_of("bob"));
+  EXPECT_EQ(htpasswd::parse("# nobody\n", "f").stand_in_hash(), nullptr);
 }
 
 TEST(htpasswd, refuses_every_other_hash_type_naming_file_line_and_user) {
