@@ -108,9 +108,11 @@ void identities::reload_if_changed() {
 }
 
 std::string identities::cache_key(const std::string& user, const std::string& secret) const {
+  // The user's length first: no two (user, secret) pairs give the same bytes.
   std::string material = salt_;
+  material += std::to_string(user.size());
+  material.push_back(':');
   material += user;
-  material.push_back('\0');
   material += secret;
   return sha256(material);
 }
