@@ -11,7 +11,8 @@ none, also when the private content is already in the cache and its
 digests are asked for under the public repository's name. Around it: the
 login flows of docker and skopeo, wrong credentials, audit lines and
 metrics, a changed htpasswd file, client certificates over TLS as
-identities, startup refusals, and a burst of 1,000 wrong passwords that
+identities, containerd with a static Authorization header in hosts.toml,
+startup refusals, and a burst of 1,000 wrong passwords that
 must not slow a signed-in client's cached requests.
 
 Run one:  REGCACHE_BIN=build/regcache python3 -m unittest -v test_access_control
@@ -29,7 +30,7 @@ import sys
 import tempfile
 import time
 
-from support import fixtures, ports, skips, skopeo, yamlish
+from support import containerd, fixtures, ports, skips, skopeo, yamlish
 from support import http as h
 from support.images import CONTAINERD_ACCEPT, KiB
 from support.regcache import regcache_bin
@@ -445,6 +446,28 @@ class ClientCertificateTests(AccessControlTestCase):
         self.assertEqual(status, 401)
         audit = [line for line in rc.log_text().splitlines() if line.startswith("audit ")]
         self.assertTrue(any("decision=allow identity=ci-robot" in line for line in audit), audit)
+
+
+@skips.requires("containerd", containerd.missing_binaries)
+class ContainerdTests(AccessControlTestCase):
+    """containerd sends the static Authorization header of hosts.toml with
+    every request to regcache; its fallback server is unreachable, so a
+    refused pull fails instead of going around regcache."""
+
+    def pull(self, rc, repo, header):
+        hosts_dir = containerd.write_hosts_toml(self.tmpdir(), self.registry.host, rc.url,
+                                                server=f"http://127.0.0.1:{ports.free_port()}", header=header)
+        with containerd.Containerd() as ctd:
+            return ctd.pull(f"{self.registry.host}/{repo}:v1", hosts_dir)
+
+    def test_static_authorization_headers_of_hosts_toml(self):
+        rc = self.start_gated()
+        self.pull(rc, PRIVATE, authorization("alice"))
+        self.pull(rc, PRIVATE, authorization("ci-robot"))
+        self.pull(rc, PUBLIC, {})
+        for identity in ("bob", "anonymous"):
+            with self.subTest(identity=identity), self.assertRaises(containerd.CtrError):
+                self.pull(rc, PRIVATE, authorization(identity))
 
 
 # Sends 1000 Basic requests for alice, each with another wrong password, over

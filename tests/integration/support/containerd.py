@@ -68,12 +68,13 @@ def host_dir_name(registry_host):
 
 
 def write_hosts_toml(hosts_dir, registry_host, mirror_url, server=None,
-                     capabilities=("pull", "resolve"), ca=None, client=None):
+                     capabilities=("pull", "resolve"), ca=None, client=None, header=None):
     """Write hosts_dir/<host_dir_name(registry_host)>/hosts.toml naming
     `mirror_url` as the one [host] (a mirror: containerd adds ?ns=<registry>)
     and `server` as the fallback tried after it (None: the registry itself).
     An https:// mirror may name the `ca` file that signed its certificate and
-    a `client` (certificate file, key file) pair to present.
+    a `client` (certificate file, key file) pair to present; `header` ({name:
+    value}) is sent with every request to the mirror (e.g. Authorization).
     Returns hosts_dir, for `ctr images pull --hosts-dir`."""
     lines = []
     if server is not None:
@@ -84,6 +85,9 @@ def write_hosts_toml(hosts_dir, registry_host, mirror_url, server=None,
         lines.append(f"  ca = {json.dumps(ca)}")
     if client is not None:
         lines.append(f"  client = [{json.dumps(list(client))}]")
+    if header:
+        lines.append(f"  [host.{json.dumps(mirror_url)}.header]")
+        lines += [f"    {json.dumps(name)} = {json.dumps(value)}" for name, value in header.items()]
     path = os.path.join(hosts_dir, host_dir_name(registry_host), "hosts.toml")
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "w") as f:
