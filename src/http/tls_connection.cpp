@@ -126,6 +126,8 @@ asio::awaitable<error_code> tls_connection::wait_for_ssl(int ssl_error, clock::t
 
 asio::awaitable<error_code> tls_connection::handshake(clock::time_point deadline) {
   for (;;) {
+    // SSL_get_error reads this thread's error queue, which other connections share.
+    ERR_clear_error();
     const int done = SSL_do_handshake(ssl_);
     if (done == 1) co_return error_code{};
     if (auto ec = co_await wait_for_ssl(SSL_get_error(ssl_, done), deadline)) co_return ec;
@@ -147,9 +149,9 @@ asio::awaitable<bool> tls_connection::start() {
   if (::recv(socket_.native_handle(), &first, 1, MSG_PEEK) != 1) co_return false;
   if (first != tls_handshake_record) {
     spdlog::debug("plain HTTP (or other non-TLS bytes) from {} on the TLS port: answered 400", remote_address_);
-    const std::size_t sent = socket_.write_some(asio::buffer(plain_http_answer), ec);
-    ignore_error(ec, "the connection is closed right after; the answer fits the socket buffer");
-    static_cast<void>(sent);
+    // One non-blocking write: the answer fits any socket buffer.
+    socket_.write_some(asio::buffer(plain_http_answer), ec);
+    ignore_error(ec, "the connection is closed right after");
     co_return false;
   }
   ssl_ = SSL_new(context_->native_handle());
@@ -192,6 +194,7 @@ asio::awaitable<error_code> tls_connection::read_some(clock::time_point deadline
   for (;;) {
     auto space = buffer_.prepare(read_chunk_bytes);
     std::size_t n = 0;
+    ERR_clear_error();
     const int done = SSL_read_ex(ssl_, space.data(), space.size(), &n);
     if (done == 1) {
       buffer_.commit(n);
@@ -247,6 +250,7 @@ asio::awaitable<result<std::string>> tls_connection::read_body(std::size_t limit
 asio::awaitable<error_code> tls_connection::write_all(const char* data, std::size_t size) {
   while (size > 0) {
     std::size_t written = 0;
+    ERR_clear_error();
     const int done = SSL_write_ex(ssl_, data, size, &written);
     if (done == 1) {
       data += written;
