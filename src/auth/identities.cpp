@@ -128,12 +128,20 @@ asio::awaitable<result<requester>> identities::resolve(std::optional<std::string
     }
     tokens = tokens_;
   }
-  if (!authorization || !reads_credentials()) {
+  std::optional<presented_credentials> presented;
+  if (authorization && reads_credentials()) {
+    presented = parse_authorization(*authorization);
+    if (!presented) co_return errc::credentials_invalid;
+  }
+  // containers/image (skopeo, podman, CRI-O) answers the Basic challenge of
+  // GET /v2/ with "Basic Og==", an empty user and password, when it holds
+  // no credentials for the registry: that is no credential, not a wrong one.
+  const bool empty_basic = presented && presented->kind == presented_credentials::scheme::basic &&
+                           presented->user.empty() && presented->secret.empty();
+  if (!presented || empty_basic) {
     if (certificate) co_return requester{identity_of(*certificate)};
     co_return requester{};
   }
-  auto presented = parse_authorization(*authorization);
-  if (!presented) co_return errc::credentials_invalid;
   // A token is checked first: SHA-256 is cheap, bcrypt is not.
   if (tokens) {
     if (auto identity = tokens->identity_of(presented->secret)) {

@@ -6,7 +6,9 @@
 //   Authorization: Bearer  a token of auth.tokens_file
 //   the client certificate a TLS connection verified: its subject CN, or
 //                          its first subjectAltName when the CN is empty
-//   nothing                anonymous
+//   nothing                anonymous (so is Basic with an empty user and
+//                          password: containers/image sends that when it
+//                          holds no credentials)
 // An Authorization header is used whenever one is sent and no certificate
 // can override a wrong one. Without either file, Authorization headers are
 // ignored (clients send stored credentials to any registry).

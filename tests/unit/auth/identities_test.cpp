@@ -187,6 +187,15 @@ TEST_F(identities_test, client_certificates_name_their_cn_or_first_san) {
   EXPECT_EQ(resolve(ids, basic("alice", "wrong"), &by_cn).error(), errc::credentials_invalid);
 }
 
+TEST_F(identities_test, an_empty_basic_user_and_password_is_no_credential) {
+  identities ids(options(), blocking_.get_executor(), clock_);
+  const http::client_certificate by_cn{"node-17", {}};
+  EXPECT_EQ(identity(ids, "Basic Og=="), "anonymous") << "skopeo without credentials sends this";
+  EXPECT_EQ(identity(ids, "Basic Og==", &by_cn), "node-17");
+  EXPECT_EQ(resolve(ids, basic("", "x")).error(), errc::credentials_invalid);
+  EXPECT_EQ(resolve(ids, basic("alice", "")).error(), errc::credentials_invalid);
+}
+
 TEST_F(identities_test, without_credential_files_headers_are_ignored) {
   identities ids(identity_options{}, blocking_.get_executor(), clock_);
   EXPECT_FALSE(ids.reads_credentials());
