@@ -216,8 +216,7 @@ auth::policy policy_of(const config::config& cfg) {
 
 // Off without auth, access and default_access: everyone pulls everything,
 // which is worth a warning when an upstream pulls with credentials.
-auth::gate make_gate(const config::config& cfg, asio::any_io_executor blocking, metrics::registry& metrics,
-                     const core::clock& clock) {
+auth::gate make_gate(const config::config& cfg, metrics::registry& metrics, const core::clock& clock) {
   if (!config::access_control_enabled(cfg)) {
     for (const auto& u : cfg.upstreams)
       if (!u.username.empty())
@@ -235,7 +234,7 @@ auth::gate make_gate(const config::config& cfg, asio::any_io_executor blocking, 
   }
   std::unique_ptr<auth::identities> identities;
   try {
-    identities = std::make_unique<auth::identities>(options, std::move(blocking), clock);
+    identities = std::make_unique<auth::identities>(options, clock);
   } catch (const auth::file_error& e) {
     throw config::config_error(e.what());
   }
@@ -285,7 +284,7 @@ struct app::parts {
   std::atomic<bool> storage_usable{true};
   std::atomic<bool> stopping{false};
   const registry::router router{sources, cfg.default_upstream};
-  auth::gate gate = make_gate(cfg, blocking.get_executor(), metrics, clock);
+  auth::gate gate = make_gate(cfg, metrics, clock);
   registry::handler handler{{cfg.metrics.enabled, cfg.metrics.path},
                             router,
                             manifest_cache,

@@ -4,10 +4,13 @@
 #include "regcache/auth/secrets.hpp"
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -46,13 +49,20 @@ std::string identity_of(const http::client_certificate& certificate) {
   return {};
 }
 
-identities::identities(identity_options options, asio::any_io_executor blocking, const core::clock& clock)
+identities::identities(identity_options options, const core::clock& clock)
     : options_(std::move(options)),
       clock_(clock),
-      checks_(asio::make_strand(std::move(blocking))),
       salt_(random_secret()),
       successes_(options_.cache_entries, options_.cache_ttl),
       failures_(options_.cache_entries, std::min(options_.failure_ttl, options_.cache_ttl)) {
+  // Serving comes first: the checker thread only gets the CPU time the I/O
+  // threads leave. (A thread may lower its own priority without privileges.)
+  asio::post(checker_, [] {
+    if (::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 19) != 0)
+      spdlog::warn("auth: cannot lower the priority of the password checks ({}): a burst of wrong passwords "
+                   "competes with serving for the CPU",
+                   std::strerror(errno));
+  });
   // The stamps first: a change while the files are read is seen at the next check.
   reload_if_changed();
   if (!options_.htpasswd_file.empty())
@@ -174,7 +184,7 @@ asio::awaitable<result<requester>> identities::verify_password(std::string user,
     co_return errc::verifier_busy;
   }
   auto check = check_password(std::move(password), std::move(hash));
-  const bool matches = co_await asio::co_spawn(checks_, std::move(check), asio::use_awaitable);
+  const bool matches = co_await asio::co_spawn(checker_.get_executor(), std::move(check), asio::use_awaitable);
   waiting_checks_.fetch_sub(1);
   checks_run_.fetch_add(1);
   // A user missing from the file matches the stand-in hash with that user's password.

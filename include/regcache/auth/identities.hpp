@@ -20,9 +20,10 @@
 // a password or anything to brute-force offline. The same exact wrong
 // credential is answered from a second, separate map for `failure_ttl`,
 // so a flood of wrong passwords can push out neither map's other entries.
-// bcrypt runs on the blocking pool one check at a time (a strand), never on
-// an I/O thread: a burst of wrong passwords takes one blocking thread, not
-// every core. When max_waiting_checks are already waiting, a new one fails
+// bcrypt runs on a thread of its own, one check at a time, never on an I/O
+// thread, at the lowest CPU priority (nice 19): a burst of wrong passwords
+// takes at most one core, and only the time serving leaves over, so cached
+// requests are not delayed by it. When max_waiting_checks are already waiting, a new one fails
 // fast with errc::verifier_busy. Both files are re-read when they change
 // (checked at most once per second with stat(2)); a change drops every
 // cached verification; a file that no longer parses is logged and the
@@ -38,7 +39,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
-#include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -72,7 +73,7 @@ struct requester {
 class identities {
  public:
   // Reads both files; throws file_error when one cannot be read or parsed.
-  identities(identity_options options, boost::asio::any_io_executor blocking, const core::clock& clock);
+  identities(identity_options options, const core::clock& clock);
 
   // True when a file is configured: only then are Authorization headers read.
   [[nodiscard]] bool reads_credentials() const noexcept {
@@ -101,7 +102,7 @@ class identities {
 
   identity_options options_;
   const core::clock& clock_;
-  boost::asio::strand<boost::asio::any_io_executor> checks_;
+  boost::asio::thread_pool checker_{1};
   const std::string salt_;
 
   std::mutex mutex_;  // guards everything below

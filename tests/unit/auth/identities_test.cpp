@@ -92,11 +92,10 @@ class identities_test : public ::testing::Test {
   const std::filesystem::path tokens_ = dir_ / "tokens";
   core::manual_clock clock_;
   asio::io_context io_;
-  asio::thread_pool blocking_{1};
 };
 
 TEST_F(identities_test, a_verified_password_is_cached_until_its_ttl) {
-  identities ids(options(), blocking_.get_executor(), clock_);
+  identities ids(options(), clock_);
   EXPECT_EQ(identity(ids, basic("alice", "correct horse")), "alice");
   EXPECT_EQ(identity(ids, basic("alice", "correct horse")), "alice");
   EXPECT_EQ(ids.checks_run(), 1u);
@@ -106,7 +105,7 @@ TEST_F(identities_test, a_verified_password_is_cached_until_its_ttl) {
 }
 
 TEST_F(identities_test, the_same_wrong_password_is_checked_once_per_failure_ttl) {
-  identities ids(options(), blocking_.get_executor(), clock_);
+  identities ids(options(), clock_);
   EXPECT_EQ(resolve(ids, basic("alice", "wrong")).error(), errc::credentials_invalid);
   EXPECT_EQ(resolve(ids, basic("alice", "wrong")).error(), errc::credentials_invalid);
   EXPECT_EQ(ids.checks_run(), 1u);
@@ -120,7 +119,7 @@ TEST_F(identities_test, the_same_wrong_password_is_checked_once_per_failure_ttl)
 }
 
 TEST_F(identities_test, an_unknown_user_costs_a_check_and_fails) {
-  identities ids(options(), blocking_.get_executor(), clock_);
+  identities ids(options(), clock_);
   EXPECT_EQ(resolve(ids, basic("mallory", "correct horse")).error(), errc::credentials_invalid);
   EXPECT_EQ(ids.checks_run(), 1u);
 }
@@ -128,7 +127,7 @@ TEST_F(identities_test, an_unknown_user_costs_a_check_and_fails) {
 TEST_F(identities_test, the_cache_is_bounded) {
   auto o = options();
   o.cache_entries = 1;
-  identities ids(o, blocking_.get_executor(), clock_);
+  identities ids(o, clock_);
   EXPECT_EQ(identity(ids, basic("alice", "correct horse")), "alice");
   EXPECT_EQ(identity(ids, basic("bob", "b0b")), "bob");
   EXPECT_EQ(identity(ids, basic("alice", "correct horse")), "alice");
@@ -136,7 +135,7 @@ TEST_F(identities_test, the_cache_is_bounded) {
 }
 
 TEST_F(identities_test, a_changed_htpasswd_file_is_reloaded_and_drops_the_cache) {
-  identities ids(options(), blocking_.get_executor(), clock_);
+  identities ids(options(), clock_);
   EXPECT_EQ(identity(ids, basic("alice", "correct horse")), "alice");
   // alice's password becomes b0b; the file is looked at again after a second.
   write_file(htpasswd_, "alice:" + std::string(bob_hash) + "\n");
@@ -148,7 +147,7 @@ TEST_F(identities_test, a_changed_htpasswd_file_is_reloaded_and_drops_the_cache)
 }
 
 TEST_F(identities_test, a_broken_new_file_keeps_the_previous_users) {
-  identities ids(options(), blocking_.get_executor(), clock_);
+  identities ids(options(), clock_);
   write_file(htpasswd_, "alice:$apr1$xCsQjRPH$iRbIYcyEJwygvR.o2kZj10\n");
   clock_.advance(1s);
   EXPECT_EQ(identity(ids, basic("alice", "correct horse")), "alice");
@@ -157,7 +156,7 @@ TEST_F(identities_test, a_broken_new_file_keeps_the_previous_users) {
 TEST_F(identities_test, refuses_to_start_with_another_hash_type) {
   write_file(htpasswd_, "alice:" + std::string(alice_hash) + "\ncarol:$apr1$xCsQjRPH$iRbIYcyEJwygvR.o2kZj10\n");
   try {
-    identities ids(options(), blocking_.get_executor(), clock_);
+    identities ids(options(), clock_);
     FAIL() << "accepted an MD5 hash";
   } catch (const file_error& e) {
     EXPECT_THAT(e.what(), ::testing::HasSubstr(htpasswd_.string() + " line 2: user \"carol\""));
@@ -165,7 +164,7 @@ TEST_F(identities_test, refuses_to_start_with_another_hash_type) {
 }
 
 TEST_F(identities_test, tokens_as_bearer_or_as_the_basic_password_of_their_identity) {
-  identities ids(options(), blocking_.get_executor(), clock_);
+  identities ids(options(), clock_);
   EXPECT_EQ(identity(ids, "Bearer robot-token-1"), "ci-robot");
   EXPECT_EQ(identity(ids, basic("ci-robot", "robot-token-1")), "ci-robot");
   EXPECT_EQ(ids.checks_run(), 0u);
@@ -176,7 +175,7 @@ TEST_F(identities_test, tokens_as_bearer_or_as_the_basic_password_of_their_ident
 }
 
 TEST_F(identities_test, client_certificates_name_their_cn_or_first_san) {
-  identities ids(options(), blocking_.get_executor(), clock_);
+  identities ids(options(), clock_);
   const http::client_certificate by_cn{"node-17", {"node-17.cluster.local"}};
   const http::client_certificate by_san{"", {"spiffe://cluster/ns/ci/sa/builder", "builder.ci"}};
   EXPECT_EQ(identity(ids, std::nullopt, &by_cn), "node-17");
@@ -188,7 +187,7 @@ TEST_F(identities_test, client_certificates_name_their_cn_or_first_san) {
 }
 
 TEST_F(identities_test, an_empty_basic_user_and_password_is_no_credential) {
-  identities ids(options(), blocking_.get_executor(), clock_);
+  identities ids(options(), clock_);
   const http::client_certificate by_cn{"node-17", {}};
   EXPECT_EQ(identity(ids, "Basic Og=="), "anonymous") << "skopeo without credentials sends this";
   EXPECT_EQ(identity(ids, "Basic Og==", &by_cn), "node-17");
@@ -197,7 +196,7 @@ TEST_F(identities_test, an_empty_basic_user_and_password_is_no_credential) {
 }
 
 TEST_F(identities_test, without_credential_files_headers_are_ignored) {
-  identities ids(identity_options{}, blocking_.get_executor(), clock_);
+  identities ids(identity_options{}, clock_);
   EXPECT_FALSE(ids.reads_credentials());
   EXPECT_EQ(identity(ids, basic("alice", "correct horse")), "anonymous");
 }
@@ -205,7 +204,7 @@ TEST_F(identities_test, without_credential_files_headers_are_ignored) {
 TEST_F(identities_test, too_many_waiting_checks_fail_fast) {
   auto o = options();
   o.max_waiting_checks = 0;
-  identities ids(o, blocking_.get_executor(), clock_);
+  identities ids(o, clock_);
   EXPECT_EQ(resolve(ids, basic("alice", "correct horse")).error(), errc::verifier_busy);
   EXPECT_EQ(ids.checks_run(), 0u);
 }

@@ -258,7 +258,7 @@ class gated_handler_test : public handler_test {
     }
     auth::identity_options options;
     options.htpasswd_file = dir_.path() / "htpasswd";
-    auto ids = std::make_unique<auth::identities>(options, blocking_.get_executor(), core::clock::system());
+    auto ids = std::make_unique<auth::identities>(options, core::clock::system());
     auth::policy rules({{"*", {oci::repository_glob::parse("team/**").value()}, auth::decision::allow, {"alice"}}}, {},
                        auth::decision::deny);
     auto trail = std::make_unique<auth::audit>([this](const std::string& line) { audit_lines_.push_back(line); },
