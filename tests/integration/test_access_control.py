@@ -519,8 +519,9 @@ def windowed_p99(samples, window=100):
 
 class BurstTests(AccessControlTestCase):
     """1,000 wrong passwords for one identity must not delay another
-    client's cached requests: bcrypt runs on the blocking pool, one check at
-    a time, and the signed-in client's credential is already verified."""
+    client's cached requests: bcrypt runs on a thread of its own at nice 19,
+    one check at a time, and the signed-in client's credential is already
+    verified."""
 
     def measure(self, conn, path, headers, until):
         """Latencies (seconds) of cached HEADs on one keep-alive connection
