@@ -6,16 +6,28 @@ import time
 LOOPBACK = "127.0.0.1"
 
 
+# Ports free_port handed out in this process: the kernel may offer the same
+# ephemeral port twice in a row (seen: a regcache's admin port equal to its
+# registry port), so one is never handed out again.
+_handed_out = set()
+
+
 def free_port(host=LOOPBACK):
-    """Return a TCP port that was free on `host` a moment ago (bind to port 0).
+    """Return a TCP port that was free on `host` a moment ago (bind to port 0),
+    and that this process has not been given before.
 
     There is an unavoidable race between closing this probe socket and the
-    child binding it; the kernel does not hand the same ephemeral port out
-    again immediately, so in practice it holds.
+    child binding it; the kernel does not hand out a port it just gave
+    immediately again to another binder, so in practice it holds.
     """
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
+    for _ in range(1000):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind((host, 0))
+            port = s.getsockname()[1]
+        if port not in _handed_out:
+            _handed_out.add(port)
+            return port
+    raise RuntimeError("no free loopback port that was not handed out already")
 
 
 def port_is_open(host, port, timeout=0.5):
