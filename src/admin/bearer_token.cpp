@@ -1,11 +1,9 @@
 #include "regcache/admin/bearer_token.hpp"
 
+#include "regcache/auth/secrets.hpp"
 #include "regcache/core/hasher.hpp"
 
-#include <boost/algorithm/string/predicate.hpp>
-#include <openssl/crypto.h>
 #include <spdlog/spdlog.h>
-#include <sys/stat.h>
 
 #include <cerrno>
 #include <cstring>
@@ -15,8 +13,6 @@
 
 namespace regcache::admin {
 namespace {
-
-constexpr std::string_view bearer_scheme = "Bearer ";
 
 bool is_token_char(char c) noexcept { return c > ' ' && c < 0x7f; }
 
@@ -54,21 +50,14 @@ token_read read_token_file(const std::filesystem::path& path) {
 }
 
 // Identified before reading: a change made while reading shows at the next check.
-bearer_token::bearer_token(std::filesystem::path path) : path_(std::move(path)), read_(identify(path_)) {
+bearer_token::bearer_token(std::filesystem::path path) : path_(std::move(path)), read_(core::stamp_of(path_)) {
   auto read = read_token_file(path_);
   if (!read.problem.empty()) throw std::runtime_error(read.problem);
   token_hash_ = hash_of(read.token);
 }
 
-std::optional<bearer_token::file_identity> bearer_token::identify(const std::filesystem::path& path) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) return std::nullopt;
-  return file_identity{st.st_dev, st.st_ino, static_cast<std::uintmax_t>(st.st_size),
-                       st.st_mtim.tv_sec * 1'000'000'000LL + st.st_mtim.tv_nsec};
-}
-
 std::string bearer_token::current_hash() {
-  const auto now = identify(path_);
+  const auto now = core::stamp_of(path_);
   std::lock_guard lock(mutex_);
   if (now == read_) return token_hash_;
   read_ = now;
@@ -86,17 +75,10 @@ std::string bearer_token::current_hash() {
 
 bool bearer_token::accepts(std::span<const std::string_view> authorization) {
   if (authorization.size() != 1) return false;
-  std::string_view value = authorization.front();
-  if (value.size() < bearer_scheme.size() || !boost::iequals(value.substr(0, bearer_scheme.size()), bearer_scheme))
-    return false;
-  value.remove_prefix(bearer_scheme.size());
-  while (value.starts_with(' ')) value.remove_prefix(1);
-  while (value.ends_with(' ') || value.ends_with('\t')) value.remove_suffix(1);
+  const auto presented = auth::parse_authorization(authorization.front());
+  if (!presented || presented->kind != auth::presented_credentials::scheme::bearer) return false;
   const auto expected = current_hash();
-  if (expected.empty()) return false;
-  const auto presented = hash_of(value);
-  // Both are "sha256:" and 64 hex digits: same length, compared in constant time.
-  return presented.size() == expected.size() && CRYPTO_memcmp(presented.data(), expected.data(), expected.size()) == 0;
+  return !expected.empty() && auth::constant_time_equal(hash_of(presented->secret), expected);
 }
 
 }  // namespace regcache::admin

@@ -2,6 +2,7 @@
 
 #include "regcache/auth/errc.hpp"
 #include "regcache/auth/secrets.hpp"
+#include "regcache/core/hasher.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
@@ -9,7 +10,6 @@
 #include <spdlog/spdlog.h>
 
 #include <sys/resource.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -76,23 +76,15 @@ identities::identities(identity_options options, const core::clock& clock)
 
 namespace {
 
-template <class Stamp>
-std::optional<Stamp> stamp_of(const std::filesystem::path& path) {
-  struct ::stat st {};
-  if (path.empty() || ::stat(path.c_str(), &st) != 0) return std::nullopt;
-  return Stamp{static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec,
-               static_cast<std::uintmax_t>(st.st_size), static_cast<std::uintmax_t>(st.st_ino)};
-}
-
 // Re-reads `path` into `current` when its stamp moved; keeps the old
 // contents (and logs) when the new ones do not parse.
-template <class Table, class Stamp>
+template <class Table>
 bool reload(const std::filesystem::path& path, std::string_view key, std::shared_ptr<const Table>& current,
-            Stamp& stamp) {
-  const auto now = stamp_of<Stamp>(path);
-  if (!now || *now == stamp) return false;
-  const bool first = stamp == Stamp{};
-  stamp = *now;
+            std::optional<core::file_stamp>& stamp) {
+  const auto now = core::stamp_of(path);
+  if (!now || now == stamp) return false;
+  const bool first = !stamp;
+  stamp = now;
   if (first) return false;
   try {
     current = std::make_shared<const Table>(Table::parse(read_file(path, key), path.string()));
@@ -124,7 +116,7 @@ std::string identities::cache_key(const std::string& user, const std::string& se
   material.push_back(':');
   material += user;
   material += secret;
-  return sha256(material);
+  return core::hasher::of(material).str();
 }
 
 asio::awaitable<result<requester>> identities::resolve(std::optional<std::string> authorization,

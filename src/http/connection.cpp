@@ -2,6 +2,7 @@
 
 #include "connection_io.hpp"
 #include "server_shared.hpp"
+#include "regcache/http/errc.hpp"
 
 #include <boost/asio/ssl/error.hpp>
 #include <boost/beast/core/error.hpp>
@@ -42,6 +43,13 @@ void cancel_on_expiry(connection::socket_type* socket, const error_code& ec) {
 connection::connection(std::shared_ptr<server_shared> shared) : shared_(std::move(shared)) {}
 
 const server_options& connection::options() const noexcept { return shared_->options; }
+
+result<std::size_t> connection::body_length(std::size_t limit) const {
+  if (parser_->get().chunked()) return make_error_code(errc::body_unsupported);
+  const auto length = parser_->content_length().value_or(0);
+  if (length > limit) return make_error_code(errc::body_too_large);
+  return static_cast<std::size_t>(length);
+}
 
 void connection::close_if_idle() noexcept {
   if (idle_) close();

@@ -67,6 +67,9 @@ class connection : public std::enable_shared_from_this<connection> {
   // Reads the next request head into parser_: the idle timeout until its
   // first byte, then header_timeout for all of it.
   virtual boost::asio::awaitable<error_code> read_head() = 0;
+  // The Content-Length of the request's body, or why read_body() refuses it
+  // (chunked, or longer than `limit`).
+  result<std::size_t> body_length(std::size_t limit) const;
 
   std::shared_ptr<server_shared> shared_;
   boost::beast::flat_buffer buffer_;

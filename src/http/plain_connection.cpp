@@ -65,10 +65,9 @@ asio::awaitable<error_code> plain_connection::read_head() {
 }
 
 asio::awaitable<result<std::string>> plain_connection::read_body(std::size_t limit) {
-  if (parser_->get().chunked()) co_return make_error_code(errc::body_unsupported);
-  const auto length = parser_->content_length().value_or(0);
-  if (length > limit) co_return make_error_code(errc::body_too_large);
-  std::string body(static_cast<std::size_t>(length), '\0');
+  const auto length = body_length(limit);
+  if (!length) co_return length.error();
+  std::string body(*length, '\0');
   // The head's read may already have buffered the start of the body.
   const auto buffered = asio::buffer_copy(asio::buffer(body), buffer_.data());
   buffer_.consume(buffered);

@@ -232,17 +232,16 @@ asio::awaitable<error_code> tls_connection::read_head() {
 }
 
 asio::awaitable<result<std::string>> tls_connection::read_body(std::size_t limit) {
-  if (parser_->get().chunked()) co_return make_error_code(errc::body_unsupported);
-  const auto length = parser_->content_length().value_or(0);
-  if (length > limit) co_return make_error_code(errc::body_too_large);
+  const auto length = body_length(limit);
+  if (!length) co_return length.error();
   std::string body;
-  body.reserve(static_cast<std::size_t>(length));
+  body.reserve(*length);
   const auto deadline = clock::now() + options().read_timeout;
   for (;;) {
-    const auto take = std::min<std::size_t>(buffer_.size(), static_cast<std::size_t>(length) - body.size());
+    const auto take = std::min<std::size_t>(buffer_.size(), *length - body.size());
     body.append(static_cast<const char*>(buffer_.data().data()), take);
     buffer_.consume(take);
-    if (body.size() == length) co_return body;
+    if (body.size() == *length) co_return body;
     if (auto ec = co_await read_some(deadline)) co_return ec;
   }
 }

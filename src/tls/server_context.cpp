@@ -7,7 +7,6 @@
 #include <openssl/x509.h>
 #include <spdlog/fmt/chrono.h>
 #include <spdlog/spdlog.h>
-#include <sys/stat.h>
 
 #include <cerrno>
 #include <cstring>
@@ -160,23 +159,11 @@ void server_context::publish(credentials loaded) {
   current_ = std::move(loaded.context);
 }
 
-std::vector<server_context::file_state> server_context::stat_files() const {
-  std::vector<file_state> states;
-  for (const auto* file : {&options_.cert_file, &options_.key_file, &options_.client_ca_file}) {
-    file_state state;
-    struct stat st {};
-    // stat, not lstat: through the symlinks to the files they name now.
-    if (!file->empty() && ::stat(file->c_str(), &st) == 0) {
-      state = {true,
-               static_cast<std::uint64_t>(st.st_dev),
-               static_cast<std::uint64_t>(st.st_ino),
-               static_cast<std::uint64_t>(st.st_size),
-               st.st_mtim.tv_sec * 1'000'000'000LL + st.st_mtim.tv_nsec,
-               st.st_ctim.tv_sec * 1'000'000'000LL + st.st_ctim.tv_nsec};
-    }
-    states.push_back(state);
-  }
-  return states;
+std::vector<std::optional<core::file_stamp>> server_context::stat_files() const {
+  std::vector<std::optional<core::file_stamp>> stamps;
+  for (const auto* file : {&options_.cert_file, &options_.key_file, &options_.client_ca_file})
+    stamps.push_back(core::stamp_of(*file));
+  return stamps;
 }
 
 server_context::check_outcome server_context::check() {

@@ -5,6 +5,8 @@
 // A token file holds one token: 16 to 4096 printable ASCII characters
 // without spaces, optionally followed by one line break ("\n" or "\r\n").
 // Its content never appears in a message or a log line.
+#include "regcache/core/file_stamp.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
@@ -33,15 +35,15 @@ struct token_read {
 
 // Checks a request's Authorization headers against the token in a file.
 //
-// Rotation: every check first stat()s the file (following symlinks, as the
-// atomic ..data swap of a Kubernetes Secret volume needs) and reads it again
-// when its device, inode, size or modification time changed, so a new token
+// Rotation: every check first stat()s the file (core::stamp_of, following
+// the ..data symlink swap of a Kubernetes Secret volume) and reads it again
+// when it changed, so a new token
 // is required from the next request on and the old one is refused. While the
 // file cannot be read or holds no valid token, every request is refused
 // (fail closed), and that is logged once per change of the file.
 //
 // Only a SHA-256 of the token is kept; a presented token is hashed and the
-// two hashes are compared with CRYPTO_memcmp, so the time a check takes
+// two hashes are compared in constant time (auth::constant_time_equal), so the time a check takes
 // tells nothing about how much of a guess was right.
 //
 // Thread-safe: checks may run on every I/O thread at once (a mutex guards
@@ -60,19 +62,13 @@ class bearer_token {
   const std::filesystem::path& path() const noexcept { return path_; }
 
  private:
-  struct file_identity {
-    std::uintmax_t device = 0, inode = 0, size = 0;
-    long long modified_ns = 0;
-    bool operator==(const file_identity&) const = default;
-  };
-  static std::optional<file_identity> identify(const std::filesystem::path& path);
   // The hash of the current token ("" when there is none), re-reading the
   // file first when it changed.
   std::string current_hash();
 
   const std::filesystem::path path_;
   std::mutex mutex_;
-  std::optional<file_identity> read_;  // the file as it was when last read; nullopt: could not stat it
+  std::optional<core::file_stamp> read_;  // the file as it was when last read; nullopt: could not stat it
   std::string token_hash_;
 };
 

@@ -34,6 +34,7 @@
 #include "regcache/auth/htpasswd.hpp"
 #include "regcache/auth/token_table.hpp"
 #include "regcache/core/clock.hpp"
+#include "regcache/core/file_stamp.hpp"
 #include "regcache/core/result.hpp"
 #include "regcache/http/exchange.hpp"
 
@@ -90,12 +91,6 @@ class identities {
   [[nodiscard]] std::uint64_t checks_run() const noexcept { return checks_run_.load(); }
 
  private:
-  struct file_stamp {
-    std::int64_t mtime_ns = 0;
-    std::uintmax_t size = 0;
-    std::uintmax_t inode = 0;
-    bool operator==(const file_stamp&) const = default;
-  };
   void reload_if_changed();
   [[nodiscard]] std::string cache_key(const std::string& user, const std::string& secret) const;
   [[nodiscard]] boost::asio::awaitable<result<requester>> verify_password(std::string user, std::string password);
@@ -108,8 +103,9 @@ class identities {
   std::mutex mutex_;  // guards everything below
   std::shared_ptr<const htpasswd> users_;
   std::shared_ptr<const token_table> tokens_;
-  file_stamp users_stamp_;
-  file_stamp tokens_stamp_;
+  // The files as they were when last read; nullopt until the constructor read them.
+  std::optional<core::file_stamp> users_stamp_;
+  std::optional<core::file_stamp> tokens_stamp_;
   core::clock::time_point next_file_check_;
   std::uint64_t generation_ = 0;  // moves on every reload: results of older checks are not cached
   expiring_lru<std::string> successes_;

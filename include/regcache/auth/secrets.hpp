@@ -19,9 +19,6 @@ class file_error : public std::runtime_error {
 // lengths (OpenSSL's CRYPTO_memcmp).
 [[nodiscard]] bool constant_time_equal(std::string_view a, std::string_view b) noexcept;
 
-// The SHA-256 of `bytes`, 32 raw bytes.
-[[nodiscard]] std::string sha256(std::string_view bytes);
-
 // 32 random bytes from OpenSSL's CSPRNG; throws std::runtime_error when it fails.
 [[nodiscard]] std::string random_secret();
 

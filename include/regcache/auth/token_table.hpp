@@ -26,7 +26,7 @@ class token_table {
   [[nodiscard]] std::size_t size() const noexcept { return entries_.size(); }
 
  private:
-  std::vector<std::pair<std::string, std::string>> entries_;  // identity, raw SHA-256
+  std::vector<std::pair<std::string, std::string>> entries_;  // identity, "sha256:<hex>" of its token
 };
 
 }  // namespace regcache::auth

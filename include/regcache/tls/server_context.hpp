@@ -23,6 +23,7 @@
 // Thread-safety: current() may be called from any thread. check() is
 // called by one thread at a time: the watcher thread once watch() started
 // (never an I/O thread: it reads files and parses keys), a test otherwise.
+#include "regcache/core/file_stamp.hpp"
 #include "regcache/core/result.hpp"
 
 #include <boost/asio/ssl/context.hpp>
@@ -92,20 +93,14 @@ class server_context {
   void watch(std::chrono::milliseconds interval);
 
  private:
-  struct file_state {
-    bool exists = false;
-    std::uint64_t device = 0, inode = 0, size = 0;
-    std::int64_t mtime_ns = 0, ctime_ns = 0;
-    bool operator==(const file_state&) const = default;
-  };
-  std::vector<file_state> stat_files() const;
+  std::vector<std::optional<core::file_stamp>> stat_files() const;
   void publish(credentials loaded);
   void watch_loop(std::stop_token stop, std::chrono::milliseconds interval);
 
   server_options options_;
   mutable std::mutex mutex_;
   std::shared_ptr<boost::asio::ssl::context> current_;
-  std::vector<file_state> seen_;  // the files as they were at the last load attempt
+  std::vector<std::optional<core::file_stamp>> seen_;  // the files as they were at the last load attempt
   metrics::gauge& expiry_;
   metrics::counter& reloads_ok_;
   metrics::counter& reloads_failed_;

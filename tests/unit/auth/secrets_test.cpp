@@ -13,13 +13,6 @@ TEST(constant_time_equal, compares_whole_byte_strings) {
   EXPECT_FALSE(constant_time_equal(std::string_view("a\0b", 3), std::string_view("a\0c", 3)));
 }
 
-TEST(sha256, is_the_raw_digest) {
-  const auto d = sha256("abc");
-  ASSERT_EQ(d.size(), 32u);
-  EXPECT_EQ(static_cast<unsigned char>(d[0]), 0xba);
-  EXPECT_EQ(static_cast<unsigned char>(d[31]), 0xad);
-}
-
 TEST(random_secret, differs_every_time) { EXPECT_NE(random_secret(), random_secret()); }
 
 TEST(parse_authorization, basic_with_any_case_scheme_and_colons_in_the_password) {

@@ -76,13 +76,7 @@ TEST_F(blob_cache_test, a_cached_blob_is_not_served_once_the_egress_lists_exclud
   const auto before = upstream_.requests();
   auto options = source_->registry->options();
   options.allow_repositories = {oci::repository_glob::parse("library/**").value()};
-  auto excluded = std::make_shared<upstream_source>(*source_);
-  excluded->registry = std::make_shared<upstream::registry_client>(
-      options, std::vector{std::make_shared<upstream::client>(
-                   ioc_.get_executor(), upstream::endpoint{"http", "127.0.0.1", upstream_.port(), ""},
-                   upstream::client_options{})},
-      std::make_shared<upstream::authenticator>(excluded->name, std::nullopt, upstream::client_options{}),
-      registry_);
+  auto excluded = testing::test_upstream::source_at(upstream_.port(), ioc_.get_executor(), registry_, options);
   auto opened = run(outcome_of(&*cache_, excluded, "team/a", digest));
   ASSERT_FALSE(opened);
   EXPECT_EQ(opened.error(), upstream::errc::repository_not_allowed);

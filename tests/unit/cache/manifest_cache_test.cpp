@@ -69,17 +69,22 @@ class manifest_cache_test : public ::testing::Test {
     source_ = std::make_shared<upstream_source>();
     source_->name = "upstream.test";
     source_->tag_ttl = 60s;
+    // One attempt: these tests count requests, and a 503 is the upstream being down.
+    source_->registry = registry_client_with(upstream::registry_options{.name = source_->name, .max_attempts = 1});
+    cache_ = std::make_unique<manifest_cache>(
+        context{blobs_, index_.get(), &metrics_, &clock_, ioc_.get_executor()});
+  }
+
+  // A client of the test server configured with `options`.
+  std::shared_ptr<upstream::registry_client> registry_client_with(upstream::registry_options options) {
     upstream::client_options opts;
     opts.connect_timeout = 2s;
     opts.read_timeout = 2s;
     const upstream::endpoint ep{"http", "127.0.0.1", server_.port(), ""};
-    // One attempt: these tests count requests, and a 503 is the upstream being down.
-    source_->registry = std::make_shared<upstream::registry_client>(
-        upstream::registry_options{.name = source_->name, .max_attempts = 1},
-        std::vector{std::make_shared<upstream::client>(ioc_.get_executor(), ep, opts)},
-        std::make_shared<upstream::authenticator>(source_->name, std::nullopt, opts), registry_);
-    cache_ = std::make_unique<manifest_cache>(
-        context{blobs_, index_.get(), &metrics_, &clock_, ioc_.get_executor()});
+    auto name = options.name;
+    return std::make_shared<upstream::registry_client>(
+        std::move(options), std::vector{std::make_shared<upstream::client>(ioc_.get_executor(), ep, opts)},
+        std::make_shared<upstream::authenticator>(std::move(name), std::nullopt, opts), registry_);
   }
 
   result<manifest_result> by_tag(bool need_body = true) {
@@ -123,11 +128,7 @@ TEST_F(manifest_cache_test, a_cached_manifest_is_not_served_once_the_egress_list
   auto options = source_->registry->options();
   options.deny_repositories = {oci::repository_glob::parse("team/**").value()};
   auto excluded = std::make_shared<upstream_source>(*source_);
-  excluded->registry = std::make_shared<upstream::registry_client>(
-      options, std::vector{std::make_shared<upstream::client>(
-                   ioc_.get_executor(), upstream::endpoint{"http", "127.0.0.1", server_.port(), ""},
-                   upstream::client_options{})},
-      std::make_shared<upstream::authenticator>(source_->name, std::nullopt, upstream::client_options{}), registry_);
+  excluded->registry = registry_client_with(std::move(options));
   for (const bool need_body : {true, false}) {
     auto tagged = run(ioc_, cache_->by_tag(excluded, "team/app", "v1", need_body));
     ASSERT_FALSE(tagged);

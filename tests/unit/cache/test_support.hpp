@@ -91,18 +91,21 @@ class test_upstream {
   }
 
   // An upstream_source for 127.0.0.1:<port>, anonymous, with short timeouts
-  // (port 1 refuses every connection).
+  // (port 1 refuses every connection), its registry client configured with
+  // `options` (the name is the source's).
   static std::shared_ptr<upstream_source> source_at(std::uint16_t port, boost::asio::any_io_executor executor,
-                                                    metrics::registry& metrics) {
+                                                    metrics::registry& metrics,
+                                                    upstream::registry_options options = {}) {
     upstream::client_options opts;
     opts.connect_timeout = std::chrono::seconds(2);
     opts.read_timeout = std::chrono::seconds(20);
     auto s = std::make_shared<upstream_source>();
     s->name = "127.0.0.1:" + std::to_string(port);
+    options.name = s->name;
     std::vector clients{std::make_shared<upstream::client>(
         std::move(executor), upstream::endpoint{"http", "127.0.0.1", port, ""}, opts)};
     s->registry = std::make_shared<upstream::registry_client>(
-        upstream::registry_options{.name = s->name}, std::move(clients),
+        std::move(options), std::move(clients),
         std::make_shared<upstream::authenticator>(s->name, std::nullopt, opts), metrics);
     return s;
   }
