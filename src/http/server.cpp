@@ -79,7 +79,13 @@ server::server(asio::any_io_executor executor, std::vector<asio::any_io_executor
     : state_(std::make_shared<state>(std::move(executor), std::move(workers), std::move(options), std::move(h),
                                      metrics)) {}
 
-server::~server() = default;
+server::~server() {
+  // A connection still open when the server goes (past the drain's grace)
+  // and the shared state hold each other: let go of the connections so both
+  // are freed once their coroutines are.
+  std::lock_guard lock(state_->connections_mutex);
+  state_->connections.clear();
+}
 
 error_code server::listen() {
   error_code ec;
