@@ -24,7 +24,7 @@ build_pkgs=(
 )
 test_pkgs=(
   docker-registry skopeo containerd apache2-utils openssl curl python3 python3-yaml
-  clang libclang-rt-14-dev
+  clang libclang-rt-14-dev nghttp2-client
 )
 bench_pkgs=(nginx-light wrk)
 
@@ -39,6 +39,7 @@ declare -A command_of=(
   [openssl]=openssl
   [python3]=python3
   [wrk]=wrk
+  [nghttp2-client]=h2load
   [clang]=clang
   [cmake]=cmake
   [ninja-build]=ninja
