@@ -65,6 +65,7 @@ ALL_PEERS = ("regcache", "distribution", "nginx-cache", "nginx-static")
 MULTI_REPO, MULTI_TAG = "bench/multiarch", "v1"
 AUTH_PASSWORD = "bench-Pa55word"
 BLOB_REPO, BLOB_TAG = "bench/bigblob", "v1"
+HUGE_REPO, HUGE_TAG = "bench/hugeblob", "v1"
 ACCEPT = images.ALL_MANIFEST_TYPES
 LOADGEN_SRC = os.path.join(HERE, "loadgen.cpp")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -276,6 +277,22 @@ class _Idle(Exception):
     """The server closed a keep-alive connection before answering."""
 
 
+def timed_get(host, port, path, size):
+    """Seconds from sending GET `path` on an open connection to its last body
+    byte (status 200 and `size` bytes checked)."""
+    conn = HttpConn(host, port)
+    conn.connect()
+    try:
+        t0 = time.monotonic()
+        status, _, _, n = conn.request("GET", path)
+        seconds = time.monotonic() - t0
+    finally:
+        conn.close()
+    if status != 200 or n != size:
+        raise ProtocolError(f"GET {path} on port {port} -> {status}, {n} of {size} bytes")
+    return seconds
+
+
 # ---------------------------------------------------------------------------
 # an image pull the way `skopeo copy --all` fetches it
 # ---------------------------------------------------------------------------
@@ -469,12 +486,14 @@ class Loadgen:
 class Upstream:
     """docker-registry with temp storage, seeded with the two images."""
 
-    def __init__(self, workdir, quick):
+    def __init__(self, workdir, quick, huge_mib):
         self.workdir = workdir
         self.quick = quick
+        self.huge_mib = huge_mib
         self.reg = None
         self.multi = None
         self.big = None
+        self.huge = None
 
     def start(self):
         self.reg = registry_mod.Registry()
@@ -495,13 +514,24 @@ class Upstream:
                                     multi_arch=False, shared_layers=(), layers=(big,))
         self.multi = images.push(multi, self.reg.host, MULTI_REPO, MULTI_TAG)
         self.big = images.push(bigimg, self.reg.host, BLOB_REPO, BLOB_TAG)
+        if self.huge_mib:
+            hugeimg = images.build_image(os.path.join(self.workdir, "img-huge"), "bench-huge", fmt="oci",
+                                         multi_arch=False, shared_layers=(), layers=(self.huge_mib * MiB,),
+                                         files_per_layer=1)
+            self.huge = images.push(hugeimg, self.reg.host, HUGE_REPO, HUGE_TAG)
+            shutil.rmtree(os.path.join(self.workdir, "img-huge"), ignore_errors=True)
         log(f"seeded upstream in {time.monotonic() - t0:.1f}s: {MULTI_REPO}:{MULTI_TAG} "
             f"{len(self.multi.blobs)} blobs {self.pull_bytes() / MiB:.1f} MiB; "
-            f"{BLOB_REPO} blob {self.big_blob.size / MiB:.1f} MiB")
+            f"{BLOB_REPO} blob {self.big_blob.size / MiB:.1f} MiB"
+            + (f"; {HUGE_REPO} blob {self.huge_blob.size / MiB:.1f} MiB" if self.huge else ""))
 
     @property
     def big_blob(self):
         return self.big.largest_blob()
+
+    @property
+    def huge_blob(self):
+        return self.huge.largest_blob() if self.huge else None
 
     def pull_bytes(self):
         """Bytes a full pull of the multi-arch image transfers (manifests + unique blobs)."""
@@ -1004,7 +1034,13 @@ class Bench:
         r["cpu"], r["upstream"] = m.result, up.counts()
         self._check_bytes(r, 1)
         res["cold_pull_1"] = r
+
+        # a'. one cold huge blob, 1 client, against the upstream's own time for it
+        if up.huge and peer.uses_upstream:
+            res["cold_blob_1"] = self.measure_cold_blob(peer)
         peer.stop()
+        if a.only_cold:
+            return
 
         # a. cold pull, N clients (restarted empty)
         peer.start()
@@ -1074,6 +1110,29 @@ class Bench:
 
         # f. peak RSS over both processes' lifetimes (noted at every stop)
         peer.stop()
+
+    def measure_cold_blob(self, peer):
+        """The huge blob, never asked for before, by one client: time until its
+        last byte, next to the same GET straight from the upstream just before
+        (the upstream alone sets the floor; regcache / upstream near 1 means
+        receiving, verifying and serving cost about nothing on top)."""
+        up, blob = self.upstream, self.upstream.huge_blob
+        path = f"/v2/{HUGE_REPO}/blobs/{blob.digest}"
+        self.step(peer, f"cold blob {blob.size / MiB:.0f} MiB, 1 client (upstream alone first)")
+        upstream_s = timed_get(ports.LOOPBACK, up.reg.port, path, blob.size)
+        up.mark()
+        with Meter(peer, up) as m:
+            seconds = timed_get(peer.host, peer.port, path, blob.size)
+        r = {"seconds": seconds, "upstream_alone_s": upstream_s, "vs_upstream": seconds / upstream_s,
+             "bytes": blob.size, "cpu": m.result, "upstream": up.counts()}
+        # integrity (untimed): now served from the peer's cache
+        conn = HttpConn(peer.host, peer.port)
+        hs = hashlib.sha256()
+        status, _, _, n = conn.request("GET", path, hasher=hs)
+        conn.close()
+        if status != 200 or n != blob.size or "sha256:" + hs.hexdigest() != blob.digest:
+            raise RuntimeError(f"{peer.name}: huge blob served wrong ({status}, {n} bytes)")
+        return r
 
     def measure_auth_head(self):
         """Cached manifest HEAD by a signed-in client (HTTP Basic, a bcrypt
@@ -1161,7 +1220,7 @@ class Bench:
         a = self.args
         self.loadgen = Loadgen(ensure_loadgen(self.out_dir), a.loadgen_threads, a.sink)
         self.pki = TestPki(os.path.join(self.workdir, "pki"))
-        self.upstream = Upstream(self.workdir, self.quick)
+        self.upstream = Upstream(self.workdir, self.quick, self.args.cold_blob_mib)
         self.upstream.start()
         self.idle_busy_cores = self.probe_idle()
         for name in a.peers:
@@ -1178,7 +1237,7 @@ class Bench:
             finally:
                 peer.stop()
                 self.finish_peer(res, peer)
-        if "regcache" in self.results and "error" not in self.results["regcache"]:
+        if "regcache" in self.results and "error" not in self.results["regcache"] and not a.only_cold:
             try:
                 self.results["regcache"]["auth_head"] = self.measure_auth_head()
             except Exception as e:  # noqa: BLE001 - record it like a peer failure
@@ -1212,6 +1271,9 @@ def _per_unit(r, rate):
 METRICS = [
     ("cold1_s", "cold pull, 1 client", "s", lambda r: r["cold_pull_1"]["seconds"], "low"),
     ("cold1_up", "  upstream blob GETs", "", lambda r: r["cold_pull_1"]["upstream"]["blob_gets"], "low"),
+    ("coldblob_s", "cold blob {huge_mib} MiB, 1 client", "s", lambda r: r["cold_blob_1"]["seconds"], "low"),
+    ("coldblob_up", "  upstream alone, same blob", "s", lambda r: r["cold_blob_1"]["upstream_alone_s"], None),
+    ("coldblob_x", "  time / upstream alone", "x", lambda r: r["cold_blob_1"]["vs_upstream"], "low"),
     ("coldn_s", "cold pull, {clients} clients (all done)", "s", lambda r: r["cold_pull_n"]["seconds"], "low"),
     ("coldn_med", "  median client", "s", lambda r: r["cold_pull_n"]["client_median_s"], "low"),
     ("coldn_up", "  upstream blob GETs", "", lambda r: r["cold_pull_n"]["upstream"]["blob_gets"], "low"),
@@ -1282,7 +1344,8 @@ def fmt_ratio(x):
     return f"{x:.2f}x" if x >= 0.1 else f"{x:.2g}x"
 
 
-def build_table(results, peers, baseline, params):
+def build_table(results, peers, baseline, params, only_measured=False):
+    """only_measured: leave out rows no peer has a value for (subset runs)."""
     header = ["metric", "unit", "better"] + list(peers)
     others = [p for p in peers if p != baseline] if baseline else []
     header += [f"{baseline} vs {p}" for p in others]
@@ -1294,6 +1357,8 @@ def build_table(results, peers, baseline, params):
                 vals[p] = get(results[p])
             except (KeyError, TypeError, ZeroDivisionError):
                 vals[p] = None
+        if only_measured and all(v is None for v in vals.values()):
+            continue
         row = [label.format(**params), unit, {"low": "lower", "high": "higher", None: "info"}[better]]
         row += [fmt_num(vals[p]) for p in peers]
         row += [fmt_ratio(ratio(vals[baseline], vals[p], better)) for p in others]
@@ -1371,6 +1436,11 @@ def parse_args(argv):
     ap.add_argument("--regcache-ignore-sigpipe", action="store_true",
                     help="start regcache with SIGPIPE ignored (workaround while regcache dies when a "
                          "client disconnects mid-body; the run is labelled)")
+    ap.add_argument("--cold-blob-mib", type=int,
+                    help="size of the single cold blob pulled by one client, in MiB (default 512, --quick 64; "
+                         "0 leaves it out)")
+    ap.add_argument("--only-cold", action="store_true",
+                    help="measure only the single-client cold figures (cold pull, cold blob)")
     ap.add_argument("--baseline", default="regcache", help="peer the ratios compare against")
     ap.add_argument("--out", default=os.path.join(ROOT, "build", "bench"), help="output directory")
     ap.add_argument("--workdir", help="parent of the temporary directory (default: $TMPDIR or /tmp)")
@@ -1384,6 +1454,8 @@ def parse_args(argv):
             ap.error("the regcache peer needs --regcache PATH (or leave it out of --peers)")
         if not os.access(args.regcache, os.X_OK):
             ap.error(f"--regcache {args.regcache}: not an executable file (build it: make build)")
+    if args.cold_blob_mib is None:
+        args.cold_blob_mib = 64 if args.quick else 512
     if args.baseline not in args.peers:
         args.baseline = args.peers[0] if args.peers else None
     return args
@@ -1430,13 +1502,16 @@ def main(argv=None):
                       "manifests": len(up.multi.manifest_bytes()), "pull_bytes": up.pull_bytes(),
                       "blob_sizes": [b.size for b in up.multi.blobs]},
             "big_blob": {"repo": BLOB_REPO, "digest": up.big_blob.digest, "size": up.big_blob.size},
+            "cold_blob": ({"repo": HUGE_REPO, "digest": up.huge_blob.digest, "size": up.huge_blob.size}
+                          if up.huge else None),
             "params": {"clients": args.clients, "warm_clients": args.warm_clients, "lanes": args.lanes,
                        "manifest_conns": args.manifest_conns, "blob_conns": args.blob_conns,
                        "load_seconds": bench.load_seconds, "warmup_seconds": bench.warmup,
                        "warm_pull_seconds": bench.warm_seconds, "loadgen_threads": args.loadgen_threads,
                        "sink": args.sink, "nginx_workers": args.nginx_workers,
                        "nginx_reuseport": args.nginx_reuseport, "verify_cold": args.verify_cold,
-                       "wait_idle": args.wait_idle, "regcache_ignore_sigpipe": args.regcache_ignore_sigpipe},
+                       "wait_idle": args.wait_idle, "regcache_ignore_sigpipe": args.regcache_ignore_sigpipe,
+                       "only_cold": args.only_cold},
             "peers": {p: results[p]["describe"] for p in results},
             "baseline": args.baseline,
             "idle_busy_cores_before_run": bench.idle_busy_cores,
@@ -1452,8 +1527,9 @@ def main(argv=None):
 
     peers = list(results)
     params = dict(clients=args.clients, warm_clients=args.warm_clients, manifest_conns=args.manifest_conns,
-                  blob_conns=args.blob_conns, blob_mib=round(up.big_blob.size / MiB))
-    header, rows = build_table(results, peers, args.baseline, params)
+                  blob_conns=args.blob_conns, blob_mib=round(up.big_blob.size / MiB),
+                  huge_mib=round(up.huge_blob.size / MiB) if up.huge else 0)
+    header, rows = build_table(results, peers, args.baseline, params, only_measured=args.only_cold)
     note = ratio_note(args.baseline, peers)
     title = (f"regcache bench {meta['date']} git {meta['git']} — {meta['host']['cpus']} CPUs, "
              f"image {meta['image']['pull_bytes'] / MiB:.1f} MiB in {meta['image']['blobs']} blobs + "
