@@ -91,14 +91,24 @@ std::shared_ptr<admin::bearer_token> admin_token_of(const config::admin_config& 
 // One single-threaded io_context per thread: a connection lives on one
 // thread, so its handlers never wake another one. Context 0 also runs the
 // acceptors, signals, fills and background tasks.
-std::vector<std::unique_ptr<asio::io_context>> make_contexts(const config::server_config& server) {
+//
+// Handlers pending on one context hold objects of another (a connection's
+// drain handler on a worker holds the server whose acceptor lives on context
+// 0), so every context drops its pending handlers before any of them frees
+// its services: shut_down() all, then destroy.
+struct worker_context : asio::io_context {
+  worker_context() : asio::io_context(1) {}
+  void shut_down() { shutdown(); }
+};
+
+std::vector<std::unique_ptr<worker_context>> make_contexts(const config::server_config& server) {
   const unsigned threads = server.threads ? server.threads : std::max(1u, std::thread::hardware_concurrency());
-  std::vector<std::unique_ptr<asio::io_context>> contexts;
-  for (unsigned i = 0; i < threads; ++i) contexts.push_back(std::make_unique<asio::io_context>(1));
+  std::vector<std::unique_ptr<worker_context>> contexts;
+  for (unsigned i = 0; i < threads; ++i) contexts.push_back(std::make_unique<worker_context>());
   return contexts;
 }
 
-std::vector<asio::any_io_executor> executors_of(const std::vector<std::unique_ptr<asio::io_context>>& contexts) {
+std::vector<asio::any_io_executor> executors_of(const std::vector<std::unique_ptr<worker_context>>& contexts) {
   std::vector<asio::any_io_executor> executors;
   for (const auto& context : contexts) executors.push_back(context->get_executor());
   return executors;
@@ -250,6 +260,9 @@ auth::gate make_gate(const config::config& cfg, metrics::registry& metrics, cons
 // handlers may still refer to any of it) last but the storage.
 struct app::parts {
   explicit parts(config::config c);
+  ~parts() {
+    for (auto& context : contexts) context->shut_down();
+  }
 
   asio::awaitable<void> flush_access_times();
   asio::awaitable<void> watch_storage();
@@ -263,7 +276,7 @@ struct app::parts {
   std::shared_ptr<store::blob_store> blobs = open_blobs(cfg);
   std::unique_ptr<store::index> index = open_index(cfg, *blobs, clock);
   store::remover remover{*blobs, *index};
-  std::vector<std::unique_ptr<asio::io_context>> contexts = make_contexts(cfg.server);
+  std::vector<std::unique_ptr<worker_context>> contexts = make_contexts(cfg.server);
   std::vector<asio::any_io_executor> workers = executors_of(contexts);
   asio::thread_pool blocking{2};
   metrics::registry metrics;
