@@ -18,9 +18,9 @@
 // the run completed (errors are counted in the JSON), 2 on bad usage, 3 on a
 // response this tool refuses to parse (chunked encoding, no Content-Length).
 //
-// --tls (load mode, --sink read): HTTPS, one blocking connection per thread
-//   (-t is ignored), certificates not verified: enough for a few connections
-//   with large bodies, where what is measured is the server's encryption.
+// --tls (load mode, --sink read): HTTPS on the same non-blocking connections
+//   (ALPN http/1.1, certificates not verified); the handshake is not part of
+//   any request's latency.
 //
 // Bodies are counted and discarded.  --sink splice moves them socket -> pipe
 // -> /dev/null with splice(2) (no copy into user space), so the client costs
@@ -203,16 +203,16 @@ Options parse_args(int argc, char** argv) {
     if (o.connections < 1 || o.threads < 1) die("-c and -t must be >= 1");
     o.threads = std::min(o.threads, o.connections);
     if (!o.ttfb && o.duration <= 0 && o.requests <= 0) die("give --duration or --requests");
-    if (o.tls && (o.ttfb || o.splice_sink || o.duration <= 0)) die("--tls needs --mode load, --sink read and --duration");
-    if (o.tls) o.threads = o.connections;
+    if (o.tls && (o.ttfb || o.splice_sink)) die("--tls needs --mode load and --sink read");
     return o;
 }
 
 // --- per-connection state ------------------------------------------------------
-enum class St { Connecting, Writing, Headers, Body, Done, Closed };
+enum class St { Connecting, Handshaking, Writing, Headers, Body, Done, Closed };
 
 struct Conn {
     int fd = -1;
+    SSL* ssl = nullptr;           // with --tls, once the TCP connection is up
     St st = St::Closed;
     std::size_t written = 0;
     std::string hdr;              // response header bytes accumulated so far
@@ -245,14 +245,93 @@ struct Shared {
     std::atomic<std::int64_t> completed{0};
 };
 
-// What every kind of worker shares: the response head parser and the
-// counting of body bytes and finished responses in the measured window.
-class WorkerBase {
+// One thread's share of the connections on one epoll instance: connect (and
+// the TLS handshake), send the request, parse the response head, count body
+// bytes and finished responses in the measured window.
+class Worker {
 public:
-    explicit WorkerBase(Shared& sh) : sh_(sh) {}
+    // tls: the client context with --tls, nullptr for plain HTTP.
+    Worker(Shared& sh, int nconns, SSL_CTX* tls) : sh_(sh), conns_(nconns), tls_(tls) {
+        ep_ = epoll_create1(EPOLL_CLOEXEC);
+        if (ep_ < 0) die("epoll_create1: %s", std::strerror(errno));
+        scratch_.resize(sh.opt->ttfb ? 64 * 1024 : 256 * 1024);
+        if (sh.opt->splice_sink) {
+            if (pipe2(pipe_, O_CLOEXEC | O_NONBLOCK) != 0) die("pipe2: %s", std::strerror(errno));
+            fcntl(pipe_[1], F_SETPIPE_SZ, 1 << 20);
+            devnull_ = open("/dev/null", O_WRONLY | O_CLOEXEC);
+            if (devnull_ < 0) die("open /dev/null: %s", std::strerror(errno));
+        }
+    }
+    ~Worker() {
+        for (auto& c : conns_) close_conn(c);
+        ::close(ep_);
+        if (pipe_[0] >= 0) { ::close(pipe_[0]); ::close(pipe_[1]); ::close(devnull_); }
+    }
+
     Stats stats;
 
-protected:
+    // Load mode: run until t_end (or the request budget is spent).
+    void run_load() {
+        for (std::size_t i = 0; i < conns_.size(); ++i) start_connect(i);
+        epoll_event evs[256];
+        for (;;) {
+            Ns now = now_ns();
+            if (sh_.opt->duration > 0 && now >= sh_.t_end) break;
+            if (sh_.opt->requests > 0 && sh_.completed.load() >= sh_.opt->requests) break;
+            if (sh_.opt->requests > 0 && now >= sh_.t_end) break;  // timeout
+            if (active() == 0) break;
+            int timeout_ms = static_cast<int>(std::clamp<Ns>((sh_.t_end - now) / 1000000 + 1, 1, 50));
+            int n = epoll_wait(ep_, evs, 256, timeout_ms);
+            if (n < 0) {
+                if (errno == EINTR) continue;
+                die("epoll_wait: %s", std::strerror(errno));
+            }
+            for (int k = 0; k < n; ++k) handle(evs[k].data.u32, evs[k].events);
+        }
+    }
+
+    // ttfb mode: connect every connection synchronously.
+    void connect_all() {
+        for (std::size_t i = 0; i < conns_.size(); ++i) {
+            Conn& c = conns_[i];
+            c.fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+            if (c.fd < 0 || ::connect(c.fd, reinterpret_cast<const sockaddr*>(&sh_.addr), sizeof sh_.addr) != 0)
+                die("connect: %s", std::strerror(errno));
+            int one = 1;
+            setsockopt(c.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+            fcntl(c.fd, F_SETFL, fcntl(c.fd, F_GETFL) | O_NONBLOCK);
+            epoll_event ev{};
+            ev.events = EPOLLIN;
+            ev.data.u32 = static_cast<std::uint32_t>(i);
+            epoll_ctl(ep_, EPOLL_CTL_ADD, c.fd, &ev);
+            c.st = St::Writing;
+        }
+    }
+
+    // ttfb mode, after the barrier: send every request now, wait for all.
+    void run_ttfb(Ns deadline) {
+        for (std::size_t i = 0; i < conns_.size(); ++i) begin_request(i);
+        epoll_event evs[256];
+        while (active() > 0 && now_ns() < deadline) {
+            int n = epoll_wait(ep_, evs, 256, 50);
+            if (n < 0) {
+                if (errno == EINTR) continue;
+                die("epoll_wait: %s", std::strerror(errno));
+            }
+            for (int k = 0; k < n; ++k) handle(evs[k].data.u32, evs[k].events);
+        }
+        for (auto& c : conns_) {
+            if (c.st == St::Done) {
+                stats.ttfb_ms.push_back(c.t_first_body ? (c.t_first_body - c.t_start) / 1e6 : -1);
+                stats.total_ms.push_back((c.t_done - c.t_start) / 1e6);
+            } else {
+                stats.ttfb_ms.push_back(-1);
+                stats.total_ms.push_back(-1);
+            }
+        }
+    }
+
+private:
     bool in_window(Ns t) const { return sh_.opt->ttfb || (t >= sh_.t_window && t <= sh_.t_end); }
 
 
@@ -333,89 +412,7 @@ protected:
     }
 
     Shared& sh_;
-};
 
-class Worker : public WorkerBase {
-public:
-    Worker(Shared& sh, int nconns) : WorkerBase(sh), conns_(nconns) {
-        ep_ = epoll_create1(EPOLL_CLOEXEC);
-        if (ep_ < 0) die("epoll_create1: %s", std::strerror(errno));
-        scratch_.resize(sh.opt->ttfb ? 64 * 1024 : 256 * 1024);
-        if (sh.opt->splice_sink) {
-            if (pipe2(pipe_, O_CLOEXEC | O_NONBLOCK) != 0) die("pipe2: %s", std::strerror(errno));
-            fcntl(pipe_[1], F_SETPIPE_SZ, 1 << 20);
-            devnull_ = open("/dev/null", O_WRONLY | O_CLOEXEC);
-            if (devnull_ < 0) die("open /dev/null: %s", std::strerror(errno));
-        }
-    }
-    ~Worker() {
-        for (auto& c : conns_) if (c.fd >= 0) ::close(c.fd);
-        ::close(ep_);
-        if (pipe_[0] >= 0) { ::close(pipe_[0]); ::close(pipe_[1]); ::close(devnull_); }
-    }
-
-    // Load mode: run until t_end (or the request budget is spent).
-    void run_load() {
-        for (std::size_t i = 0; i < conns_.size(); ++i) start_connect(i);
-        epoll_event evs[256];
-        for (;;) {
-            Ns now = now_ns();
-            if (sh_.opt->duration > 0 && now >= sh_.t_end) break;
-            if (sh_.opt->requests > 0 && sh_.completed.load() >= sh_.opt->requests) break;
-            if (sh_.opt->requests > 0 && now >= sh_.t_end) break;  // timeout
-            if (active() == 0) break;
-            int timeout_ms = static_cast<int>(std::clamp<Ns>((sh_.t_end - now) / 1000000 + 1, 1, 50));
-            int n = epoll_wait(ep_, evs, 256, timeout_ms);
-            if (n < 0) {
-                if (errno == EINTR) continue;
-                die("epoll_wait: %s", std::strerror(errno));
-            }
-            for (int k = 0; k < n; ++k) handle(evs[k].data.u32, evs[k].events);
-        }
-    }
-
-    // ttfb mode: connect every connection synchronously.
-    void connect_all() {
-        for (std::size_t i = 0; i < conns_.size(); ++i) {
-            Conn& c = conns_[i];
-            c.fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-            if (c.fd < 0 || ::connect(c.fd, reinterpret_cast<const sockaddr*>(&sh_.addr), sizeof sh_.addr) != 0)
-                die("connect: %s", std::strerror(errno));
-            int one = 1;
-            setsockopt(c.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-            fcntl(c.fd, F_SETFL, fcntl(c.fd, F_GETFL) | O_NONBLOCK);
-            epoll_event ev{};
-            ev.events = EPOLLIN;
-            ev.data.u32 = static_cast<std::uint32_t>(i);
-            epoll_ctl(ep_, EPOLL_CTL_ADD, c.fd, &ev);
-            c.st = St::Writing;
-        }
-    }
-
-    // ttfb mode, after the barrier: send every request now, wait for all.
-    void run_ttfb(Ns deadline) {
-        for (std::size_t i = 0; i < conns_.size(); ++i) begin_request(i);
-        epoll_event evs[256];
-        while (active() > 0 && now_ns() < deadline) {
-            int n = epoll_wait(ep_, evs, 256, 50);
-            if (n < 0) {
-                if (errno == EINTR) continue;
-                die("epoll_wait: %s", std::strerror(errno));
-            }
-            for (int k = 0; k < n; ++k) handle(evs[k].data.u32, evs[k].events);
-        }
-        for (auto& c : conns_) {
-            if (c.st == St::Done) {
-                stats.ttfb_ms.push_back(c.t_first_body ? (c.t_first_body - c.t_start) / 1e6 : -1);
-                stats.total_ms.push_back((c.t_done - c.t_start) / 1e6);
-            } else {
-                stats.ttfb_ms.push_back(-1);
-                stats.total_ms.push_back(-1);
-            }
-        }
-    }
-
-private:
     std::size_t active() const {
         std::size_t n = 0;
         for (auto& c : conns_) n += (c.st != St::Closed && c.st != St::Done);
@@ -423,6 +420,8 @@ private:
     }
 
     void close_conn(Conn& c) {
+        if (c.ssl) SSL_free(c.ssl);
+        c.ssl = nullptr;
         if (c.fd >= 0) {
             epoll_ctl(ep_, EPOLL_CTL_DEL, c.fd, nullptr);
             ::close(c.fd);
@@ -485,7 +484,7 @@ private:
         Conn& c = conns_[i];
         const std::string& r = sh_.request;
         while (c.written < r.size()) {
-            ssize_t n = ::send(c.fd, r.data() + c.written, r.size() - c.written, MSG_NOSIGNAL);
+            ssize_t n = send_some(c, r.data() + c.written, r.size() - c.written);
             if (n > 0) { c.written += static_cast<std::size_t>(n); continue; }
             if (n < 0 && errno == EAGAIN) { set_events(c, i, EPOLLOUT); return; }
             io_error(i);
@@ -493,6 +492,41 @@ private:
         }
         c.st = St::Headers;
         set_events(c, i, EPOLLIN);
+    }
+
+    void handshake(std::size_t i) {
+        Conn& c = conns_[i];
+        const int done = SSL_do_handshake(c.ssl);
+        if (done == 1) { begin_request(i); return; }
+        const int err = SSL_get_error(c.ssl, done);
+        ERR_clear_error();
+        if (err == SSL_ERROR_WANT_READ) { set_events(c, i, EPOLLIN); return; }
+        if (err == SSL_ERROR_WANT_WRITE) { set_events(c, i, EPOLLOUT); return; }
+        ++stats.errors_connect;
+        close_conn(c);
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        start_connect(i);
+    }
+
+    // recv(2) / send(2) semantics over TCP or TLS: > 0 bytes, 0 = closed by
+    // the peer (recv), -1 with errno EAGAIN = retry when epoll says so.
+    static ssize_t tls_result(SSL* ssl, int n) {
+        if (n > 0) return n;
+        const int err = SSL_get_error(ssl, n);
+        ERR_clear_error();
+        if (err == SSL_ERROR_ZERO_RETURN) return 0;
+        errno = (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) ? EAGAIN : EIO;
+        return -1;
+    }
+
+    static ssize_t recv_some(Conn& c, char* buf, std::size_t len) {
+        if (!c.ssl) return ::recv(c.fd, buf, len, 0);
+        return tls_result(c.ssl, SSL_read(c.ssl, buf, static_cast<int>(len)));
+    }
+
+    static ssize_t send_some(Conn& c, const char* buf, std::size_t len) {
+        if (!c.ssl) return ::send(c.fd, buf, len, MSG_NOSIGNAL);
+        return tls_result(c.ssl, SSL_write(c.ssl, buf, static_cast<int>(len)));
     }
 
     void io_error(std::size_t i) {
@@ -517,14 +551,27 @@ private:
                 start_connect(i);
                 return;
             }
+            if (tls_) {
+                c.ssl = SSL_new(tls_);
+                SSL_set_fd(c.ssl, c.fd);
+                SSL_set_tlsext_host_name(c.ssl, "localhost");
+                SSL_set_connect_state(c.ssl);
+                c.st = St::Handshaking;
+                handshake(i);
+                return;
+            }
             begin_request(i);
             return;
         }
+        if (c.st == St::Handshaking) { handshake(i); return; }
         if (c.st == St::Writing) { write_some(i); return; }
         // Reading.  Bounded loop so one fat connection cannot starve the rest;
         // in ttfb mode one read per wakeup, so a first byte is seen promptly.
+        // Bytes OpenSSL already decrypted are read on: epoll would not report them.
         const int max_rounds = sh_.opt->ttfb ? 1 : 16;
-        for (int rounds = 0; rounds < max_rounds && c.fd >= 0 && (c.st == St::Headers || c.st == St::Body); ++rounds) {
+        for (int rounds = 0; c.fd >= 0 && (c.st == St::Headers || c.st == St::Body) &&
+                             (rounds < max_rounds || (c.ssl && SSL_pending(c.ssl) > 0));
+             ++rounds) {
             if (c.st == St::Headers) {
                 if (!read_headers(i)) return;
             } else {
@@ -537,7 +584,7 @@ private:
     bool read_headers(std::size_t i) {
         Conn& c = conns_[i];
         char buf[16384];
-        ssize_t n = ::recv(c.fd, buf, sizeof buf, 0);
+        ssize_t n = recv_some(c, buf, sizeof buf);
         if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) { io_error(i); return false; }
         if (n < 0) return false;
         std::size_t old = c.hdr.size();
@@ -573,7 +620,7 @@ private:
                 }
             }
         } else {
-            n = ::recv(c.fd, scratch_.data(), static_cast<std::size_t>(want), 0);
+            n = recv_some(c, scratch_.data(), static_cast<std::size_t>(want));
         }
         if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) { io_error(i); return false; }
         if (n < 0) return false;
@@ -598,110 +645,11 @@ private:
     }
 
     std::vector<Conn> conns_;
+    SSL_CTX* tls_;
     int ep_ = -1;
     std::vector<char> scratch_;
     int pipe_[2] = {-1, -1};
     int devnull_ = -1;
-};
-
-// One HTTPS keep-alive connection on blocking sockets, driven by its own thread.
-class TlsWorker : public WorkerBase {
-public:
-    TlsWorker(Shared& sh, SSL_CTX* ctx) : WorkerBase(sh), ctx_(ctx), scratch_(256 * 1024) {}
-    ~TlsWorker() { drop(); }
-
-    void run_load() {
-        while (now_ns() < sh_.t_end) {
-            if (!ssl_ && !open()) {
-                ++stats.errors_connect;
-                drop();
-                std::this_thread::sleep_for(std::chrono::milliseconds(10));
-                continue;
-            }
-            if (!exchange()) {
-                if (now_ns() >= sh_.t_end) break;  // cut by the end of the run, not an error
-                ++stats.errors_io;
-                drop();
-            }
-        }
-    }
-
-private:
-    bool open() {
-        fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (fd_ < 0) die("socket: %s", std::strerror(errno));
-        int one = 1;
-        setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        // A read never blocks much past the end of the run.
-        timeval tv{0, 200000};
-        setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-        if (::connect(fd_, reinterpret_cast<const sockaddr*>(&sh_.addr), sizeof sh_.addr) != 0) return false;
-        ssl_ = SSL_new(ctx_);
-        SSL_set_fd(ssl_, fd_);
-        SSL_set_tlsext_host_name(ssl_, "localhost");
-        for (;;) {
-            const int done = SSL_connect(ssl_);
-            if (done == 1) return true;
-            if (!retry(SSL_get_error(ssl_, done))) return false;
-        }
-    }
-
-    // A read that timed out (SO_RCVTIMEO) is retried until the run ends.
-    bool retry(int ssl_error) const {
-        const bool timed_out = ssl_error == SSL_ERROR_WANT_READ || ssl_error == SSL_ERROR_WANT_WRITE ||
-                               (ssl_error == SSL_ERROR_SYSCALL && (errno == EAGAIN || errno == EWOULDBLOCK));
-        ERR_clear_error();
-        return timed_out && now_ns() < sh_.t_end;
-    }
-
-    void drop() {
-        if (ssl_) SSL_free(ssl_);
-        ssl_ = nullptr;
-        if (fd_ >= 0) ::close(fd_);
-        fd_ = -1;
-    }
-
-    // Decrypted bytes into scratch_; 0 on an error or a closed connection.
-    int read_some(std::size_t max) {
-        for (;;) {
-            int n = SSL_read(ssl_, scratch_.data(), static_cast<int>(std::min(max, scratch_.size())));
-            if (n > 0) return n;
-            if (!retry(SSL_get_error(ssl_, n))) return 0;
-        }
-    }
-
-    // One request and its whole response; false when the connection failed.
-    bool exchange() {
-        Conn c;
-        c.t_start = now_ns();
-        const std::string& r = sh_.request;
-        if (SSL_write(ssl_, r.data(), static_cast<int>(r.size())) <= 0) return false;
-        std::string head;
-        std::size_t end;
-        while ((end = head.find("\r\n\r\n")) == std::string::npos) {
-            const int n = read_some(scratch_.size());
-            if (n == 0) return false;
-            head.append(scratch_.data(), static_cast<std::size_t>(n));
-            if (head.size() > 65536) refuse("response header larger than 64 KiB");
-        }
-        parse_head(c, std::string_view(head).substr(0, end + 4));
-        const auto extra = static_cast<std::int64_t>(head.size() - end - 4);
-        if (extra > c.body_left) refuse("server sent more bytes than the response holds (pipelining not used)");
-        if (extra > 0) consume_body(c, extra);
-        while (c.body_left > 0) {
-            const int n = read_some(static_cast<std::size_t>(c.body_left));
-            if (n == 0) return false;
-            consume_body(c, n);
-        }
-        count_response(c);
-        if (c.close_after) drop();
-        return true;
-    }
-
-    SSL_CTX* ctx_;
-    SSL* ssl_ = nullptr;
-    int fd_ = -1;
-    std::vector<char> scratch_;
 };
 
 double cpu_seconds() {
@@ -753,18 +701,15 @@ int main(int argc, char** argv) {
     sh.request += "\r\n";
 
     std::vector<std::unique_ptr<Worker>> workers;
-    std::vector<std::unique_ptr<TlsWorker>> tls_workers;
     std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> tls_context(nullptr, SSL_CTX_free);
     if (opt.tls) {
         tls_context.reset(SSL_CTX_new(TLS_client_method()));
         static const unsigned char alpn[] = "\x08http/1.1";
         SSL_CTX_set_alpn_protos(tls_context.get(), alpn, sizeof alpn - 1);
-        for (int t = 0; t < opt.connections; ++t) tls_workers.push_back(std::make_unique<TlsWorker>(sh, tls_context.get()));
-    } else {
-        for (int t = 0; t < opt.threads; ++t) {
-            int n = opt.connections / opt.threads + (t < opt.connections % opt.threads ? 1 : 0);
-            workers.push_back(std::make_unique<Worker>(sh, n));
-        }
+    }
+    for (int t = 0; t < opt.threads; ++t) {
+        int n = opt.connections / opt.threads + (t < opt.connections % opt.threads ? 1 : 0);
+        workers.push_back(std::make_unique<Worker>(sh, n, tls_context.get()));
     }
 
     double cpu0 = cpu_seconds();
@@ -789,7 +734,6 @@ int main(int argc, char** argv) {
         double run = opt.duration > 0 ? opt.warmup + opt.duration : opt.timeout;
         sh.t_end = sh.t_begin + static_cast<Ns>(run * 1e9);
         for (auto& w : workers) threads.emplace_back([wp = w.get()] { wp->run_load(); });
-        for (auto& w : tls_workers) threads.emplace_back([wp = w.get()] { wp->run_load(); });
         for (auto& th : threads) th.join();
         Ns stop = std::min(now_ns(), sh.t_end);
         window_ns = std::max<Ns>(1, stop - sh.t_window);
@@ -798,11 +742,8 @@ int main(int argc, char** argv) {
     double cpu = cpu_seconds() - cpu0;
 
     Stats total;
-    std::vector<Stats*> all_stats;
-    for (auto& w : workers) all_stats.push_back(&w->stats);
-    for (auto& w : tls_workers) all_stats.push_back(&w->stats);
-    for (Stats* each : all_stats) {
-        Stats& s = *each;
+    for (auto& w : workers) {
+        Stats& s = w->stats;
         total.hist.merge(s.hist);
         total.requests += s.requests;
         total.requests_all += s.requests_all;
