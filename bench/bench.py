@@ -496,10 +496,12 @@ class H2load:
     JSON shape (rps, throughput, latency quantiles, errors, client CPU) so the
     table treats both clients alike.
 
-    Latencies come from --log-file (one line per request of the measured
-    window: start, status, microseconds to the last byte).  Requests still in
-    flight when the window closes are logged with status -1 and counted as
-    "cut", not as errors, as loadgen drops its unfinished ones."""
+    Latencies come from --log-file: one line per request that ended inside
+    the measured window (start, status, microseconds to the last byte).
+    h2load logs status 0 for a request it sent during the warm-up (it does
+    not keep that status) and -1 for a stream that failed (reset, connection
+    lost): those are errors.  Requests still in flight when the window
+    closes are not logged, as loadgen drops its unfinished ones."""
 
     def __init__(self, workdir):
         self.workdir = workdir
@@ -530,18 +532,18 @@ class H2load:
         traffic = re.search(r"^traffic: .*?\((\d+)\) total", out, re.M)
         if traffic is None:
             raise RuntimeError(f"h2load: no traffic line in its output:\n{out[-1500:]}")
-        latencies, status, cut = [], {}, 0
+        latencies, status, failed = [], {}, 0
         with open(log_file) as f:
             for line in f:
                 _, code, elapsed = line.split("\t")
                 if code == "-1":
-                    cut += 1
+                    failed += 1
                     continue
                 status[code] = status.get(code, 0) + 1
                 latencies.append(int(elapsed))
         os.unlink(log_file)
         latencies.sort()
-        bad_status = sum(n for code, n in status.items() if code != "200")
+        bad_status = sum(n for code, n in status.items() if code not in ("200", "0"))
         done = len(latencies)
         return {
             "client": "h2load", "protocol": "h2" if tls else "h2c", "method": method, "path": path,
@@ -552,8 +554,7 @@ class H2load:
                            "p99": _quantile(latencies, 0.99), "p999": _quantile(latencies, 0.999),
                            "max": float(latencies[-1]) if latencies else 0.0,
                            "mean": statistics.fmean(latencies) if latencies else 0.0},
-            "errors": {"status": bad_status, "cut_at_end": cut,
-                       "total": bad_status + (cut if cut > connections * streams else 0)},
+            "errors": {"status": bad_status, "failed_streams": failed, "total": bad_status + failed},
             "status": status, "cpu_s": cpu, "wall_s": wall, "cpu_util": cpu / wall,
         }
 
@@ -1515,13 +1516,11 @@ def fmt_ratio(x):
     return f"{x:.2f}x" if x >= 0.1 else f"{x:.2g}x"
 
 
-def build_table(metrics, columns, ratios, params, only_measured=False):
-    """columns: [(label, results dict)]; ratios: [(label, base column label,
-    other column label)].  Returns (header, rows) of formatted cells; a rate
-    whose load client was saturated gets a trailing '*'.  only_measured:
-    leave out rows no column has a value for (subset runs)."""
-    header = ["metric", "unit", "better"] + [label for label, _ in columns] + [label for label, _, _ in ratios]
-    rows = []
+def table_values(metrics, columns, ratios):
+    """The raw figures of a table: per metric, {column: value},
+    {column: client-bound?} and {ratio label: ratio}.  columns: [(label,
+    results dict)]; ratios: [(label, base column label, other column label)]."""
+    out = []
     for m in metrics:
         vals, bound = {}, {}
         for label, r in columns:
@@ -1530,23 +1529,40 @@ def build_table(metrics, columns, ratios, params, only_measured=False):
             except (KeyError, TypeError, ZeroDivisionError):
                 vals[label] = None
             bound[label] = m.load is not None and m.load in r and client_bound(r[m.load])
+        ratios_of = {label: ratio(vals[base], vals[other], m.better) for label, base, other in ratios}
+        out.append((m, vals, bound, ratios_of))
+    return out
+
+
+def metric_cells(m, params):
+    return [m.label.format(**params), m.unit, {"low": "lower", "high": "higher", None: "info"}[m.better]]
+
+
+def build_table(metrics, columns, ratios, params, only_measured=False):
+    """(header, rows) of formatted cells; a rate whose load client was
+    saturated gets a trailing '*'.  only_measured: leave out rows no column
+    has a value for (subset runs)."""
+    header = ["metric", "unit", "better"] + [label for label, _ in columns] + [label for label, _, _ in ratios]
+    rows = []
+    for m, vals, bound, ratios_of in table_values(metrics, columns, ratios):
         if only_measured and all(v is None for v in vals.values()):
             continue
-        row = [m.label.format(**params), m.unit, {"low": "lower", "high": "higher", None: "info"}[m.better]]
-        row += [fmt_num(vals[label]) + ("*" if bound[label] else "") for label, _ in columns]
-        row += [fmt_ratio(ratio(vals[base], vals[other], m.better)) for _, base, other in ratios]
-        rows.append(row)
+        rows.append(metric_cells(m, params)
+                    + [fmt_num(vals[label]) + ("*" if bound[label] else "") for label, _ in columns]
+                    + [fmt_ratio(ratios_of[label]) for label, _, _ in ratios])
     return header, rows
 
 
-def main_table(results, peers, baseline, params, only_measured=False):
+def main_spec(results, peers, baseline):
+    """(metrics, columns, ratios) of the main table."""
     columns = [(p, results[p]) for p in peers]
     ratios = [(f"{baseline} vs {p}", baseline, p) for p in peers if baseline and p != baseline]
-    return build_table(METRICS, columns, ratios, params, only_measured)
+    return METRICS, columns, ratios
 
 
-def transport_table(results, peers, baseline, params):
-    """The TLS / h2 / h2c table, or None when no peer had those listeners."""
+def transport_spec(results, peers, baseline):
+    """(metrics, columns, ratios) of the TLS / h2 / h2c table, or None when no
+    peer had those listeners."""
     columns, ratios = [], []
     for key, tlabel in TRANSPORTS:
         have = [p for p in peers if key in results[p]]
@@ -1554,9 +1570,7 @@ def transport_table(results, peers, baseline, params):
         if baseline in have:
             ratios += [(f"{tlabel}: {baseline} vs {p}", f"{baseline} {tlabel}", f"{p} {tlabel}")
                        for p in have if p != baseline]
-    if not columns:
-        return None
-    return build_table(TRANSPORT_METRICS, columns, ratios, params)
+    return (TRANSPORT_METRICS, columns, ratios) if columns else None
 
 
 def unsupported_notes(results, peers):
@@ -1595,16 +1609,17 @@ def ratio_note(baseline, peers):
             "'-' = not comparable (info row, or both zero); 'inf' = the peer needed some, baseline none.")
 
 
-def target_lines(results, conns):
-    """The issue's targets for regcache against nginx-cache in this run, each
-    with its figures and met / NOT met (empty unless both peers ran)."""
+def targets(results, conns):
+    """The issue's targets for regcache against nginx-cache in this run:
+    [{"target", "figures", "met", "client_bound"}] (empty unless both ran)."""
     rc, ng = results.get("regcache"), results.get("nginx-cache")
     if not rc or not ng:
         return []
     out = []
 
-    def bound(*runs):
-        return " (client-bound)" if any(client_bound(r) for r in runs) else ""
+    def add(target, figures, met, runs=()):
+        out.append({"target": target, "figures": figures, "met": bool(met),
+                    "client_bound": any(client_bound(r) for r in runs)})
 
     for key, label in (("", "HTTP/1.1"),) + TRANSPORTS:
         mine, theirs = (rc, ng) if not key else (rc.get(key) or {}, ng.get(key) or {})
@@ -1614,18 +1629,32 @@ def target_lines(results, conns):
                 continue
             x = a["rps"] / b["rps"]
             p99a, p99b = _lat(a, "p99"), _lat(b, "p99")
+            add(f"{label} {what}, {conns} conns, >= 1.0x and p99 no worse",
+                f"{x:.2f}x ({a['rps']:,.0f} vs {b['rps']:,.0f} req/s), p99 {p99a:.2f} vs {p99b:.2f} ms",
+                x >= 1.0 and p99a <= p99b, (a, b))
             ca, cb = _per_100k(a), _per_100k(b)
-            out.append(f"{label} {what}, {conns} conns: {x:.2f}x ({a['rps']:,.0f} vs {b['rps']:,.0f} req/s), "
-                       f"p99 {p99a:.2f} vs {p99b:.2f} ms: {'met' if x >= 1.0 and p99a <= p99b else 'NOT met'}"
-                       f"{bound(a, b)}; CPU per 100k requests {ca:.2f} vs {cb:.2f} s: "
-                       f"{'met' if ca <= cb else 'NOT met'}")
+            add(f"{label} {what}: CPU per 100k requests <= nginx-cache's", f"{ca:.2f} vs {cb:.2f} s",
+                ca <= cb, (a, b))
     a, b = rc.get("cold_pull_1"), ng.get("cold_pull_1")
     if a and b:
         x = b["seconds"] / a["seconds"]
-        out.append(f"cold pull, 1 client: {x:.2f}x ({a['seconds']:.3f} vs {b['seconds']:.3f} s): "
-                   f"{'met' if x >= 1.0 else 'NOT met'}; regcache {a['vs_upstream']:.2f}x the upstream alone "
-                   f"({a['upstream_alone_s']:.3f} s), nginx-cache {b['vs_upstream']:.2f}x")
+        add("cold pull, 1 client, >= 1.0x",
+            f"{x:.2f}x ({a['seconds']:.3f} vs {b['seconds']:.3f} s; the upstream alone "
+            f"{a['upstream_alone_s']:.3f} s: regcache {a['vs_upstream']:.2f}x, nginx-cache {b['vs_upstream']:.2f}x)",
+            x >= 1.0)
+    a, b = rc.get("cold_blob_1"), ng.get("cold_blob_1")
+    if a and b:
+        x = b["seconds"] / a["seconds"]
+        add(f"cold blob {a['bytes'] / MiB:.0f} MiB, 1 client, >= 1.0x",
+            f"{x:.2f}x ({a['seconds']:.3f} vs {b['seconds']:.3f} s; the upstream alone "
+            f"{a['upstream_alone_s']:.3f} s: regcache {a['vs_upstream']:.2f}x, nginx-cache {b['vs_upstream']:.2f}x)",
+            x >= 1.0)
     return out
+
+
+def target_line(t):
+    return (f"{t['target']}: {t['figures']}: {'met' if t['met'] else 'NOT met'}"
+            + (" (client-bound)" if t["client_bound"] else ""))
 
 
 def git_rev():
@@ -1765,16 +1794,17 @@ def main(argv=None):
     params = dict(clients=args.clients, warm_clients=args.warm_clients, manifest_conns=args.manifest_conns,
                   blob_conns=args.blob_conns, blob_mib=round(up.big_blob.size / MiB),
                   huge_mib=round(up.huge_blob.size / MiB) if up.huge else 0)
-    header, rows = main_table(results, peers, args.baseline, params, only_measured=args.only_cold)
+    header, rows = build_table(*main_spec(results, peers, args.baseline), params, only_measured=args.only_cold)
     note = ratio_note(args.baseline, peers)
-    ttable = transport_table(results, peers, args.baseline, params)
+    tspec = transport_spec(results, peers, args.baseline)
+    ttable = build_table(*tspec, params) if tspec else None
     tnotes = [f"TLS and HTTP/2, the same runs on the other listeners: TLS h1 = loadgen --tls (ALPN http/1.1); "
               f"TLS h2 / h2c = h2load -c {args.manifest_conns} -m {args.h2_streams} for manifests, "
               f"-c {args.blob_conns} -m 1 for the blob, {args.loadgen_threads} client thread(s)."]
     tnotes += unsupported_notes(results, peers)
     bound_note = ("'*' = client-bound: the load client kept its thread(s) busy (>= 0.9 cores each), "
                   "so the figure measures the client too.")
-    targets = target_lines(results, args.manifest_conns)
+    goals = targets(results, args.manifest_conns)
     title = (f"regcache bench {meta['date']} git {meta['git']} — {meta['host']['cpus']} CPUs, "
              f"image {meta['image']['pull_bytes'] / MiB:.1f} MiB in {meta['image']['blobs']} blobs + "
              f"{meta['image']['manifests']} manifests, big blob {up.big_blob.size / MiB:.1f} MiB"
@@ -1791,21 +1821,22 @@ def main(argv=None):
         print()
         print(render_text(*ttable))
         print("\n".join(tnotes))
-    if targets:
+    if goals:
         print()
         print("Targets (regcache against nginx-cache, this run):")
-        print("\n".join("  " + t for t in targets))
+        print("\n".join("  " + target_line(t) for t in goals))
     with open(os.path.join(out_dir, "results.json"), "w") as f:
         json.dump({"meta": meta, "results": results, "table": {"header": header, "rows": rows},
                    "transport_table": {"header": ttable[0], "rows": ttable[1]} if ttable else None,
-                   "targets": targets}, f, indent=2)
+                   "targets": goals}, f, indent=2)
     with open(os.path.join(out_dir, "results.md"), "w") as f:
         f.write(f"# {title}\n\n" + render_md(header, rows) + "\n\n"
                 + "".join(line + "\n\n" for line in [note, bound_note, auth_line] if line))
         if ttable:
             f.write("## TLS and HTTP/2\n\n" + render_md(*ttable) + "\n\n" + "\n\n".join(tnotes) + "\n\n")
-        if targets:
-            f.write("## Targets (regcache against nginx-cache)\n\n" + "".join(f"- {t}\n" for t in targets) + "\n")
+        if goals:
+            f.write("## Targets (regcache against nginx-cache)\n\n"
+                    + "".join(f"- {target_line(t)}\n" for t in goals) + "\n")
         for p, d in meta["peers"].items():
             f.write(f"- **{p}**: {d}\n")
     log(f"wrote {out_dir}/results.json and results.md ({meta['elapsed_s']}s)")
