@@ -147,14 +147,28 @@ http::server_options server_options_of(const config::config& cfg, const std::str
   options.write_timeout = cfg.server.write_timeout;
   options.max_connections = cfg.server.max_connections;
   options.access_log = cfg.log.access_log;
+  const auto& h2 = cfg.server.http2;
+  options.http2.enabled = h2.enabled;
+  options.http2.connection_window = static_cast<std::uint32_t>(h2.connection_window);
+  options.http2.stream_window = static_cast<std::uint32_t>(h2.stream_window);
+  options.http2.max_concurrent_streams = h2.max_concurrent_streams;
+  options.http2.max_header_list_size = static_cast<std::uint32_t>(h2.max_header_list_size);
+  options.http2.reset_burst = h2.reset_burst;
+  options.http2.reset_rate = h2.reset_rate;
+  options.http2.control_frame_burst = h2.control_frame_burst;
+  options.http2.control_frame_rate = h2.control_frame_rate;
   return options;
 }
 
 // server.tls, loaded: a configuration error (exit code 2) when the files do
 // not make a usable pair.
-std::unique_ptr<tls::server_context> make_tls_context(const config::tls_config& t, metrics::registry& metrics) {
+std::unique_ptr<tls::server_context> make_tls_context(const config::server_config& server,
+                                                      metrics::registry& metrics) {
+  const auto& t = server.tls;
   if (!t.enabled) return nullptr;
   tls::server_options options;
+  // h2 first: a client offering both gets HTTP/2.
+  if (server.http2.enabled) options.alpn_protocols = {"h2", "http/1.1"};
   options.cert_file = t.cert_file;
   options.key_file = t.key_file;
   options.client_ca_file = t.client_ca_file;
@@ -310,7 +324,7 @@ struct app::parts {
   // token with admin.token_file), its own access log lines, the same threads.
   admin::handler admin_handler{{*index, remover, router, manifest_cache, evictor, prefetcher, cache_metrics,
                                 blocking.get_executor(), clock, REGCACHE_VERSION, admin_token_of(cfg.admin)}};
-  std::unique_ptr<tls::server_context> tls_context = make_tls_context(cfg.server.tls, metrics);
+  std::unique_ptr<tls::server_context> tls_context = make_tls_context(cfg.server, metrics);
   std::optional<http::server> server;      // server.listen: plain HTTP
   std::optional<http::server> tls_server;  // server.tls.listen
   std::optional<http::server> admin_server;

@@ -386,16 +386,34 @@ void read_tls(const YAML::Node& n, const std::string& path, tls_config& t) {
   });
 }
 
+void read_http2(const YAML::Node& n, const std::string& path, http2_config& h) {
+  static constexpr std::array<std::string_view, 9> keys{
+      "enabled",     "connection_window", "stream_window",       "max_concurrent_streams", "max_header_list_size",
+      "reset_burst", "reset_rate",        "control_frame_burst", "control_frame_rate"};
+  for_each_key(n, path, keys, [&](std::string_view key, const YAML::Node& v, const std::string& p) {
+    if (key == "enabled") h.enabled = read_bool(v, p);
+    else if (key == "connection_window") h.connection_window = read_size(v, p);
+    else if (key == "stream_window") h.stream_window = read_size(v, p);
+    else if (key == "max_concurrent_streams") h.max_concurrent_streams = read_count<std::uint32_t>(v, p);
+    else if (key == "max_header_list_size") h.max_header_list_size = read_size(v, p);
+    else if (key == "reset_burst") h.reset_burst = read_count<std::uint32_t>(v, p);
+    else if (key == "reset_rate") h.reset_rate = read_count<std::uint32_t>(v, p);
+    else if (key == "control_frame_burst") h.control_frame_burst = read_count<std::uint32_t>(v, p);
+    else h.control_frame_rate = read_count<std::uint32_t>(v, p);
+  });
+}
+
 void read_server(const YAML::Node& n, const std::string& path, server_config& s) {
-  static constexpr std::array<std::string_view, 10> keys{
+  static constexpr std::array<std::string_view, 11> keys{
       "listen",        "max_header_bytes", "idle_timeout",   "header_timeout", "read_timeout",
-      "write_timeout", "max_connections",  "shutdown_grace", "threads",        "tls"};
+      "write_timeout", "max_connections",  "shutdown_grace", "threads",        "tls", "http2"};
   bool listen_given = false;
   for_each_key(n, path, keys, [&](std::string_view key, const YAML::Node& v, const std::string& p) {
     if (key == "listen") {
       s.listen = read_string(v, p);
       listen_given = true;
     } else if (key == "tls") read_tls(v, p, s.tls);
+    else if (key == "http2") read_http2(v, p, s.http2);
     else if (key == "max_header_bytes") s.max_header_bytes = read_size(v, p);
     else if (key == "idle_timeout") s.idle_timeout = read_duration(v, p);
     else if (key == "header_timeout") s.header_timeout = read_duration(v, p);
@@ -602,6 +620,30 @@ void validate_tls(const tls_config& t, const server_config& s) {
   }
 }
 
+void validate_http2(const http2_config& h) {
+  const http2_config defaults;
+  // RFC 9113 6.9.1: a flow-control window is at most 2^31-1 bytes; below
+  // the protocol's initial 65535 a window would slow every client down.
+  constexpr std::uint64_t min_window = 65535, max_window = 2147483647;
+  const auto check_window = [&](const std::string& path, std::uint64_t value, std::uint64_t fallback) {
+    if (value < min_window || value > max_window) {
+      fail(path, std::to_string(value) + " is not allowed (must be between 65535 and 2147483647 bytes, default " +
+                     core::format_bytes(fallback) + ")");
+    }
+  };
+  check_window("server.http2.connection_window", h.connection_window, defaults.connection_window);
+  check_window("server.http2.stream_window", h.stream_window, defaults.stream_window);
+  check_at_least_one("server.http2.max_concurrent_streams", h.max_concurrent_streams, defaults.max_concurrent_streams);
+  if (h.max_header_list_size < 1024 || h.max_header_list_size > 1024 * 1024) {
+    fail("server.http2.max_header_list_size", std::to_string(h.max_header_list_size) +
+                                                  " is not allowed (must be between 1KiB and 1MiB, default 32KiB)");
+  }
+  check_at_least_one("server.http2.reset_burst", h.reset_burst, defaults.reset_burst);
+  check_at_least_one("server.http2.reset_rate", h.reset_rate, defaults.reset_rate);
+  check_at_least_one("server.http2.control_frame_burst", h.control_frame_burst, defaults.control_frame_burst);
+  check_at_least_one("server.http2.control_frame_rate", h.control_frame_rate, defaults.control_frame_rate);
+}
+
 void validate_server(const server_config& s) {
   const server_config defaults;
   if (s.tls.enabled) validate_tls(s.tls, s);
@@ -621,6 +663,7 @@ void validate_server(const server_config& s) {
   check_positive("server.write_timeout", s.write_timeout, defaults.write_timeout);
   check_at_least_one("server.max_connections", s.max_connections, defaults.max_connections);
   check_positive("server.shutdown_grace", s.shutdown_grace, defaults.shutdown_grace);
+  validate_http2(s.http2);
 }
 
 void validate_upstream(const upstream_config& u, const std::string& path,

@@ -1,12 +1,16 @@
 #include "connection.hpp"
 
 #include "connection_io.hpp"
+#include "exchange_io.hpp"
+#include "h2_session.hpp"
 #include "server_shared.hpp"
 #include "regcache/http/errc.hpp"
 
 #include <boost/asio/ssl/error.hpp>
 #include <boost/beast/core/error.hpp>
 #include <spdlog/spdlog.h>
+
+#include <boost/beast/http/status.hpp>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -40,7 +44,128 @@ void cancel_on_expiry(connection::socket_type* socket, const error_code& ec) {
   }
 }
 
+namespace {
+
+std::string serialize_head(const response_head& head, bool chunked, bool keep_alive) {
+  std::string out;
+  out.reserve(256 + head.fields.size() * 64);
+  out += "HTTP/1.1 ";
+  out += std::to_string(head.status);
+  out += ' ';
+  const auto reason = beast_http::obsolete_reason(static_cast<beast_http::status>(head.status));
+  out.append(reason.data(), reason.size());
+  out += "\r\n";
+  for (const auto& [name, value] : head.fields) {
+    out += name;
+    out += ": ";
+    out += value;
+    out += "\r\n";
+  }
+  if (head.content_length) {
+    out += "Content-Length: ";
+    out += std::to_string(*head.content_length);
+    out += "\r\n";
+  } else if (chunked) {
+    out += "Transfer-Encoding: chunked\r\n";
+  }
+  if (!keep_alive) out += "Connection: close\r\n";
+  out += "\r\n";
+  return out;
+}
+
+// One request's response on an HTTP/1.1 connection: a body of unknown
+// length is chunked; abort() cuts the connection.
+class http1_exchange_io final : public exchange_io {
+ public:
+  explicit http1_exchange_io(connection& conn) : conn_(conn) {}
+
+  const request_type& request() const override { return conn_.request(); }
+  bool request_has_body() const noexcept override {
+    const auto& req = conn_.request();
+    return req.chunked() || (req.has_content_length() && req[beast_http::field::content_length] != "0");
+  }
+  asio::awaitable<result<std::string>> read_body(std::size_t limit) override {
+    co_return co_await conn_.read_body(limit);
+  }
+  std::string_view remote_address() const noexcept override { return conn_.remote_address(); }
+  const client_certificate* peer_certificate() const noexcept override { return conn_.peer_certificate(); }
+  std::string_view protocol() const noexcept override { return "HTTP/1.1"; }
+
+  asio::awaitable<error_code> send_head(const response_head& head, bool body_follows) override {
+    chunked_ = !head.content_length && body_follows;
+    const auto text = serialize_head(head, chunked_, conn_.keep_alive());
+    co_return co_await conn_.write_buffers(text);
+  }
+
+  asio::awaitable<error_code> write_body(std::string_view bytes) override {
+    if (!chunked_) co_return co_await conn_.write_buffers(bytes);
+    char size_line[24];
+    const int n = std::snprintf(size_line, sizeof size_line, "%zx\r\n", bytes.size());
+    co_return co_await conn_.write_buffers(std::string_view(size_line, static_cast<std::size_t>(n)), bytes, "\r\n");
+  }
+
+  asio::awaitable<error_code> send_file(int fd, std::uint64_t offset, std::uint64_t length) override {
+    if (chunked_) {
+      char size_line[24];
+      const int n = std::snprintf(size_line, sizeof size_line, "%llx\r\n", static_cast<unsigned long long>(length));
+      if (auto ec = co_await conn_.write_buffers(std::string_view(size_line, static_cast<std::size_t>(n))))
+        co_return ec;
+    }
+    if (auto ec = co_await conn_.send_file(fd, offset, length)) co_return ec;
+    if (chunked_) co_return co_await conn_.write_buffers("\r\n");
+    co_return error_code{};
+  }
+
+  asio::awaitable<error_code> finish_body() override {
+    if (chunked_) co_return co_await conn_.write_buffers("0\r\n\r\n");
+    co_return error_code{};
+  }
+
+  void abort() noexcept override {
+    conn_.set_keep_alive(false);
+    conn_.close();
+  }
+
+ private:
+  connection& conn_;
+  bool chunked_ = false;
+};
+
+}  // namespace
+
+asio::awaitable<void> answer(server_shared& shared, exchange& ex) {
+  const auto started = std::chrono::steady_clock::now();
+  std::string failure;
+  try {
+    co_await shared.handle(ex);
+  } catch (const std::exception& e) {
+    failure = e.what();
+  }
+  if (!failure.empty()) {
+    spdlog::error("request id={} unhandled exception: {}", ex.request_id(), failure);
+    if (!ex.head_sent()) {
+      response_head head{500, {{"Content-Type", "application/json"}}, std::nullopt};
+      std::string body =
+          R"({"errors":[{"code":"UNKNOWN","message":"internal error; see the regcache log for the request id"}]})";
+      auto send_ec = co_await ex.send(std::move(head), std::move(body));
+      ignore_error(send_ec, "the client may be gone");
+    } else {
+      ex.abort();
+    }
+  }
+  if (!ex.complete() && !ex.aborted()) {
+    // The handler stopped mid-response (client gone or an upstream failure):
+    // the client must not take what it got for the whole answer.
+    ex.abort();
+  }
+  const auto target = ex.target();
+  shared.record(ex, ex.method_name(), target.substr(0, std::min<std::size_t>(target.size(), 512)),
+                std::chrono::steady_clock::now() - started);
+}
+
 connection::connection(std::shared_ptr<server_shared> shared) : shared_(std::move(shared)) {}
+
+connection::~connection() = default;
 
 const server_options& connection::options() const noexcept { return shared_->options; }
 
@@ -52,7 +177,8 @@ result<std::size_t> connection::body_length(std::size_t limit) const {
 }
 
 void connection::close_if_idle() noexcept {
-  if (idle_) close();
+  if (h2_) h2_->drain();
+  else if (idle_) close();
 }
 
 asio::awaitable<void> connection::reply_error_and_close(unsigned status, std::string_view reason) {
@@ -80,45 +206,29 @@ asio::awaitable<bool> connection::serve_one() {
     co_return false;
   }
 
-  const auto started = std::chrono::steady_clock::now();
   keep_alive_ = parser_->get().keep_alive() && !shared_->draining.load();
-  exchange ex(*this, shared_->next_request_id());
+  http1_exchange_io io(*this);
+  exchange ex(io, shared_->next_request_id());
   // A handler may read the body or not (the registry API never does): either
   // way the connection ends after the answer, so no unread body is taken for
   // the next request.
   if (ex.request_has_body()) keep_alive_ = false;
-
-  std::string failure;
-  try {
-    co_await shared_->handle(ex);
-  } catch (const std::exception& e) {
-    failure = e.what();
-  }
-  if (!failure.empty()) {
-    spdlog::error("request id={} unhandled exception: {}", ex.request_id(), failure);
-    if (!ex.head_sent()) {
-      response_head head{500, {{"Content-Type", "application/json"}}, std::nullopt};
-      std::string body =
-          R"({"errors":[{"code":"UNKNOWN","message":"internal error; see the regcache log for the request id"}]})";
-      auto send_ec = co_await ex.send(std::move(head), std::move(body));
-      ignore_error(send_ec, "the client may be gone");
-    } else {
-      ex.abort();
-    }
-  }
-  if (!ex.complete() && !ex.aborted()) {
-    // The handler stopped mid-response (client gone or an upstream failure): the
-    // framing is broken, so the connection cannot be reused.
-    ex.abort();
-  }
-  const auto target = ex.target();
-  shared_->record(ex, ex.method_name(), target.substr(0, std::min<std::size_t>(target.size(), 512)),
-                  std::chrono::steady_clock::now() - started);
+  co_await answer(*shared_, ex);
   co_return keep_alive_ && !ex.aborted() && !shared_->draining.load();
+}
+
+asio::awaitable<void> connection::serve_h2() {
+  h2_ = std::make_unique<h2_session>(*this, shared_);
+  co_await h2_->run();
+  h2_.reset();
 }
 
 asio::awaitable<void> connection::run() {
   bool open = co_await start();
+  if (open && shared_->options.http2.enabled && co_await speaks_h2()) {
+    co_await serve_h2();
+    open = false;
+  }
   while (open) open = co_await serve_one();
   close();
 }

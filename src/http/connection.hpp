@@ -2,7 +2,9 @@
 // Internal to the http module: one accepted connection and its coroutine.
 //
 // `connection` is the HTTP/1.1 session (request heads, the handler, keep-alive,
-// drain, access log); how bytes move is its transport's business:
+// drain, access log), or hands the connection to an h2_session when the
+// client speaks HTTP/2 (ALPN h2 on TLS, the prior-knowledge preface on plain
+// connections); how bytes move is its transport's business:
 //   plain_connection  the socket itself: non-blocking writes first, sendfile(2)
 //   tls_connection    an SSL stream: handshake first, files read in large
 //                     chunks and encrypted (no sendfile)
@@ -29,19 +31,22 @@ struct ssl_st;
 namespace regcache::http {
 
 struct server_shared;
+class h2_session;
 
 class connection : public std::enable_shared_from_this<connection> {
  public:
   using socket_type = boost::asio::generic::stream_protocol::socket;
   using request_type = boost::beast::http::request<boost::beast::http::empty_body>;
+  using clock = std::chrono::steady_clock;
 
   explicit connection(std::shared_ptr<server_shared> shared);
-  virtual ~connection() = default;
+  virtual ~connection();
 
   boost::asio::awaitable<void> run();
   // The connection's (single-threaded) executor: everything touching the socket runs there.
   virtual boost::asio::any_io_executor executor() = 0;
-  // Called on the connection's executor when the server drains.
+  // Called on the connection's executor when the server drains: HTTP/1.1
+  // closes an idle connection, HTTP/2 sends GOAWAY.
   void close_if_idle() noexcept;
 
   const request_type& request() const { return parser_->get(); }
@@ -55,6 +60,16 @@ class connection : public std::enable_shared_from_this<connection> {
                                                            std::string_view c = {}) = 0;
   // `length` bytes of `fd` from `offset`; eof when the file is shorter.
   virtual boost::asio::awaitable<error_code> send_file(int fd, std::uint64_t offset, std::uint64_t length) = 0;
+  // `prefix` (an HTTP/2 frame header and what preceded it), then `length`
+  // bytes of `fd` from `offset`, sent together (one TLS record, or one TCP
+  // segment where the kernel can).
+  virtual boost::asio::awaitable<error_code> send_prefixed_file(std::string_view prefix, int fd, std::uint64_t offset,
+                                                                std::uint64_t length) = 0;
+  // Appends what arrives to input(); operation_aborted past `deadline`
+  // (clock::time_point::max(): none). HTTP/2 reads while it writes: a read
+  // and a write may wait at the same time.
+  virtual boost::asio::awaitable<error_code> read_some(clock::time_point deadline) = 0;
+  boost::beast::flat_buffer& input() noexcept { return buffer_; }
   virtual void close() noexcept = 0;
   std::string_view remote_address() const noexcept { return remote_address_; }
   const client_certificate* peer_certificate() const noexcept {
@@ -64,6 +79,8 @@ class connection : public std::enable_shared_from_this<connection> {
  protected:
   // Before the first request (socket options, the TLS handshake); false ends the connection.
   virtual boost::asio::awaitable<bool> start() = 0;
+  // After start(): does the client speak HTTP/2 (and server.http2 is on)?
+  virtual boost::asio::awaitable<bool> speaks_h2() = 0;
   // Reads the next request head into parser_: the idle timeout until its
   // first byte, then header_timeout for all of it.
   virtual boost::asio::awaitable<error_code> read_head() = 0;
@@ -81,8 +98,10 @@ class connection : public std::enable_shared_from_this<connection> {
  private:
   boost::asio::awaitable<bool> serve_one();
   boost::asio::awaitable<void> reply_error_and_close(unsigned status, std::string_view reason);
+  boost::asio::awaitable<void> serve_h2();
 
   bool keep_alive_ = true;
+  std::unique_ptr<h2_session> h2_;  // set while the connection speaks HTTP/2
 };
 
 class plain_connection final : public connection {
@@ -94,15 +113,20 @@ class plain_connection final : public connection {
   boost::asio::awaitable<error_code> write_buffers(std::string_view a, std::string_view b,
                                                    std::string_view c) override;
   boost::asio::awaitable<error_code> send_file(int fd, std::uint64_t offset, std::uint64_t length) override;
+  boost::asio::awaitable<error_code> send_prefixed_file(std::string_view prefix, int fd, std::uint64_t offset,
+                                                        std::uint64_t length) override;
+  boost::asio::awaitable<error_code> read_some(clock::time_point deadline) override;
   void close() noexcept override;
 
  private:
   boost::asio::awaitable<bool> start() override;
+  boost::asio::awaitable<bool> speaks_h2() override;
   boost::asio::awaitable<error_code> read_head() override;
   boost::asio::awaitable<error_code> wait_writable();
 
   boost::beast::basic_stream<boost::asio::generic::stream_protocol> stream_;
   boost::asio::steady_timer write_timer_;
+  boost::asio::steady_timer read_timer_;
 };
 
 // TLS straight over the non-blocking socket: OpenSSL reads and writes the
@@ -122,28 +146,36 @@ class tls_connection final : public connection {
   boost::asio::awaitable<error_code> write_buffers(std::string_view a, std::string_view b,
                                                    std::string_view c) override;
   boost::asio::awaitable<error_code> send_file(int fd, std::uint64_t offset, std::uint64_t length) override;
+  boost::asio::awaitable<error_code> send_prefixed_file(std::string_view prefix, int fd, std::uint64_t offset,
+                                                        std::uint64_t length) override;
+  // Decrypted bytes appended to input().
+  boost::asio::awaitable<error_code> read_some(clock::time_point deadline) override;
   void close() noexcept override;
 
  private:
-  using clock = std::chrono::steady_clock;
-
   boost::asio::awaitable<bool> start() override;
+  boost::asio::awaitable<bool> speaks_h2() override { co_return alpn_h2_; }
   boost::asio::awaitable<error_code> read_head() override;
   // Waits until the socket is readable or writable, at most until `deadline`.
   boost::asio::awaitable<error_code> wait(boost::asio::socket_base::wait_type what, clock::time_point deadline);
   // Waits for whatever the last SSL call asked for (`ssl_error`): ok to retry, or why not.
   boost::asio::awaitable<error_code> wait_for_ssl(int ssl_error, clock::time_point deadline);
   boost::asio::awaitable<error_code> handshake(clock::time_point deadline);
-  // Decrypted bytes appended to buffer_.
-  boost::asio::awaitable<error_code> read_some(clock::time_point deadline);
   boost::asio::awaitable<error_code> write_all(const char* data, std::size_t size);
   void take_peer_certificate();
 
   socket_type socket_;
-  boost::asio::steady_timer timer_;
+  // Reads and writes wait on their own timers: HTTP/2 waits for both at once.
+  boost::asio::steady_timer read_timer_;
+  boost::asio::steady_timer write_timer_;
   std::shared_ptr<boost::asio::ssl::context> context_;
   ssl_st* ssl_ = nullptr;
+  bool alpn_h2_ = false;   // the handshake chose h2 by ALPN
   std::string coalesced_;  // a response head and a small body, written as one record
+  // An HTTP/2 DATA frame from a file: its header and the file's bytes read
+  // behind it, encrypted as one write. Kept for the connection's life.
+  std::unique_ptr<char[]> frame_;
+  std::size_t frame_capacity_ = 0;
 };
 
 }  // namespace regcache::http

@@ -11,7 +11,10 @@
 
 #include <sys/sendfile.h>
 
+#include <sys/socket.h>
+
 #include <cerrno>
+#include <cstring>
 
 namespace regcache::http {
 namespace asio = boost::asio;
@@ -21,7 +24,10 @@ using asio::ip::tcp;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 plain_connection::plain_connection(socket_type socket, std::shared_ptr<server_shared> shared)
-    : connection(std::move(shared)), stream_(std::move(socket)), write_timer_(stream_.get_executor()) {}
+    : connection(std::move(shared)),
+      stream_(std::move(socket)),
+      write_timer_(stream_.get_executor()),
+      read_timer_(stream_.get_executor()) {}
 
 void plain_connection::close() noexcept {
   error_code ec;
@@ -40,6 +46,47 @@ asio::awaitable<bool> plain_connection::start() {
   stream_.socket().non_blocking(true, ec);
   ignore_error(ec, "a blocking socket only loses the fast path");
   co_return true;
+}
+
+asio::awaitable<error_code> plain_connection::read_some(clock::time_point deadline) {
+  for (;;) {
+    error_code ec;
+    const auto n = stream_.socket().read_some(buffer_.prepare(read_chunk_bytes), ec);
+    buffer_.commit(n);
+    if (!ec || (ec != asio::error::would_block && ec != asio::error::try_again)) co_return ec;
+    auto* socket = &stream_.socket();
+    // Without a deadline no timer: a write may wait on the same socket, and
+    // the timer's expiry would cancel it too.
+    if (deadline != clock::time_point::max()) {
+      read_timer_.expires_at(deadline);
+      read_timer_.async_wait([socket](const error_code& timer_ec) { cancel_on_expiry(socket, timer_ec); });
+    }
+    auto [wait_ec] = co_await socket->async_wait(asio::socket_base::wait_read, use_tuple);
+    read_timer_.cancel();
+    if (wait_ec) co_return wait_ec;
+  }
+}
+
+// Prior knowledge (RFC 9113 3.3): an HTTP/2 client starts with the preface,
+// which no HTTP/1.1 request line can begin with.
+asio::awaitable<bool> plain_connection::speaks_h2() {
+  idle_ = true;
+  auto deadline = clock::now() + options().idle_timeout;
+  for (;;) {
+    const auto have = buffer_.size();
+    const auto compared = std::min(have, h2_client_preface.size());
+    if (compared > 0 && std::memcmp(buffer_.data().data(), h2_client_preface.data(), compared) != 0) break;
+    if (have >= h2_client_preface.size()) break;
+    if (auto ec = co_await read_some(deadline)) {
+      // Nothing more comes: the HTTP/1.1 path sees the same end.
+      close();
+      break;
+    }
+    if (have == 0) deadline = clock::now() + options().header_timeout;
+  }
+  idle_ = false;
+  co_return buffer_.size() >= h2_client_preface.size() &&
+      std::memcmp(buffer_.data().data(), h2_client_preface.data(), h2_client_preface.size()) == 0;
 }
 
 asio::awaitable<error_code> plain_connection::read_head() {
@@ -112,6 +159,21 @@ asio::awaitable<error_code> plain_connection::wait_writable() {
   write_timer_.cancel();
   if (timed_out && ec) co_return make_error_code(beast::error::timeout);
   co_return ec;
+}
+
+// The prefix is sent with MSG_MORE: the kernel holds it back to go out in
+// one segment with the file's first bytes, as TCP_CORK would.
+asio::awaitable<error_code> plain_connection::send_prefixed_file(std::string_view prefix, int fd,
+                                                                 std::uint64_t offset, std::uint64_t length) {
+  const ssize_t sent = ::send(stream_.socket().native_handle(), prefix.data(), prefix.size(),
+                              MSG_MORE | MSG_NOSIGNAL | MSG_DONTWAIT);
+  if (sent < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+    co_return error_code(errno, boost::system::system_category());
+  const auto done = static_cast<std::size_t>(std::max<ssize_t>(sent, 0));
+  if (done < prefix.size()) {
+    if (auto ec = co_await write_buffers(prefix.substr(done), {}, {})) co_return ec;
+  }
+  co_return co_await send_file(fd, offset, length);
 }
 
 // sendfile(2): no copy through user space.

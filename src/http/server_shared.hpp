@@ -78,8 +78,8 @@ struct server_shared {
     series.requests->inc();
     series.duration->observe(seconds);
     if (options.access_log) {
-      spdlog::info("request id={} method={} path={} status={} bytes={} duration_ms={:.3f} cache={}{}",
-                   ex.request_id(), method, target, ex.status(), ex.body_bytes(), seconds * 1000.0,
+      spdlog::info("request id={} method={} path={} proto={} status={} bytes={} duration_ms={:.3f} cache={}{}",
+                   ex.request_id(), method, target, ex.protocol(), ex.status(), ex.body_bytes(), seconds * 1000.0,
                    ex.cache_outcome(), ex.aborted() ? " aborted=true" : "");
     }
   }
@@ -100,5 +100,11 @@ struct server_shared {
   std::mutex connections_mutex;
   std::unordered_set<std::shared_ptr<connection>> connections;
 };
+
+// Runs the handler on `ex` and finishes what it left (an exception: 500, or
+// the response aborted if its head went out; an incomplete response:
+// aborted), then writes the access log line and the request metrics. Both
+// protocols answer every request through it.
+boost::asio::awaitable<void> answer(server_shared& shared, exchange& ex);
 
 }  // namespace regcache::http

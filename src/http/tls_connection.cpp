@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 
 namespace regcache::http {
 namespace asio = boost::asio;
@@ -77,7 +78,8 @@ tls_connection::tls_connection(socket_type socket, std::shared_ptr<ssl::context>
                                std::shared_ptr<server_shared> shared)
     : connection(std::move(shared)),
       socket_(std::move(socket)),
-      timer_(socket_.get_executor()),
+      read_timer_(socket_.get_executor()),
+      write_timer_(socket_.get_executor()),
       context_(std::move(context)) {}
 
 tls_connection::~tls_connection() {
@@ -96,11 +98,16 @@ void tls_connection::close() noexcept {
 
 asio::awaitable<error_code> tls_connection::wait(asio::socket_base::wait_type what, clock::time_point deadline) {
   auto* socket = &socket_;
-  timer_.expires_at(deadline);
-  timer_.async_wait([socket](const error_code& ec) { cancel_on_expiry(socket, ec); });
+  auto& timer = what == asio::socket_base::wait_read ? read_timer_ : write_timer_;
+  // Without a deadline no timer: its expiry would cancel the other
+  // direction's wait too.
+  if (deadline != clock::time_point::max()) {
+    timer.expires_at(deadline);
+    timer.async_wait([socket](const error_code& ec) { cancel_on_expiry(socket, ec); });
+  }
   auto [ec] = co_await socket_.async_wait(what, use_tuple);
-  const bool timed_out = timer_.expiry() <= clock::now();
-  timer_.cancel();
+  const bool timed_out = deadline != clock::time_point::max() && timer.expiry() <= clock::now();
+  timer.cancel();
   if (timed_out && ec) co_return make_error_code(boost::beast::error::timeout);
   co_return ec;
 }
@@ -173,6 +180,10 @@ asio::awaitable<bool> tls_connection::start() {
     co_return false;
   }
   take_peer_certificate();
+  const unsigned char* protocol = nullptr;
+  unsigned int protocol_length = 0;
+  SSL_get0_alpn_selected(ssl_, &protocol, &protocol_length);
+  alpn_h2_ = protocol_length == 2 && protocol[0] == 'h' && protocol[1] == '2';
   co_return true;
 }
 
@@ -277,6 +288,26 @@ asio::awaitable<error_code> tls_connection::write_buffers(std::string_view a, st
     if (auto ec = co_await write_all(piece.data(), piece.size())) co_return ec;
   }
   co_return error_code{};
+}
+
+asio::awaitable<error_code> tls_connection::send_prefixed_file(std::string_view prefix, int fd,
+                                                               std::uint64_t offset, std::uint64_t length) {
+  const auto size = prefix.size() + static_cast<std::size_t>(length);
+  if (size > frame_capacity_) {
+    frame_ = std::make_unique_for_overwrite<char[]>(size);
+    frame_capacity_ = size;
+  }
+  std::memcpy(frame_.get(), prefix.data(), prefix.size());
+  std::size_t have = prefix.size();
+  while (have < size) {
+    const ssize_t n = ::pread(fd, frame_.get() + have, size - have, static_cast<off_t>(offset));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) co_return error_code(errno, boost::system::system_category());
+    if (n == 0) co_return make_error_code(asio::error::eof);  // file shorter than promised
+    have += static_cast<std::size_t>(n);
+    offset += static_cast<std::uint64_t>(n);
+  }
+  co_return co_await write_all(frame_.get(), size);
 }
 
 // No sendfile through SSL: the file is read (pread, from the page cache as a

@@ -43,11 +43,25 @@ struct tls_config {
   std::string min_version = "1.2";   // 1.2 | 1.3
 };
 
+// server.http2: HTTP/2 (h2 by ALPN on TLS, h2c by prior knowledge on plain).
+struct http2_config {
+  bool enabled = true;
+  std::uint64_t connection_window = 16 * 1024 * 1024;  // 64KiB-1 .. 2GiB-1
+  std::uint64_t stream_window = 4 * 1024 * 1024;       // 64KiB-1 .. 2GiB-1
+  std::uint32_t max_concurrent_streams = 128;
+  std::uint64_t max_header_list_size = 32 * 1024;  // 1KiB .. 1MiB
+  std::uint32_t reset_burst = 1000;
+  std::uint32_t reset_rate = 33;  // per second
+  std::uint32_t control_frame_burst = 1000;
+  std::uint32_t control_frame_rate = 100;  // per second
+};
+
 struct server_config {
   // host:port; IPv6 as [::1]:5000; loopback unless told otherwise. Empty: no
   // plain listener (only with server.tls; left out when server.tls is given, it is empty).
   std::string listen = "127.0.0.1:5000";
   tls_config tls;
+  http2_config http2;
   std::size_t max_header_bytes = 16 * 1024;
   std::chrono::milliseconds idle_timeout{60'000};
   std::chrono::milliseconds header_timeout{10'000};  // the whole request head, from its first byte

@@ -7,8 +7,11 @@
 // request was a HEAD and then never puts body bytes on the wire, so handlers
 // write the same code for GET and HEAD.
 //
-// Thread affinity: an exchange belongs to its connection's coroutine; call it
-// only from there. It never outlives that coroutine.
+// The same exchange serves HTTP/1.1 and HTTP/2 requests: the protocol is the
+// server's business (see server.hpp), never the handler's.
+//
+// Thread affinity: an exchange belongs to its connection's coroutine (HTTP/2:
+// its stream's); call it only from there. It never outlives that coroutine.
 #include "regcache/core/result.hpp"
 
 #include <boost/asio/awaitable.hpp>
@@ -43,11 +46,11 @@ struct client_certificate {
   std::vector<std::string> subject_alt_names;
 };
 
-class connection;
+class exchange_io;
 
 class exchange {
  public:
-  exchange(connection& conn, std::string request_id);
+  exchange(exchange_io& io, std::string request_id);
 
   http::method method() const noexcept;
   std::string_view method_name() const noexcept;
@@ -78,12 +81,14 @@ class exchange {
   boost::asio::awaitable<error_code> write(std::span<const std::byte> bytes);
   boost::asio::awaitable<error_code> write(std::string_view bytes);
   // Body bytes straight from a file: sendfile(2), no copy through user space
-  // (over TLS: read in large chunks and encrypted).
+  // (over TLS: read in large chunks and encrypted). Returns once the bytes
+  // left the file: the caller may close it then.
   boost::asio::awaitable<error_code> send_file(int fd, std::uint64_t offset, std::uint64_t length);
   // Ends a streamed body (the last chunk of a chunked body).
   boost::asio::awaitable<error_code> finish();
-  // Cuts the connection without completing the response: the client sees a
-  // truncated body, never a complete wrong one.
+  // Ends the response without completing it: HTTP/1.1 cuts the connection
+  // (the client sees a truncated body), HTTP/2 resets the stream with
+  // INTERNAL_ERROR. Never a complete wrong body.
   void abort() noexcept;
 
   // What the access log and request metrics report for this exchange; both
@@ -98,18 +103,19 @@ class exchange {
   std::uint64_t body_bytes() const noexcept { return body_bytes_; }
   std::string_view route() const noexcept { return route_; }
   std::string_view cache_outcome() const noexcept { return cache_outcome_; }
+  // "HTTP/1.1" or "HTTP/2".
+  std::string_view protocol() const noexcept;
 
  private:
-  boost::asio::awaitable<error_code> write_raw(std::string_view bytes);
+  bool is_head() const noexcept;
 
-  connection& conn_;
+  exchange_io& io_;
   std::string request_id_;
   bool head_sent_ = false;
   bool complete_ = false;
   bool aborted_ = false;
-  bool chunked_ = false;
+  bool body_follows_ = false;
   unsigned status_ = 0;
-  std::optional<std::uint64_t> declared_length_;
   std::uint64_t body_bytes_ = 0;
   std::string_view route_ = "other";
   std::string_view cache_outcome_ = "-";

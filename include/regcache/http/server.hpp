@@ -1,11 +1,14 @@
 #pragma once
-// HTTP/1.1 server: accepts connections, parses request heads within limits
-// and timeouts, runs one coroutine per connection, and calls the handler for
-// each request. It knows nothing about OCI or the cache.
+// HTTP/1.1 and HTTP/2 server: accepts connections, parses request heads
+// within limits and timeouts, runs one coroutine per connection, and calls
+// the handler for each request. It knows nothing about OCI or the cache.
 //
 //   acceptor ──▶ connection coroutine (on one worker thread)
 //                  TLS listener: handshake (header_timeout; a plain HTTP
 //                        request gets a 400 in plain text)
+//                  HTTP/2? (ALPN h2 on TLS; the client preface
+//                        "PRI * HTTP/2.0" first on plain): h2_session, one
+//                        handler coroutine per stream
 //                  loop: read head (idle timeout until its first byte, then
 //                        header_timeout for all of it; header limit)
 //                        handler(exchange)      ← registry::handler
@@ -16,8 +19,10 @@
 // in-flight responses finish, and from then on ends every connection after
 // its current response. It keeps accepting: until Kubernetes has taken the
 // pod out of its Service, new requests still arrive and are answered (and
-// the readiness probe must get through to see the 503). wait_drained()
-// resolves when no connection is open or the grace period passed.
+// the readiness probe must get through to see the 503). An HTTP/2
+// connection gets GOAWAY instead: its open streams finish, it takes no new
+// ones. wait_drained() resolves when no connection is open or the grace
+// period passed.
 #include "regcache/core/result.hpp"
 #include "regcache/http/exchange.hpp"
 
@@ -42,6 +47,31 @@ class registry;
 
 namespace regcache::http {
 
+// server.http2: HTTP/2 and the limits that keep one connection's streams
+// from costing more than the client's share (see docs/PROTOCOL.md).
+struct http2_options {
+  bool enabled = true;
+  // The receive windows regcache announces (request bodies); how fast
+  // regcache sends is the client's windows' business.
+  std::uint32_t connection_window = 16 * 1024 * 1024;
+  std::uint32_t stream_window = 4 * 1024 * 1024;
+  // Streams open at once; also the cap on handlers still running for
+  // streams the client already reset (further streams are refused).
+  std::uint32_t max_concurrent_streams = 128;
+  // Names and values of one request's headers, plus 32 bytes per field
+  // (RFC 9113's measure): past it the request gets 431, however many
+  // CONTINUATION frames carried it.
+  std::uint32_t max_header_list_size = 32 * 1024;
+  // RST_STREAM frames a client may send (rapid reset, CVE-2023-44487): a
+  // bucket of reset_burst refilled at reset_rate per second; past it, GOAWAY.
+  std::uint32_t reset_burst = 1000;
+  std::uint32_t reset_rate = 33;
+  // The same for frames that ask for work but carry no request: PING,
+  // SETTINGS, PRIORITY, empty DATA and tiny WINDOW_UPDATEs.
+  std::uint32_t control_frame_burst = 1000;
+  std::uint32_t control_frame_rate = 100;
+};
+
 struct server_options {
   std::string address = "0.0.0.0";
   std::uint16_t port = 5000;
@@ -55,6 +85,7 @@ struct server_options {
   std::chrono::milliseconds write_timeout{300'000};
   std::size_t max_connections = 4096;
   bool access_log = true;
+  http2_options http2;
   // Set: every connection is TLS, its handshake with the context this returns
   // when the connection is accepted (the newest certificate, see
   // tls::server_context); the handshake must end within header_timeout.

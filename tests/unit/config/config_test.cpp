@@ -270,7 +270,7 @@ TEST(config, bad_scalars_name_key_value_and_allowed_forms) {
 TEST(config, unknown_keys_list_what_is_allowed) {
   EXPECT_EQ(parse_error("server:\n  listne: 0.0.0.0:5000\n"),
             "server.listne: unknown key (allowed: listen, max_header_bytes, idle_timeout, header_timeout, read_timeout, "
-            "write_timeout, max_connections, shutdown_grace, threads, tls) (line 2, column 3)");
+            "write_timeout, max_connections, shutdown_grace, threads, tls, http2) (line 2, column 3)");
   EXPECT_THAT(parse_error("stroage: {root: /x}"),
               StartsWith("stroage: unknown key (allowed: server, storage, upstreams, default_upstream, log, metrics, "
                          "admin, prefetch, auth, access, default_access)"));
@@ -850,6 +850,60 @@ server:
   EXPECT_FALSE(parse_yaml("server: {listen: 127.0.0.1:5000}").server.tls.enabled);
   EXPECT_THAT(parse_error("server:\n  tls: {listen: 0.0.0.0:5443, cert: a.crt}\n"),
               StartsWith("server.tls.cert: unknown key"));
+}
+
+TEST(config_parse, server_http2) {
+  const config defaults;
+  EXPECT_TRUE(defaults.server.http2.enabled);
+  EXPECT_EQ(defaults.server.http2.connection_window, 16u * 1024 * 1024);
+  EXPECT_EQ(defaults.server.http2.stream_window, 4u * 1024 * 1024);
+  config cfg = parse_yaml(R"(
+server:
+  http2:
+    enabled: false
+    connection_window: 32MiB
+    stream_window: 1MiB
+    max_concurrent_streams: 64
+    max_header_list_size: 64KiB
+    reset_burst: 100
+    reset_rate: 10
+    control_frame_burst: 50
+    control_frame_rate: 5
+)");
+  const auto& h = cfg.server.http2;
+  EXPECT_FALSE(h.enabled);
+  EXPECT_EQ(h.connection_window, 32u * 1024 * 1024);
+  EXPECT_EQ(h.stream_window, 1024u * 1024);
+  EXPECT_EQ(h.max_concurrent_streams, 64u);
+  EXPECT_EQ(h.max_header_list_size, 64u * 1024);
+  EXPECT_EQ(h.reset_burst, 100u);
+  EXPECT_EQ(h.reset_rate, 10u);
+  EXPECT_EQ(h.control_frame_burst, 50u);
+  EXPECT_EQ(h.control_frame_rate, 5u);
+  EXPECT_NO_THROW(validate(cfg));
+  EXPECT_THAT(parse_error("server:\n  http2: {window: 1MiB}\n"),
+              StartsWith("server.http2.window: unknown key (allowed: enabled, connection_window, stream_window,"));
+}
+
+TEST(config_validate, server_http2_limits_name_the_key_and_the_range) {
+  config cfg;
+  cfg.server.http2.stream_window = 1024;
+  EXPECT_THAT(validate_error(cfg), StartsWith("server.http2.stream_window: 1024 is not allowed (must be between 65535"));
+  cfg = {};
+  cfg.server.http2.connection_window = 4ull * 1024 * 1024 * 1024;
+  EXPECT_THAT(validate_error(cfg), StartsWith("server.http2.connection_window: 4294967296 is not allowed"));
+  cfg = {};
+  cfg.server.http2.max_concurrent_streams = 0;
+  EXPECT_THAT(validate_error(cfg), StartsWith("server.http2.max_concurrent_streams: 0 is not allowed (must be at least 1"));
+  cfg = {};
+  cfg.server.http2.max_header_list_size = 512;
+  EXPECT_THAT(validate_error(cfg), StartsWith("server.http2.max_header_list_size: 512 is not allowed"));
+  cfg = {};
+  cfg.server.http2.reset_rate = 0;
+  EXPECT_THAT(validate_error(cfg), StartsWith("server.http2.reset_rate: 0 is not allowed"));
+  cfg = {};
+  cfg.server.http2.control_frame_burst = 0;
+  EXPECT_THAT(validate_error(cfg), StartsWith("server.http2.control_frame_burst: 0 is not allowed"));
 }
 
 TEST(config_validate, server_tls) {
