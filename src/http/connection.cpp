@@ -46,6 +46,9 @@ void cancel_on_expiry(connection::socket_type* socket, const error_code& ec) {
 
 namespace {
 
+// What ends every head: the connection's fate, then the empty line.
+std::string_view head_end(bool keep_alive) { return keep_alive ? "\r\n" : "Connection: close\r\n\r\n"; }
+
 std::string serialize_head(const response_head& head, bool chunked, bool keep_alive) {
   std::string out;
   out.reserve(256 + head.fields.size() * 64);
@@ -68,8 +71,7 @@ std::string serialize_head(const response_head& head, bool chunked, bool keep_al
   } else if (chunked) {
     out += "Transfer-Encoding: chunked\r\n";
   }
-  if (!keep_alive) out += "Connection: close\r\n";
-  out += "\r\n";
+  out += head_end(keep_alive);
   return out;
 }
 
@@ -95,6 +97,21 @@ class http1_exchange_io final : public exchange_io {
     chunked_ = !head.content_length && body_follows;
     const auto text = serialize_head(head, chunked_, conn_.keep_alive());
     co_return co_await conn_.write_buffers(text);
+  }
+
+  // The head and an in-memory body leave in one write: on loopback every
+  // write also pays the receiver's TCP path.
+  asio::awaitable<error_code> send_whole(const response_head& head, std::string_view body,
+                                         bool body_follows) override {
+    chunked_ = false;
+    const auto text = serialize_head(head, false, conn_.keep_alive());
+    co_return co_await conn_.write_buffers(text, body_follows ? body : std::string_view{});
+  }
+
+  asio::awaitable<error_code> send_prepared(const prepared_response& response, bool body_follows) override {
+    chunked_ = false;
+    co_return co_await conn_.write_buffers(response.http1_head(), head_end(conn_.keep_alive()),
+                                           body_follows ? response.body() : std::string_view{});
   }
 
   asio::awaitable<error_code> write_body(std::string_view bytes) override {

@@ -2,22 +2,47 @@
 
 #include "exchange_io.hpp"
 
-#include <algorithm>
+#include <boost/beast/core/string.hpp>
+#include <boost/beast/http/status.hpp>
 
 namespace regcache::http {
 namespace beast_http = boost::beast::http;
 
 namespace {
 
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-         });
-}
+// Header names are ASCII: Beast's comparison folds case without the C locale.
+bool iequals(std::string_view a, std::string_view b) { return boost::beast::iequals(a, b); }
 
 bool status_has_no_body(unsigned status) { return status == 204 || status == 304 || status < 200; }
 
 }  // namespace
+
+prepared_response::prepared_response(unsigned status, header_fields fields, std::shared_ptr<const std::string> body)
+    : status_(status), fields_(std::move(fields)), body_(std::move(body)) {
+  http1_head_ += "HTTP/1.1 ";
+  http1_head_ += std::to_string(status_);
+  http1_head_ += ' ';
+  const auto reason = beast_http::obsolete_reason(static_cast<beast_http::status>(status_));
+  http1_head_.append(reason.data(), reason.size());
+  http1_head_ += "\r\n";
+  for (const auto& [name, value] : fields_) http1_head_.append(name).append(": ").append(value).append("\r\n");
+  http1_head_.append("Content-Length: ").append(std::to_string(body_->size())).append("\r\n");
+}
+
+boost::asio::awaitable<error_code> exchange_io::send_whole(const response_head& head, std::string_view body,
+                                                           bool body_follows) {
+  if (auto ec = co_await send_head(head, body_follows)) co_return ec;
+  if (!body_follows) co_return error_code{};
+  if (!body.empty()) {
+    if (auto ec = co_await write_body(body)) co_return ec;
+  }
+  co_return co_await finish_body();
+}
+
+boost::asio::awaitable<error_code> exchange_io::send_prepared(const prepared_response& response, bool body_follows) {
+  const response_head head{response.status(), response.fields(), response.content_length()};
+  co_return co_await send_whole(head, response.body(), body_follows);
+}
 
 exchange::exchange(exchange_io& io, std::string request_id) : io_(io), request_id_(std::move(request_id)) {}
 
@@ -77,14 +102,25 @@ boost::asio::awaitable<result<std::string>> exchange::read_body(std::size_t limi
 
 boost::asio::awaitable<error_code> exchange::send(response_head head, std::string body) {
   head.content_length = body.size();
-  auto ec = co_await send_head(std::move(head));
-  if (ec || complete_) co_return ec;
-  if (!body.empty()) {
-    ec = co_await io_.write_body(body);
-    if (ec) co_return ec;
-    body_bytes_ += body.size();
-  }
-  co_return co_await finish();
+  status_ = head.status;
+  body_follows_ = !is_head() && !status_has_no_body(head.status);
+  head_sent_ = true;
+  const auto ec = co_await io_.send_whole(head, body, body_follows_);
+  if (ec) co_return ec;
+  if (body_follows_) body_bytes_ += body.size();
+  complete_ = true;
+  co_return error_code{};
+}
+
+boost::asio::awaitable<error_code> exchange::send(std::shared_ptr<const prepared_response> response) {
+  status_ = response->status();
+  body_follows_ = !is_head() && !status_has_no_body(status_);
+  head_sent_ = true;
+  const auto ec = co_await io_.send_prepared(*response, body_follows_);
+  if (ec) co_return ec;
+  if (body_follows_) body_bytes_ += response->content_length();
+  complete_ = true;
+  co_return error_code{};
 }
 
 boost::asio::awaitable<error_code> exchange::send_head(response_head head) {

@@ -44,6 +44,16 @@ class exchange_io {
   // truncated body for a whole one.
   virtual void abort() noexcept = 0;
 
+  // A whole response: the head (with its Content-Length) and, when
+  // body_follows, `body`. By default send_head, write_body, finish_body; a
+  // protocol that can put both on the wire at once overrides it.
+  virtual boost::asio::awaitable<error_code> send_whole(const response_head& head, std::string_view body,
+                                                        bool body_follows);
+  // A prepared response, its body only when body_follows. By default framed
+  // from its structured fields through send_whole; HTTP/1.1 sends the head it
+  // serialized once.
+  virtual boost::asio::awaitable<error_code> send_prepared(const prepared_response& response, bool body_follows);
+
  protected:
   ~exchange_io() = default;
 };

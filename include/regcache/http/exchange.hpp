@@ -18,6 +18,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -36,6 +37,32 @@ struct response_head {
   header_fields fields;
   // Known length → Content-Length; none → chunked transfer coding.
   std::optional<std::uint64_t> content_length;
+};
+
+// A response made once and sent many times (a cached manifest's 200 on the
+// hit path): the status, fields and body as structured values, which every
+// protocol can frame, and the HTTP/1.1 head serialized once, so answering it
+// on HTTP/1.1 builds no header and takes one write. Content-Length is the
+// body's size; the fields must not name it, Transfer-Encoding or Connection
+// (HTTP/1.1 adds `Connection: close` when the connection ends after it).
+// Immutable once built: share it between threads and connections.
+class prepared_response {
+ public:
+  prepared_response(unsigned status, header_fields fields, std::shared_ptr<const std::string> body);
+
+  unsigned status() const noexcept { return status_; }
+  const header_fields& fields() const noexcept { return fields_; }
+  std::uint64_t content_length() const noexcept { return body_->size(); }
+  std::string_view body() const noexcept { return *body_; }
+  // Status line and fields with Content-Length, each ending in CRLF, without
+  // the empty line that ends the head.
+  std::string_view http1_head() const noexcept { return http1_head_; }
+
+ private:
+  unsigned status_;
+  header_fields fields_;
+  std::shared_ptr<const std::string> body_;
+  std::string http1_head_;
 };
 
 // The certificate a client presented on a TLS connection and the handshake
@@ -76,6 +103,8 @@ class exchange {
 
   // A whole response with an in-memory body (Content-Length is set from it).
   boost::asio::awaitable<error_code> send(response_head head, std::string body);
+  // A prepared response (its body is left out for a HEAD).
+  boost::asio::awaitable<error_code> send(std::shared_ptr<const prepared_response> response);
   // The response head of a streamed body.
   boost::asio::awaitable<error_code> send_head(response_head head);
   boost::asio::awaitable<error_code> write(std::span<const std::byte> bytes);

@@ -76,6 +76,15 @@ asio::awaitable<void> answer_abort(exchange& ex) {
   ex.abort();
 }
 
+asio::awaitable<void> answer_prepared(exchange& ex) {
+  // Made once, answered on every connection and thread as the same object.
+  static const auto prepared = std::make_shared<const prepared_response>(
+      200, header_fields{{"Content-Type", "text/plain"}, {"ETag", "\"p\""}},
+      std::make_shared<const std::string>("prepared body"));
+  auto ec = co_await ex.send(prepared);
+  ignore_error(ec, "the test client reads what arrived");
+}
+
 // One handler for every case, chosen by the target.
 asio::awaitable<void> answer(exchange& ex) {
   const std::string target(ex.target());
@@ -83,6 +92,8 @@ asio::awaitable<void> answer(exchange& ex) {
     co_await send_text(ex, 200, "hello");
   } else if (target == "/not-modified") {
     co_await answer_not_modified(ex);
+  } else if (target == "/prepared") {
+    co_await answer_prepared(ex);
   } else if (target == "/chunked") {
     co_await answer_chunked(ex);
   } else if (target == "/file") {
@@ -153,6 +164,36 @@ TEST_F(exchange_test, keep_alive_serves_requests_one_after_another) {
     boost::beast::http::request<boost::beast::http::string_body> req(verb::get, "/hello", 11);
     EXPECT_EQ(in_memory_session::exchange_on(client, req, buffer).body(), "hello") << i;
   }
+}
+
+TEST_F(exchange_test, a_prepared_response_is_sent_whole_and_keeps_the_connection) {
+  auto client = session_.connect();
+  boost::beast::flat_buffer buffer;
+  for (int i = 0; i < 2; ++i) {
+    boost::beast::http::request<boost::beast::http::string_body> req(verb::get, "/prepared", 11);
+    const auto res = in_memory_session::exchange_on(client, req, buffer);
+    EXPECT_EQ(res.result_int(), 200) << i;
+    EXPECT_EQ(res.body(), "prepared body") << i;
+    EXPECT_EQ(res["Content-Length"], "13") << i;
+    EXPECT_EQ(res["ETag"], "\"p\"") << i;
+    EXPECT_TRUE(res.keep_alive()) << i;
+  }
+  boost::beast::http::request<boost::beast::http::string_body> head(verb::head, "/prepared", 11);
+  const auto res = in_memory_session::exchange_on(client, head, buffer);
+  EXPECT_EQ(res["Content-Length"], "13");
+  boost::beast::http::request<boost::beast::http::string_body> next(verb::get, "/hello", 11);
+  EXPECT_EQ(in_memory_session::exchange_on(client, next, buffer).body(), "hello")
+      << "the HEAD answer left no body bytes on the connection";
+}
+
+TEST_F(exchange_test, a_prepared_response_says_when_the_connection_ends) {
+  const auto raw = session_.raw("GET /prepared HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(raw,
+            "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nETag: \"p\"\r\nContent-Length: 13\r\n"
+            "Connection: close\r\n\r\nprepared body");
+  const auto head = session_.raw("HEAD /prepared HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  EXPECT_THAT(head, HasSubstr("Content-Length: 13\r\n"));
+  EXPECT_THAT(head, EndsWith("Connection: close\r\n\r\n")) << "nothing may follow the head of a HEAD answer";
 }
 
 TEST_F(exchange_test, streamed_body_of_unknown_length_is_chunked) {

@@ -107,8 +107,17 @@ asio::awaitable<void> answer_after_release(exchange& ex) {
   co_await send_text(ex, 200, "released");
 }
 
+asio::awaitable<void> answer_prepared(exchange& ex) {
+  static const auto prepared = std::make_shared<const prepared_response>(
+      200, header_fields{{"Content-Type", "text/plain"}, {"ETag", "\"p\""}},
+      std::make_shared<const std::string>("prepared body"));
+  auto ec = co_await ex.send(prepared);
+  ignore_error(ec, "the test client reads what arrived");
+}
+
 asio::awaitable<void> answer(exchange& ex) {
   const std::string target(ex.target());
+  if (target == "/prepared") co_return co_await answer_prepared(ex);
   if (target == "/hello") co_return co_await send_text(ex, 200, "hello " + std::string(ex.method_name()));
   if (target == "/file") co_return co_await answer_file(ex);
   if (target == "/streamed") co_return co_await answer_streamed(ex);
@@ -146,6 +155,20 @@ TEST_F(h2_session_test, prior_knowledge_preface_gets_http2_with_the_same_answers
   EXPECT_EQ(client.at(head).body, "");
   EXPECT_TRUE(client.at(head).ended);
   EXPECT_EQ(client.at(missing).status, 404);
+}
+
+TEST_F(h2_session_test, a_prepared_response_is_framed_from_its_fields) {
+  h2_client client(session_.connect());
+  const auto get = client.submit("GET", "/prepared");
+  const auto head = client.submit("HEAD", "/prepared");
+  client.run();
+  EXPECT_EQ(client.at(get).status, 200);
+  EXPECT_EQ(client.at(get).body, "prepared body");
+  EXPECT_EQ(client.at(get).fields.at("content-length"), "13");
+  EXPECT_EQ(client.at(get).fields.at("etag"), "\"p\"");
+  EXPECT_EQ(client.at(head).fields.at("content-length"), "13");
+  EXPECT_EQ(client.at(head).body, "");
+  EXPECT_TRUE(client.at(head).ended);
 }
 
 TEST_F(h2_session_test, request_fields_and_authority_reach_the_handler) {
