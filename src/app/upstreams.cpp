@@ -69,9 +69,15 @@ std::shared_ptr<const cache::upstream_source> make_upstream_source(const config:
   // targets (the authenticator's clients) are other hosts.
   auto registry_opts = opts;
   registry_opts.limit = upstream::connection_limit::make(u.max_connections);
+  registry_opts.h2c = u.h2c;
   std::vector<std::shared_ptr<upstream::client>> clients;
   try {
-    for (const auto& worker : workers) clients.push_back(std::make_shared<upstream::client>(worker, *ep, registry_opts));
+    // h2c: one connection for the whole process, its streams shared by every
+    // thread; HTTP/1.1: a pool per thread.
+    if (u.h2c)
+      clients.push_back(std::make_shared<upstream::client>(workers.front(), *ep, registry_opts));
+    else
+      for (const auto& worker : workers) clients.push_back(std::make_shared<upstream::client>(worker, *ep, registry_opts));
   } catch (const std::exception& e) {
     // The TLS context loads ca_file here; a bad file is a configuration error.
     throw config::config_error("upstreams (" + u.name + "): TLS files: " + e.what());
@@ -95,6 +101,7 @@ std::shared_ptr<const cache::upstream_source> make_upstream_source(const config:
                  "deny_repositories [{}]",
                  u.name, listed(u.allow_repositories, "every repository"), listed(u.deny_repositories, "none"));
   if (u.offline) spdlog::info("upstream {} is offline: serving only from the cache, never contacting it", u.name);
+  if (u.h2c) spdlog::info("upstream {}: HTTP/2 cleartext (h2c) on one connection", u.name);
   if (u.insecure_http)
     spdlog::warn("INSECURE: upstream {} is plain HTTP: content and credentials travel unencrypted", u.name);
   if (u.insecure_skip_verify)

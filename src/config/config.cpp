@@ -444,11 +444,11 @@ void read_storage(const YAML::Node& n, const std::string& path, storage_config& 
 }
 
 void read_upstream(const YAML::Node& n, const std::string& path, upstream_config& u) {
-  static constexpr std::array<std::string_view, 23> keys{
+  static constexpr std::array<std::string_view, 24> keys{
       "name",          "url",          "aliases",         "username",        "password_file",
       "password_env",  "ca_file",      "client_cert_file", "client_key_file", "insecure_skip_verify",
       "insecure_http", "tag_ttl",      "max_stale",       "on_tag_not_found", "connect_timeout",
-      "read_timeout",  "max_connections", "send_ns",      "offline",         "min_transfer_rate",
+      "read_timeout",  "max_connections", "send_ns",      "h2c",             "offline",         "min_transfer_rate",
       "min_transfer_window", "allow_repositories", "deny_repositories"};
   if (n.IsNull()) fail_at(path, "expected a mapping (" + join(keys) + "), got nothing", n);
   for_each_key(n, path, keys, [&](std::string_view key, const YAML::Node& v, const std::string& p) {
@@ -469,6 +469,7 @@ void read_upstream(const YAML::Node& n, const std::string& path, upstream_config
     else if (key == "connect_timeout") u.connect_timeout = read_duration(v, p);
     else if (key == "read_timeout") u.read_timeout = read_duration(v, p);
     else if (key == "send_ns") u.send_ns = read_bool(v, p);
+    else if (key == "h2c") u.h2c = read_bool(v, p);
     else if (key == "offline") u.offline = read_bool(v, p);
     else if (key == "min_transfer_rate") u.min_transfer_rate = read_size(v, p);
     else if (key == "min_transfer_window") u.min_transfer_window = read_duration(v, p);
@@ -684,6 +685,10 @@ void validate_upstream(const upstream_config& u, const std::string& path,
   if (u.url.starts_with("http://") && !u.insecure_http) {
     fail(path + ".url", quote(u.url) + " is plain HTTP: set insecure_http: true to allow it (credentials and "
                                        "content then travel unencrypted)");
+  }
+  if (u.h2c && u.url.starts_with("https://")) {
+    fail(path + ".h2c", "needs an http:// url: h2c is HTTP/2 in cleartext; over https regcache speaks HTTP/1.1 "
+                        "to upstreams (set h2c: false, or use the tier's plain http:// listener)");
   }
   if (u.client_cert_file.empty() != u.client_key_file.empty()) {
     fail(path + (u.client_cert_file.empty() ? ".client_cert_file" : ".client_key_file"),

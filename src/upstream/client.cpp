@@ -1,6 +1,7 @@
 #include "regcache/upstream/client.hpp"
 
 #include "connection.hpp"
+#include "h2_session.hpp"
 
 #include <boost/asio/ssl/context.hpp>
 #include <boost/system/system_error.hpp>
@@ -98,6 +99,8 @@ namespace {
 constexpr std::size_t read_all_chunk = 64 * 1024;
 // Longer rests are not worth reading to save a connection.
 constexpr std::size_t discard_limit = 64 * 1024;
+// Tries of one h2c request the upstream did not process.
+constexpr int max_h2_attempts = 3;
 
 bool iequals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](unsigned char x, unsigned char y) {
@@ -143,6 +146,29 @@ result<detail::http_request> build_message(const request& req, const endpoint& e
     msg.insert(name, value);
   }
   return msg;
+}
+
+// Fields that describe one HTTP/1.1 connection have no place in HTTP/2 (RFC 9113 §8.2.2).
+bool connection_specific(std::string_view name) {
+  static constexpr std::string_view names[] = {"connection", "keep-alive", "proxy-connection", "transfer-encoding",
+                                               "upgrade", "host"};
+  return std::any_of(std::begin(names), std::end(names), [&](std::string_view n) { return iequals(n, name); });
+}
+
+// The HTTP/2 form of a request build_message() made and checked: pseudo-header
+// fields first (Host becomes :authority), names lowercase.
+detail::field_list h2_fields(const detail::http_request& msg) {
+  detail::field_list fields{{":method", std::string(msg.method_string())},
+                            {":scheme", "http"},
+                            {":authority", std::string(msg[beast_http::field::host])},
+                            {":path", std::string(msg.target())}};
+  for (const auto& field : msg) {
+    if (connection_specific(field.name_string())) continue;
+    std::string name(field.name_string());
+    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+    fields.emplace_back(std::move(name), std::string(field.value()));
+  }
+  return fields;
 }
 
 // Mutual TLS: present a client certificate when one is configured.
@@ -200,6 +226,18 @@ response::response(std::unique_ptr<detail::connection> connection, std::weak_ptr
   if (body_done_) release();
 }
 
+response::response(std::unique_ptr<detail::h2_stream> stream, std::chrono::milliseconds read_timeout,
+                   connection_limit::permit permit)
+    : status_(stream->status()),
+      fields_(stream->fields()),
+      content_length_(stream->content_length()),
+      body_done_(stream->body_done()),
+      read_timeout_(read_timeout),
+      stream_(std::move(stream)),
+      permit_(std::move(permit)) {
+  if (body_done_) release();
+}
+
 response::response(response&& other) noexcept = default;
 
 response& response::operator=(response&& other) noexcept {
@@ -211,6 +249,7 @@ response& response::operator=(response&& other) noexcept {
     body_done_ = other.body_done_;
     read_timeout_ = other.read_timeout_;
     connection_ = std::move(other.connection_);
+    stream_ = std::move(other.stream_);
     pool_ = std::move(other.pool_);
     permit_ = std::move(other.permit_);
   }
@@ -221,6 +260,7 @@ response::~response() { release(); }
 
 void response::release() noexcept {
   permit_.reset();
+  stream_.reset();
   if (!connection_) return;
   auto conn = std::move(connection_);
   if (!conn->reusable()) return;
@@ -243,14 +283,19 @@ std::vector<std::string_view> response::headers(std::string_view name) const {
 asio::awaitable<result<std::size_t>> response::read_some(std::span<std::byte> buf) {
   if (buf.empty()) co_return errc::invalid_request;
   if (body_done_) co_return std::size_t{0};
-  if (!connection_) co_return errc::connection_closed;
-  auto n = co_await connection_->read_body(buf, read_timeout_);
+  if (!connection_ && !stream_) co_return errc::connection_closed;
+  result<std::size_t> n = errc::connection_closed;
+  if (stream_)
+    n = co_await stream_->read_body(buf, read_timeout_);
+  else
+    n = co_await connection_->read_body(buf, read_timeout_);
   if (!n) {
     connection_.reset();  // mid-body: nothing more can be read from it
+    stream_.reset();
     permit_.reset();
     co_return n.error();
   }
-  if (connection_->body_done()) {
+  if (stream_ ? stream_->body_done() : connection_->body_done()) {
     body_done_ = true;
     release();
   }
@@ -301,12 +346,41 @@ struct client::impl {
   const client_options opts;
   const std::shared_ptr<asio::ssl::context> tls;
   const std::shared_ptr<detail::pool> idle;
+
+  // h2c: the connection new exchanges go on, replaced once it takes no more.
+  std::shared_ptr<detail::h2_session> h2_session_now() {
+    std::lock_guard lock(h2_mutex);
+    if (!h2 || !h2->accepts_streams()) h2 = std::make_shared<detail::h2_session>(executor, ep, detail::h2_windows{});
+    return h2;
+  }
+
+  asio::awaitable<result<response>> send_h2(detail::http_request msg, connection_limit::permit permit) {
+    auto fields = h2_fields(msg);
+    // A request the upstream did not process (GOAWAY, REFUSED_STREAM, a
+    // connection lost before it answered) goes again on a new connection;
+    // a few times at most, so an upstream refusing everything ends it.
+    for (int attempt = 1;; ++attempt) {
+      auto session = h2_session_now();
+      auto outcome = co_await session->exchange(fields, opts.connect_timeout, opts.read_timeout);
+      if (outcome.stream) co_return response(std::move(outcome.stream), opts.read_timeout, std::move(permit));
+      if (!outcome.unprocessed || attempt == max_h2_attempts) co_return outcome.error;
+      spdlog::debug("upstream {}: {} {} was not processed; sending it on a new connection", ep.origin(),
+                    msg.method_string(), msg.target());
+    }
+  }
+
+  std::mutex h2_mutex;
+  std::shared_ptr<detail::h2_session> h2;
 };
 
 client::client(asio::any_io_executor executor, endpoint ep, client_options opts)
     : impl_(std::make_shared<impl>(std::move(executor), std::move(ep), std::move(opts))) {}
 
-client::~client() { impl_->idle->clear(); }
+client::~client() {
+  impl_->idle->clear();
+  std::lock_guard lock(impl_->h2_mutex);
+  if (impl_->h2) impl_->h2->close();
+}
 
 const endpoint& client::target() const noexcept { return impl_->ep; }
 
@@ -319,6 +393,7 @@ asio::awaitable<result<response>> client::send(request req) {
   const bool head = req.verb == method::head;
   connection_limit::permit permit;
   if (state->opts.limit) permit = co_await state->opts.limit->acquire();
+  if (state->opts.h2c) co_return co_await state->send_h2(std::move(*msg), std::move(permit));
 
   // A pooled connection may have been closed by the upstream just as it was
   // taken; such a request never reached it, so GET and HEAD go once more on a

@@ -153,28 +153,33 @@ asio::awaitable<error_code> connection::establish_here(endpoint ep, clock::time_
   co_return co_await handshake_here(ep, deadline);
 }
 
-asio::awaitable<error_code> connection::connect_here(endpoint ep, clock::time_point deadline) {
-  auto& tcp_layer = lowest_layer();
-  auto resolved = co_await resolve_until(tcp_layer.get_executor(), ep.host, std::to_string(ep.port), deadline);
+asio::awaitable<error_code> connect_tcp(beast::tcp_stream& stream, endpoint ep,
+                                        std::chrono::steady_clock::time_point deadline) {
+  const auto origin = ep.origin();
+  auto resolved = co_await resolve_until(stream.get_executor(), ep.host, std::to_string(ep.port), deadline);
   if (!resolved) {
-    if (resolved.error() == errc::connect_timeout) spdlog::warn("upstream {}: name resolution timed out", origin_);
+    if (resolved.error() == errc::connect_timeout) spdlog::warn("upstream {}: name resolution timed out", origin);
     co_return resolved.error();
   }
-  tcp_layer.expires_at(deadline);
-  auto [ec, peer] = co_await tcp_layer.async_connect(*resolved, use_tuple);
-  tcp_layer.expires_never();
+  stream.expires_at(deadline);
+  auto [ec, peer] = co_await stream.async_connect(*resolved, use_tuple);
+  stream.expires_never();
   if (ec == beast::error::timeout) {
-    spdlog::warn("upstream {}: connect timed out", origin_);
+    spdlog::warn("upstream {}: connect timed out", origin);
     co_return errc::connect_timeout;
   }
   if (ec) {
-    spdlog::warn("upstream {}: connect failed: {}", origin_, ec.message());
+    spdlog::warn("upstream {}: connect failed: {}", origin, ec.message());
     co_return errc::connect_failed;
   }
   error_code opt_ec;
-  tcp_layer.socket().set_option(tcp::no_delay(true), opt_ec);
+  stream.socket().set_option(tcp::no_delay(true), opt_ec);
   ignore_error(opt_ec, "Nagle only costs latency");
   co_return error_code{};
+}
+
+asio::awaitable<error_code> connection::connect_here(endpoint ep, clock::time_point deadline) {
+  co_return co_await connect_tcp(lowest_layer(), std::move(ep), deadline);
 }
 
 asio::awaitable<error_code> connection::handshake_here(endpoint ep, clock::time_point deadline) {

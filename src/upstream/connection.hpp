@@ -42,6 +42,11 @@ namespace regcache::upstream::detail {
 using http_request = boost::beast::http::request<boost::beast::http::empty_body>;
 using field_list = std::vector<std::pair<std::string, std::string>>;
 
+// Resolves `ep` and connects `stream` (on the stream's executor) by
+// `deadline`, with TCP_NODELAY. Errors: connect_failed, connect_timeout.
+[[nodiscard]] boost::asio::awaitable<error_code> connect_tcp(boost::beast::tcp_stream& stream, endpoint ep,
+                                                             std::chrono::steady_clock::time_point deadline);
+
 class connection {
  public:
   using clock = std::chrono::steady_clock;

@@ -141,6 +141,7 @@ struct upstream_config {
   std::uint64_t min_transfer_rate = 64 * 1024;
   std::chrono::milliseconds min_transfer_window{30'000};
   bool send_ns = false;  // add ?ns=<name>: the upstream is itself a mirror (another regcache)
+  bool h2c = false;      // HTTP/2 cleartext with prior knowledge on one connection (another regcache); http:// only
   bool offline = false;  // serve only from the cache; never contact this upstream
   // Egress lists (oci/repository_glob.hpp patterns): regcache asks this
   // upstream only for repositories that allow_repositories matches (every

@@ -10,6 +10,11 @@
 //   body read to the end + keep-alive ─▶ connection back to the pool (dropped after idle_timeout)
 //   anything else                     ─▶ connection closed
 //
+// With client_options::h2c the same calls speak HTTP/2 in cleartext with prior
+// knowledge instead: one connection carries every exchange as a stream, and
+// is replaced when it dies or the upstream sends GOAWAY (a request the GOAWAY
+// says was not processed goes once more on the new one).
+//
 // Anonymous only: statuses such as 401, 404 and 429 come back as responses,
 // not errors. Authentication, redirects and retries are layers above send();
 // request is a plain value so such a layer can copy, amend and resend it.
@@ -37,6 +42,7 @@ namespace regcache::upstream {
 namespace detail {
 class connection;
 class pool;
+class h2_stream;
 }  // namespace detail
 
 struct client_options {
@@ -58,6 +64,10 @@ struct client_options {
   std::string user_agent = "regcache";
   // Shared by every client of one upstream; null means no bound.
   std::shared_ptr<connection_limit> limit;
+  // HTTP/2 cleartext with prior knowledge (an upstream that is another
+  // regcache, upstreams[].h2c); http:// endpoints only. One connection per
+  // client: give every thread the same client.
+  bool h2c = false;
 };
 
 enum class method { get, head };
@@ -76,7 +86,8 @@ struct request {
 // The answer of an upstream: status and header fields at once, the body as a
 // stream. Move-only. Not thread-safe: one coroutine at a time reads it, on any
 // executor (the socket work runs on the connection's own strand). It may
-// outlive its client; its connection then closes instead of returning to the pool.
+// outlive its client; its connection then closes instead of returning to the pool
+// (an h2c stream keeps its connection open until it is done).
 class response {
  public:
   response(response&& other) noexcept;
@@ -118,6 +129,8 @@ class response {
   friend class client;
   response(std::unique_ptr<detail::connection> connection, std::weak_ptr<detail::pool> pool,
            std::chrono::milliseconds read_timeout, connection_limit::permit permit);
+  response(std::unique_ptr<detail::h2_stream> stream, std::chrono::milliseconds read_timeout,
+           connection_limit::permit permit);
   // Hands the connection back to the pool if it can carry another exchange,
   // else closes it; either way the exchange's permit goes back.
   void release() noexcept;
@@ -127,7 +140,9 @@ class response {
   std::optional<std::uint64_t> content_length_;
   bool body_done_ = true;
   std::chrono::milliseconds read_timeout_{0};
+  // HTTP/1.1: the connection, pooled again after the body; HTTP/2: the stream.
   std::unique_ptr<detail::connection> connection_;
+  std::unique_ptr<detail::h2_stream> stream_;
   std::weak_ptr<detail::pool> pool_;
   connection_limit::permit permit_;
 };

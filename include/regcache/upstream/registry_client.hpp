@@ -20,7 +20,8 @@
 // Docker Hub's RateLimit headers set the regcache_upstream_ratelimit_* gauges.
 //
 // Thread-safe: the calls may run on any I/O thread at once; each uses the
-// connection pool of the calling thread (set_worker_index()).
+// connection pool of the calling thread (set_worker_index()), or the one h2c
+// connection of the upstream.
 #include "regcache/core/digest.hpp"
 #include "regcache/core/result.hpp"
 #include "regcache/metrics/registry.hpp"
@@ -132,7 +133,8 @@ struct referrers_body {
 
 class registry_client {
  public:
-  // `clients`: one per I/O thread, indexed by worker_index() (at least one).
+  // `clients`: one per I/O thread, indexed by worker_index() (at least one;
+  // an h2c upstream has a single client every thread shares).
   // `auth` answers the upstream's 401 challenges for all of them.
   registry_client(registry_options options, std::vector<std::shared_ptr<client>> clients,
                   std::shared_ptr<authenticator> auth, metrics::registry& metrics);

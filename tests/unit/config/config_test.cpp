@@ -128,6 +128,7 @@ upstreams:
     on_tag_not_found: serve_cached
     tag_ttl: 0
     send_ns: true
+    h2c: true
     min_transfer_rate: 0
     offline: true
     allow_repositories: ["team/**", "library/*"]
@@ -196,6 +197,8 @@ prefetch:
   EXPECT_EQ(local.tag_ttl, 0ms);
   EXPECT_TRUE(local.send_ns);
   EXPECT_FALSE(hub.send_ns);
+  EXPECT_TRUE(local.h2c);
+  EXPECT_FALSE(hub.h2c) << "HTTP/1.1 unless asked";
   EXPECT_TRUE(local.offline);
   EXPECT_FALSE(hub.offline);
   EXPECT_EQ(local.allow_repositories, (std::vector<std::string>{"team/**", "library/*"}));
@@ -287,7 +290,7 @@ TEST(config, unknown_keys_list_what_is_allowed) {
               AllOf(StartsWith("upstreams[0].tagttl: unknown key (allowed: name, url, aliases, username, "
                                "password_file, password_env, ca_file, client_cert_file, client_key_file, "
                                "insecure_skip_verify, insecure_http, tag_ttl, max_stale, on_tag_not_found, "
-                               "connect_timeout, read_timeout, max_connections, send_ns, offline, min_transfer_rate, "
+                               "connect_timeout, read_timeout, max_connections, send_ns, h2c, offline, min_transfer_rate, "
                                "min_transfer_window, allow_repositories, deny_repositories)")));
   EXPECT_THAT(parse_error("log: {level: info, level: debug}"), StartsWith("log.level: given twice"));
 }
@@ -667,6 +670,15 @@ TEST(config_validate, plain_http_needs_the_opt_in) {
   auto cfg = with_upstream("a.io", "http://a.io");
   cfg.upstreams[0].insecure_http = false;
   EXPECT_THAT(validate_error(cfg), StartsWith("upstreams[0].url: \"http://a.io\" is plain HTTP: set insecure_http: true"));
+}
+
+TEST(config_validate, h2c_needs_a_plain_http_url) {
+  auto cfg = with_upstream("a.io", "http://tier.cluster:5000");
+  cfg.upstreams[0].h2c = true;
+  EXPECT_NO_THROW(validate(cfg));
+  cfg = with_upstream("a.io", "https://tier.cluster");
+  cfg.upstreams[0].h2c = true;
+  EXPECT_THAT(validate_error(cfg), StartsWith("upstreams[0].h2c: needs an http:// url"));
 }
 
 TEST(config_validate, tls_client_certificate_and_tag_policies) {

@@ -28,6 +28,8 @@
 namespace regcache::upstream {
 namespace {
 namespace asio = boost::asio;
+using test::pattern;
+using test::query_size;
 using test::reply;
 using test::run;
 using test::seen_request;
@@ -37,18 +39,6 @@ using test::then;
 using asio::ip::tcp;
 using namespace std::chrono_literals;
 
-// Deterministic body bytes, so a misplaced or lost chunk shows.
-std::string pattern(std::size_t n) {
-  std::string out(n, '\0');
-  for (std::size_t i = 0; i < n; ++i) out[i] = static_cast<char>('a' + (i * 7 + i / 26) % 26);
-  return out;
-}
-
-std::size_t query_size(std::string_view target) {
-  const auto at = target.find("size=");
-  if (at == std::string_view::npos) return 0;
-  return static_cast<std::size_t>(std::stoull(std::string(target.substr(at + 5))));
-}
 
 std::string head_of(std::size_t length, std::string_view extra = {}) {
   return "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: " + std::to_string(length) +

@@ -1,5 +1,6 @@
 #include "regcache/upstream/registry_client.hpp"
 
+#include "unit/upstream/h2_test_server.hpp"
 #include "unit/upstream/test_server.hpp"
 
 #include <gtest/gtest.h>
@@ -366,6 +367,60 @@ TEST_F(registry_client_test, redirects_keep_range_and_carry_credentials_only_hom
   EXPECT_TRUE(at_storage[0].values("Authorization").empty()) << "credentials never leave the upstream's host";
   EXPECT_EQ(at_storage[0].values("Range"), std::vector<std::string>{"bytes=10-"});
   EXPECT_EQ(requests_with_status(307), 2u);
+}
+
+asio::awaitable<result<std::string>> read_whole(blob_stream* stream) {
+  std::string out;
+  std::array<std::byte, 4096> buf{};
+  for (;;) {
+    auto n = co_await stream->read_some(std::span<std::byte>(buf));
+    if (!n) co_return n.error();
+    if (*n == 0) co_return out;
+    out.append(reinterpret_cast<const char*>(buf.data()), *n);
+  }
+}
+
+// An h2c upstream (another regcache): the Basic challenge is answered on the
+// same connection, and a redirect to another host (object storage) is
+// followed over HTTP/1.1, without the credentials.
+TEST_F(registry_client_test, an_h2c_upstream_answers_challenges_and_redirects_elsewhere_go_over_http1) {
+  test_server storage([](const seen_request&, std::size_t) { return reply{answer(200, {}, std::string(100, 's'))}; });
+  test::h2_test_server tier([&storage](const seen_request& req, std::size_t) {
+    if (req.values("authorization").empty())
+      return test::h2_reply{401, {{"www-authenticate", "Basic realm=\"tier\""}, {"content-length", "0"}}, {}};
+    if (req.path().find("/blobs/") != std::string::npos)
+      return test::h2_reply{307, {{"location", storage.url() + "/object?sig=abc"}, {"content-length", "0"}}, {}};
+    return test::h2_reply{200, {{"content-type", "application/vnd.oci.image.manifest.v1+json"}, {"content-length", "2"}},
+                          "{}"};
+  });
+  client_options opts;
+  opts.connect_timeout = 2s;
+  opts.read_timeout = 2s;
+  auto h2c_opts = opts;
+  h2c_opts.h2c = true;
+  registry_options options{.name = "tier.test"};
+  const endpoint ep{"http", "127.0.0.1", tier.port(), ""};
+  auto c = std::make_shared<registry_client>(
+      options, std::vector{std::make_shared<client>(ioc.get_executor(), ep, h2c_opts)},
+      std::make_shared<authenticator>(options.name, credentials{"node", "secret"}, opts), metrics);
+
+  auto manifest = test::run_until_done(ioc, c->get_manifest("team/app", "v1", "application/json"));
+  ASSERT_TRUE(manifest) << manifest.error().message();
+  EXPECT_EQ(manifest->bytes, "{}");
+  EXPECT_EQ(manifest->media_type, "application/vnd.oci.image.manifest.v1+json");
+  auto blob = test::run_until_done(ioc, c->get_blob("team/app", blob_digest, 0));
+  ASSERT_TRUE(blob) << blob.error().message();
+  auto bytes = test::run_until_done(ioc, read_whole(&*blob));
+  ASSERT_TRUE(bytes) << bytes.error().message();
+  EXPECT_EQ(*bytes, std::string(100, 's'));
+
+  const auto at_tier = tier.requests();
+  ASSERT_EQ(at_tier.size(), 3u) << "anonymous, with credentials, then the blob with credentials at once";
+  EXPECT_FALSE(at_tier[2].values("authorization").empty());
+  EXPECT_EQ(tier.connections(), 1u);
+  const auto at_storage = storage.requests();
+  ASSERT_EQ(at_storage.size(), 1u);
+  EXPECT_TRUE(at_storage[0].values("Authorization").empty()) << "credentials never leave the upstream's host";
 }
 
 }  // namespace

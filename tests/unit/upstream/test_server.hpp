@@ -37,6 +37,20 @@
 
 namespace regcache::test {
 
+// Deterministic body bytes, so a misplaced or lost chunk shows.
+inline std::string pattern(std::size_t n) {
+  std::string out(n, '\0');
+  for (std::size_t i = 0; i < n; ++i) out[i] = static_cast<char>('a' + (i * 7 + i / 26) % 26);
+  return out;
+}
+
+// The N of a "size=N" query parameter; 0 without one.
+inline std::size_t query_size(std::string_view target) {
+  const auto at = target.find("size=");
+  if (at == std::string_view::npos) return 0;
+  return static_cast<std::size_t>(std::stoull(std::string(target.substr(at + 5))));
+}
+
 // What the test server does after writing its answer.
 enum class then { keep, close, stall };
 
