@@ -290,7 +290,9 @@ int h2_session::on_frame_recv(nghttp2_session*, const nghttp2_frame* frame, void
         stream->handler_ = h2_stream::handler_state::running;
         ++s.running_handlers_;
         s.last_request_id_ = std::max(s.last_request_id_, frame->hd.stream_id);
-        asio::co_spawn(s.conn_.executor(), s.serve_stream(frame->hd.stream_id), asio::detached);
+        // Started once nghttp2 handled the whole read: a RST_STREAM right
+        // behind the HEADERS (rapid reset) then spares the handler entirely.
+        s.to_start_.push_back(frame->hd.stream_id);
       } else if (end_stream) {
         stream->request_complete_ = true;
         stream->wake();
@@ -404,6 +406,24 @@ ssize_t h2_session::on_read_length(nghttp2_session*, std::uint8_t, std::int32_t,
 }
 
 // ---- coroutines -------------------------------------------------------------
+
+void h2_session::start_handlers() {
+  auto starting = std::move(to_start_);
+  to_start_.clear();
+  for (const auto id : starting) {
+    auto* stream = stream_of(id);
+    if (stream && !stream->closed_) {
+      asio::co_spawn(conn_.executor(), serve_stream(id), asio::detached);
+      continue;
+    }
+    if (stream) {
+      stream->handler_ = h2_stream::handler_state::done;
+      forget_if_done(*stream);
+    }
+    --running_handlers_;
+  }
+  done_event_.cancel();
+}
 
 asio::awaitable<void> h2_session::serve_stream(std::int32_t id) {
   auto* found = stream_of(id);
@@ -523,6 +543,7 @@ asio::awaitable<void> h2_session::read_loop() {
         break;
       }
       input.consume(static_cast<std::size_t>(used));
+      start_handlers();
       wake_writer();
     }
     if (auto ec = co_await conn_.read_some(clock::time_point::max())) break;

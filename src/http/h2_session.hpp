@@ -37,6 +37,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace regcache::http {
 
@@ -134,6 +135,9 @@ class h2_session {
   boost::asio::awaitable<void> read_loop();
   boost::asio::awaitable<void> write_loop();
   boost::asio::awaitable<error_code> flush();
+  // Spawns the handlers of the requests the last read completed, except
+  // for streams already closed.
+  void start_handlers();
   boost::asio::awaitable<void> serve_stream(std::int32_t id);
   boost::asio::awaitable<void> refuse_headers_too_large(h2_stream& stream);
   void wake_writer() noexcept { writer_event_.cancel(); }
@@ -170,6 +174,7 @@ class h2_session {
   std::uint64_t out_bytes_ = 0;
   std::size_t running_handlers_ = 0;
   std::int32_t last_request_id_ = 0;  // the newest stream whose request was taken
+  std::vector<std::int32_t> to_start_;  // requests complete, handlers not started yet
   token_bucket control_frames_;
   clock::time_point last_read_ = clock::now();
   bool reader_done_ = false;
