@@ -12,7 +12,6 @@
 
 #include <algorithm>
 #include <array>
-#include <cctype>
 #include <vector>
 
 namespace regcache::http {
@@ -51,10 +50,9 @@ bool is_connection_specific(std::string_view lower_name) {
          lower_name == "upgrade" || lower_name == "proxy-connection";
 }
 
-std::string lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
-  return out;
+// Field names are ASCII: no locale.
+void append_lower(std::string& out, std::string_view text) {
+  for (const char c : text) out += c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
 }
 
 nghttp2_nv field(std::string_view name, std::string_view value) {
@@ -105,31 +103,52 @@ asio::awaitable<result<std::string>> h2_stream::read_body(std::size_t limit) {
   co_return std::move(body_);
 }
 
-asio::awaitable<error_code> h2_stream::send_head(const response_head& head, bool body_follows) {
-  if (closed_) co_return make_error_code(asio::error::connection_reset);
-  const auto status = std::to_string(head.status);
-  std::vector<std::string> names;
-  names.reserve(head.fields.size());
-  std::vector<nghttp2_nv> fields;
-  fields.reserve(head.fields.size() + 2);
-  fields.push_back(field(":status", status));
-  for (const auto& [name, value] : head.fields) {
-    names.push_back(lower(name));
-    if (is_connection_specific(names.back())) continue;
-    fields.push_back(field(names.back(), value));
+error_code h2_stream::submit_response(unsigned status, const header_fields& fields,
+                                      std::optional<std::uint64_t> content_length, bool body_follows) {
+  if (closed_) return make_error_code(asio::error::connection_reset);
+  // HTTP/2 field names are lower case: one buffer holds them all, so the
+  // name-value pairs point into it once it stopped growing.
+  std::size_t names_size = 0;
+  for (const auto& f : fields) names_size += f.first.size();
+  std::string names;
+  names.reserve(names_size);
+  for (const auto& f : fields) append_lower(names, f.first);
+  const auto status_text = std::to_string(status);
+  const auto length_text = content_length ? std::to_string(*content_length) : std::string();
+  std::vector<nghttp2_nv> nva;
+  nva.reserve(fields.size() + 2);
+  nva.push_back(field(":status", status_text));
+  std::size_t at = 0;
+  for (const auto& [name, value] : fields) {
+    const std::string_view lower_name(names.data() + at, name.size());
+    at += name.size();
+    if (is_connection_specific(lower_name)) continue;
+    nva.push_back(field(lower_name, value));
   }
-  std::string length;
-  if (head.content_length) {
-    length = std::to_string(*head.content_length);
-    fields.push_back(field("content-length", length));
-  }
+  if (content_length) nva.push_back(field("content-length", length_text));
   nghttp2_data_provider provider{};
   provider.source.ptr = this;
   provider.read_callback = &h2_session::on_read_data;
-  const int rv = nghttp2_submit_response(session_.session_, id_, fields.data(), fields.size(),
-                                         body_follows ? &provider : nullptr);
-  if (rv != 0) co_return make_error_code(asio::error::connection_reset);
+  const int rv =
+      nghttp2_submit_response(session_.session_, id_, nva.data(), nva.size(), body_follows ? &provider : nullptr);
+  if (rv != 0) return make_error_code(asio::error::connection_reset);
   session_.wake_writer();
+  return error_code{};
+}
+
+asio::awaitable<error_code> h2_stream::send_head(const response_head& head, bool body_follows) {
+  co_return submit_response(head.status, head.fields, head.content_length, body_follows);
+}
+
+// HEADERS and the body (a manifest: small) leave in the writer's next round,
+// one write.
+asio::awaitable<error_code> h2_stream::send_prepared(const prepared_response& response, bool body_follows) {
+  if (auto ec = submit_response(response.status(), response.fields(), response.content_length(), body_follows))
+    co_return ec;
+  if (!body_follows) co_return error_code{};
+  pending_.append(response.body());
+  eof_ = true;
+  make_data_available();
   co_return error_code{};
 }
 

@@ -36,6 +36,7 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -61,6 +62,7 @@ class h2_stream final : public exchange_io {
   boost::asio::awaitable<error_code> send_file(int fd, std::uint64_t offset, std::uint64_t length) override;
   boost::asio::awaitable<error_code> finish_body() override;
   void abort() noexcept override;
+  boost::asio::awaitable<error_code> send_prepared(const prepared_response& response, bool body_follows) override;
 
  private:
   friend class h2_session;
@@ -81,6 +83,9 @@ class h2_stream final : public exchange_io {
   // `timeout` without a wake-up is a timeout.
   boost::asio::awaitable<error_code> wait_until(wait_for what, std::chrono::milliseconds timeout);
   void wake() noexcept { event_.cancel(); }
+  // HEADERS (with the data provider when a body follows), submitted to nghttp2.
+  error_code submit_response(unsigned status, const header_fields& fields,
+                             std::optional<std::uint64_t> content_length, bool body_follows);
   void make_data_available();
 
   h2_session& session_;
