@@ -70,6 +70,8 @@ class connection : public std::enable_shared_from_this<connection> {
   // and a write may wait at the same time.
   virtual boost::asio::awaitable<error_code> read_some(clock::time_point deadline) = 0;
   boost::beast::flat_buffer& input() noexcept { return buffer_; }
+  // TLS: what is written goes out in records of up to 16 KiB.
+  virtual bool encrypts() const noexcept = 0;
   virtual void close() noexcept = 0;
   std::string_view remote_address() const noexcept { return remote_address_; }
   const client_certificate* peer_certificate() const noexcept {
@@ -116,6 +118,7 @@ class plain_connection final : public connection {
   boost::asio::awaitable<error_code> send_prefixed_file(std::string_view prefix, int fd, std::uint64_t offset,
                                                         std::uint64_t length) override;
   boost::asio::awaitable<error_code> read_some(clock::time_point deadline) override;
+  bool encrypts() const noexcept override { return false; }
   void close() noexcept override;
 
  private:
@@ -150,6 +153,7 @@ class tls_connection final : public connection {
                                                         std::uint64_t length) override;
   // Decrypted bytes appended to input().
   boost::asio::awaitable<error_code> read_some(clock::time_point deadline) override;
+  bool encrypts() const noexcept override { return true; }
   void close() noexcept override;
 
  private:

@@ -30,6 +30,8 @@ constexpr std::uint64_t out_queue_limit = 1024 * 1024;
 // The largest DATA frame regcache sends (when the client allows frames that
 // large): fewer frames, fewer system calls per byte.
 constexpr std::int32_t max_data_frame = 256 * 1024;
+// The plaintext of a full TLS record.
+constexpr std::int32_t tls_record = 16 * 1024;
 // A request body kept for read_body (the admin API's JSON); past it the
 // body is dropped and read_body answers body_too_large.
 constexpr std::size_t max_request_body = 1024 * 1024;
@@ -420,8 +422,13 @@ int h2_session::on_send_data(nghttp2_session*, nghttp2_frame*, const std::uint8_
 }
 
 ssize_t h2_session::on_read_length(nghttp2_session*, std::uint8_t, std::int32_t, std::int32_t session_window,
-                                   std::int32_t stream_window, std::uint32_t max_frame, void*) {
-  return std::min({session_window, stream_window, static_cast<std::int32_t>(max_frame), max_data_frame});
+                                   std::int32_t stream_window, std::uint32_t max_frame, void* self) {
+  const auto limit = std::min({session_window, stream_window, static_cast<std::int32_t>(max_frame), max_data_frame});
+  // Over TLS a frame is written as whole records: its 9-byte header and
+  // payload fill 16 KiB records exactly, or the header would cost a record
+  // of its own after every full one (a 16 KiB frame: two records).
+  if (session_of(self).conn_.encrypts() && limit >= tls_record) return limit / tls_record * tls_record - 9;
+  return limit;
 }
 
 // ---- coroutines -------------------------------------------------------------
