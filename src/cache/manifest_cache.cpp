@@ -18,10 +18,15 @@ namespace {
 
 constexpr std::size_t max_hot_tags = 100'000;
 
+void build_tag_key(std::string& key, std::string_view upstream, std::string_view repository, std::string_view tag) {
+  key.clear();
+  key.append(upstream).append(1, '\0').append(repository).append(1, '\0').append(tag);
+}
+
 std::string tag_key(std::string_view upstream, std::string_view repository, std::string_view tag) {
   std::string key;
   key.reserve(upstream.size() + repository.size() + tag.size() + 2);
-  key.append(upstream).append(1, '\0').append(repository).append(1, '\0').append(tag);
+  build_tag_key(key, upstream, repository, tag);
   return key;
 }
 
@@ -41,7 +46,38 @@ std::optional<manifest_result> manifest_cache::hot_lookup(const core::digest& di
   auto it = hot_.find(digest);
   if (it == hot_.end()) return std::nullopt;
   hot_lru_.splice(hot_lru_.begin(), hot_lru_, it->second.lru);
-  return manifest_result{digest, it->second.media_type, it->second.bytes->size(), it->second.bytes, "hit"};
+  const auto& m = *it->second.manifest;
+  return manifest_result{digest, m.media_type, m.bytes->size(), m.bytes, "hit"};
+}
+
+std::shared_ptr<const cached_manifest> manifest_cache::fresh_by_tag(const upstream_source& source,
+                                                                    std::string_view repository,
+                                                                    std::string_view tag) {
+  if (egress_refusal(source, repository)) return nullptr;
+  // One key buffer per thread: no allocation per request once it has grown.
+  thread_local std::string key;
+  build_tag_key(key, source.name, repository, tag);
+  const auto now = ctx_.clock->now();
+  const auto now_ms = core::to_unix_ms(now);
+  std::shared_ptr<const cached_manifest> found;
+  bool note_access = false;
+  {
+    std::lock_guard lock(hot_mutex_);
+    const auto tag_it = hot_tags_.find(std::string_view(key));
+    if (tag_it == hot_tags_.end()) return nullptr;
+    if (now - core::from_unix_ms(tag_it->second.fetched_at_ms) >= source.tag_ttl) return nullptr;
+    const auto it = hot_.find(tag_it->second.digest);
+    if (it == hot_.end()) return nullptr;
+    hot_lru_.splice(hot_lru_.begin(), hot_lru_, it->second.lru);
+    if (now_ms - it->second.access_noted_ms >= 1000) {
+      it->second.access_noted_ms = now_ms;
+      note_access = true;
+    }
+    found = it->second.manifest;
+  }
+  if (note_access) ctx_.index->record_access(found->digest, now_ms);
+  ctx_.metrics->hits.inc();
+  return found;
 }
 
 void manifest_cache::hot_insert(const core::digest& digest, const std::string& media_type,
@@ -50,10 +86,11 @@ void manifest_cache::hot_insert(const core::digest& digest, const std::string& m
   if (hot_.contains(digest) || bytes->size() > hot_limit_bytes_) return;
   hot_bytes_ += bytes->size();
   hot_lru_.push_front(digest);
-  hot_.emplace(digest, hot_manifest{media_type, std::move(bytes), hot_lru_.begin()});
+  auto manifest = std::make_shared<const cached_manifest>(cached_manifest{digest, media_type, std::move(bytes)});
+  hot_.emplace(digest, hot_manifest{std::move(manifest), hot_lru_.begin()});
   while (hot_bytes_ > hot_limit_bytes_) {
     auto victim = hot_.find(hot_lru_.back());
-    hot_bytes_ -= victim->second.bytes->size();
+    hot_bytes_ -= victim->second.manifest->bytes->size();
     hot_.erase(victim);
     hot_lru_.pop_back();
   }
@@ -62,7 +99,7 @@ void manifest_cache::hot_insert(const core::digest& digest, const std::string& m
 void manifest_cache::forget_manifest(const core::digest& digest) {
   std::lock_guard lock(hot_mutex_);
   if (auto it = hot_.find(digest); it != hot_.end()) {
-    hot_bytes_ -= it->second.bytes->size();
+    hot_bytes_ -= it->second.manifest->bytes->size();
     hot_lru_.erase(it->second.lru);
     hot_.erase(it);
   }

@@ -8,6 +8,7 @@
 #include "regcache/oci/media_type.hpp"
 #include "regcache/oci/route.hpp"
 #include "regcache/oci/tag_list.hpp"
+#include "regcache/registry/manifest_responses.hpp"
 #include "regcache/registry/wire_error.hpp"
 
 #include <spdlog/spdlog.h>
@@ -27,9 +28,7 @@ namespace {
 constexpr std::string_view octet_stream = "application/octet-stream";
 
 header_fields base_fields(const routed* r = nullptr) {
-  header_fields fields{{"Docker-Distribution-API-Version", "registry/2.0"}};
-  if (r && r->by_namespace) fields.emplace_back("OCI-Namespace", r->source->name);
-  return fields;
+  return registry::base_fields(r && r->by_namespace ? std::string_view(r->source->name) : std::string_view{});
 }
 
 asio::awaitable<void> send_wire_error(exchange& ex, wire_error e, header_fields fields) {
@@ -90,11 +89,6 @@ bool etag_matches(const exchange& ex, const core::digest& digest) {
     }
   }
   return false;
-}
-
-void add_content_fields(header_fields& fields, const core::digest& digest) {
-  fields.emplace_back("Docker-Content-Digest", digest.str());
-  fields.emplace_back("ETag", "\"" + digest.str() + "\"");
 }
 
 asio::awaitable<void> send_not_modified(exchange& ex, header_fields fields) {
@@ -294,6 +288,26 @@ asio::awaitable<void> handler::serve_base(exchange& ex) {
 
 asio::awaitable<void> handler::serve_manifest(exchange& ex, routed r, oci::reference reference, auth::requester who) {
   ex.annotate("manifest", "-");
+  // The hot path: a fresh tag whose manifest is in memory, answered with the
+  // response prepared for that very manifest (a tag that moved resolves to
+  // another manifest, so never to a stale response).
+  if (!reference.is_digest() && !ex.header("If-None-Match")) {
+    if (auto manifest = manifests_.fresh_by_tag(*r.source, r.repository, reference.text)) {
+      ex.annotate("manifest", "hit");
+      const auto accept = ex.headers("Accept");
+      if (!oci::accepts(accept, manifest->media_type)) {
+        const auto described = "manifest " + r.repository + ":" + reference.text + " (" + manifest->media_type + ")";
+        co_await send_error(ex, cache::errc::not_acceptable, described, &r);
+        co_return;
+      }
+      gate_.pulled(ex, who, r.source->name, r.repository, reference.text, manifest->digest.str());
+      const auto ns = r.by_namespace ? std::string_view(r.source->name) : std::string_view{};
+      auto response = manifest_responses_here().response_for(manifest, ns);
+      auto ec = co_await ex.send(std::move(response));
+      ignore_error(ec, "the client may be gone");
+      co_return;
+    }
+  }
   const bool need_body = ex.method() == http::method::get;
   const std::string what = "manifest " + r.repository + (reference.is_digest() ? "@" : ":") + reference.text;
   result<cache::manifest_result> found = cache::errc::manifest_unknown;

@@ -36,6 +36,14 @@ struct manifest_result {
   const char* outcome = "hit";  // "hit" | "miss" | "stale"
 };
 
+// A manifest held in memory: immutable once made, shared by every request
+// that answers it.
+struct cached_manifest {
+  core::digest digest;
+  std::string media_type;
+  std::shared_ptr<const std::string> bytes;
+};
+
 class manifest_cache {
  public:
   // `hot_bytes`: manifests kept in memory (least recently used leave first);
@@ -53,6 +61,14 @@ class manifest_cache {
   // removed with it (evictor, purge), each heard of on its own.
   void forget_manifest(const core::digest& digest);
   void forget_tag(std::string_view upstream, std::string_view repository, std::string_view tag);
+
+  // The hot path of a pull by tag: a tag within its tag_ttl whose manifest
+  // is in memory, answered without a coroutine, an index read or a copy
+  // (counted as a hit, like by_tag's). Null when by_tag must decide: the tag
+  // or its manifest is not in memory, the tag is due for revalidation, or the
+  // repository is outside the egress lists.
+  std::shared_ptr<const cached_manifest> fresh_by_tag(const upstream_source& source, std::string_view repository,
+                                                      std::string_view tag);
 
   boost::asio::awaitable<result<manifest_result>> by_tag(std::shared_ptr<const upstream_source> source,
                                                          std::string repository, std::string tag, bool need_body);
@@ -76,9 +92,11 @@ class manifest_cache {
                                                              bool need_body);
 
   struct hot_manifest {
-    std::string media_type;
-    std::shared_ptr<const std::string> bytes;
+    std::shared_ptr<const cached_manifest> manifest;
     std::list<core::digest>::iterator lru;
+    // When record_access last heard of it: at most once a second per manifest
+    // (the evictor's ages are minutes), not on every hit.
+    std::int64_t access_noted_ms = 0;
   };
   struct hot_tag {
     core::digest digest;
@@ -101,7 +119,11 @@ class manifest_cache {
   std::unordered_map<core::digest, hot_manifest> hot_;
   std::list<core::digest> hot_lru_;  // front = most recently used
   std::size_t hot_bytes_ = 0;
-  std::unordered_map<std::string, hot_tag> hot_tags_;
+  struct key_hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view key) const noexcept { return std::hash<std::string_view>{}(key); }
+  };
+  std::unordered_map<std::string, hot_tag, key_hash, std::equal_to<>> hot_tags_;
 };
 
 }  // namespace regcache::cache

@@ -257,6 +257,61 @@ TEST_F(manifest_cache_test, an_upstream_4xx_becomes_the_matching_cache_error) {
   }
 }
 
+TEST_F(manifest_cache_test, a_fresh_tag_in_memory_is_answered_without_the_coroutine) {
+  EXPECT_FALSE(cache_->fresh_by_tag(*source_, "team/app", "v1")) << "never seen";
+  ASSERT_TRUE(by_tag());
+  const auto hits = metrics_.hits.value();
+  const auto fresh = cache_->fresh_by_tag(*source_, "team/app", "v1");
+  ASSERT_TRUE(fresh);
+  EXPECT_EQ(*fresh->bytes, image_manifest('a'));
+  EXPECT_EQ(fresh->digest, core::hasher::of(image_manifest('a')));
+  EXPECT_EQ(fresh->media_type, "application/vnd.oci.image.manifest.v1+json");
+  EXPECT_EQ(metrics_.hits.value(), hits + 1);
+  EXPECT_EQ(cache_->fresh_by_tag(*source_, "team/app", "v1"), fresh) << "the same object every time";
+  EXPECT_FALSE(cache_->fresh_by_tag(*source_, "team/app", "v2"));
+  EXPECT_FALSE(cache_->fresh_by_tag(*source_, "team/other", "v1"));
+  EXPECT_EQ(server_.requests().size(), 1u);
+}
+
+TEST_F(manifest_cache_test, a_tag_past_its_ttl_is_not_fresh_until_revalidated_and_then_names_the_new_manifest) {
+  ASSERT_TRUE(by_tag());
+  upstream_.point_tag_at(image_manifest('b'));
+  clock_.advance(59s);
+  ASSERT_TRUE(cache_->fresh_by_tag(*source_, "team/app", "v1"));
+  clock_.advance(2s);
+  EXPECT_FALSE(cache_->fresh_by_tag(*source_, "team/app", "v1")) << "due for revalidation";
+  ASSERT_TRUE(by_tag());
+  const auto moved = cache_->fresh_by_tag(*source_, "team/app", "v1");
+  ASSERT_TRUE(moved);
+  EXPECT_EQ(*moved->bytes, image_manifest('b'));
+  EXPECT_EQ(moved->digest, core::hasher::of(image_manifest('b')));
+}
+
+TEST_F(manifest_cache_test, a_moved_tag_whose_new_manifest_is_not_in_memory_is_not_fresh) {
+  ASSERT_TRUE(by_tag());
+  upstream_.point_tag_at(image_manifest('c'));
+  clock_.advance(61s);
+  ASSERT_TRUE(by_tag(false)) << "a HEAD learns the new digest without its body";
+  EXPECT_FALSE(cache_->fresh_by_tag(*source_, "team/app", "v1"));
+}
+
+TEST_F(manifest_cache_test, forgotten_or_excluded_tags_are_not_fresh) {
+  ASSERT_TRUE(by_tag());
+  cache_->forget_manifest(core::hasher::of(image_manifest('a')));
+  EXPECT_FALSE(cache_->fresh_by_tag(*source_, "team/app", "v1")) << "its manifest left memory";
+  ASSERT_TRUE(by_tag());
+  ASSERT_TRUE(cache_->fresh_by_tag(*source_, "team/app", "v1"));
+  cache_->forget_tag("upstream.test", "team/app", "v1");
+  EXPECT_FALSE(cache_->fresh_by_tag(*source_, "team/app", "v1")) << "the tag left memory";
+
+  ASSERT_TRUE(by_tag());
+  auto options = source_->registry->options();
+  options.deny_repositories = {oci::repository_glob::parse("team/**").value()};
+  auto excluded = std::make_shared<upstream_source>(*source_);
+  excluded->registry = registry_client_with(std::move(options));
+  EXPECT_FALSE(cache_->fresh_by_tag(*excluded, "team/app", "v1"));
+}
+
 TEST_F(manifest_cache_test, a_cached_digest_is_served_without_the_upstream) {
   auto first = by_tag();
   ASSERT_TRUE(first);

@@ -155,10 +155,55 @@ TEST_F(handler_test, matching_if_none_match_is_304_without_a_body) {
   EXPECT_EQ(other.result_int(), 200);
 }
 
+TEST_F(handler_test, a_tag_that_moved_is_never_answered_with_the_old_manifests_response) {
+  const std::vector<std::pair<std::string, std::string>> accept{{"Accept", std::string(manifest_type)}};
+  for (int i = 0; i < 3; ++i) {  // the first answer fills the memory, the others come from it
+    const auto res = get("/v2/team/app/manifests/v1", accept);
+    ASSERT_EQ(res.result_int(), 200) << i;
+    EXPECT_EQ(res.body(), manifest_) << i;
+    EXPECT_EQ(res["Docker-Content-Digest"], manifest_digest_.str()) << i;
+  }
+  // The tag moves (as a revalidation or purge would store it) and the forgetter
+  // drops the old one from memory.
+  const auto moved = manifest_naming(blob_digest_, blob_.size() + 1);
+  const auto moved_digest = core::hasher::of(moved);
+  const auto now = core::to_unix_ms(core::clock::system().now());
+  ASSERT_FALSE(index_->put_manifest(moved_digest, {std::string(manifest_type), moved, now, now}));
+  ASSERT_FALSE(index_->put_link(upstream_name, "team/app", moved_digest, now));
+  ASSERT_FALSE(index_->put_tag(upstream_name, "team/app", "v1", {moved_digest, std::string(manifest_type), now, ""}));
+  manifest_cache_.forget_tag(upstream_name, "team/app", "v1");
+  for (int i = 0; i < 3; ++i) {
+    const auto res = get("/v2/team/app/manifests/v1", accept);
+    ASSERT_EQ(res.result_int(), 200) << i;
+    EXPECT_EQ(res.body(), moved) << i;
+    EXPECT_EQ(res["Docker-Content-Digest"], moved_digest.str()) << i;
+    EXPECT_EQ(res["ETag"], "\"" + moved_digest.str() + "\"") << i;
+    EXPECT_EQ(res["Content-Length"], std::to_string(moved.size())) << i;
+    const auto head_res = head("/v2/team/app/manifests/v1", accept);
+    EXPECT_EQ(head_res["Docker-Content-Digest"], moved_digest.str()) << i;
+  }
+}
+
+TEST_F(handler_test, a_manifest_routed_by_namespace_echoes_it_from_memory_too) {
+  const std::vector<std::pair<std::string, std::string>> accept{{"Accept", std::string(manifest_type)}};
+  for (int i = 0; i < 2; ++i) {
+    const auto by_ns = get("/v2/team/app/manifests/v1?ns=" + std::string(upstream_name), accept);
+    ASSERT_EQ(by_ns.result_int(), 200) << i;
+    EXPECT_EQ(by_ns["OCI-Namespace"], upstream_name) << i;
+    EXPECT_EQ(by_ns.body(), manifest_) << i;
+    const auto plain = get("/v2/team/app/manifests/v1", accept);
+    EXPECT_EQ(plain.count("OCI-Namespace"), 0u) << i;
+    EXPECT_EQ(plain.body(), manifest_) << i;
+  }
+}
+
 TEST_F(handler_test, manifest_in_a_type_the_client_does_not_accept_is_unknown) {
-  const auto res = get("/v2/team/app/manifests/v1", {{"Accept", "application/vnd.docker.distribution.manifest.v1+json"}});
-  EXPECT_EQ(res.result_int(), 404);
-  EXPECT_EQ(oci_code(res), "MANIFEST_UNKNOWN");
+  ASSERT_EQ(get("/v2/team/app/manifests/v1", {{"Accept", std::string(manifest_type)}}).result_int(), 200);
+  for (int i = 0; i < 2; ++i) {  // from the index, then from memory
+    const auto res = get("/v2/team/app/manifests/v1", {{"Accept", "application/vnd.docker.distribution.manifest.v1+json"}});
+    EXPECT_EQ(res.result_int(), 404) << i;
+    EXPECT_EQ(oci_code(res), "MANIFEST_UNKNOWN") << i;
+  }
 }
 
 TEST_F(handler_test, cached_blob_whole_ranged_and_head) {
