@@ -159,6 +159,23 @@ asio::awaitable<error_code> send_ranges(exchange& ex, cache::blob_body& body, he
   co_return co_await ex.finish();
 }
 
+// Clients send the same Accept with every pull: the last verdict per thread
+// spares parsing it again on the hot path.
+bool accepts_memoized(const std::vector<std::string_view>& accept, std::string_view media_type) {
+  struct verdict {
+    std::string accept;
+    std::string media_type;
+    bool acceptable = false;
+  };
+  thread_local verdict last;
+  if (accept.size() != 1) return oci::accepts(accept, media_type);
+  if (accept.front() == last.accept && media_type == last.media_type) return last.acceptable;
+  last.acceptable = oci::accepts(accept, media_type);
+  last.accept.assign(accept.front());
+  last.media_type.assign(media_type);
+  return last.acceptable;
+}
+
 bool is_read_method(http::method m) { return m == http::method::get || m == http::method::head; }
 
 }  // namespace
@@ -175,7 +192,8 @@ handler::handler(handler_options options, router r, cache::manifest_cache& manif
       ready_(std::move(ready)),
       gate_(gate) {}
 
-asio::awaitable<void> handler::operator()(exchange& ex) { co_await serve(ex); }
+// No coroutine frame of its own: serve's is the request's.
+asio::awaitable<void> handler::operator()(exchange& ex) { return serve(ex); }
 
 asio::awaitable<void> handler::serve(exchange& ex) {
   auto target = http::parse_target(ex.target());
@@ -295,7 +313,7 @@ asio::awaitable<void> handler::serve_manifest(exchange& ex, routed r, oci::refer
     if (auto manifest = manifests_.fresh_by_tag(*r.source, r.repository, reference.text)) {
       ex.annotate("manifest", "hit");
       const auto accept = ex.headers("Accept");
-      if (!oci::accepts(accept, manifest->media_type)) {
+      if (!accepts_memoized(accept, manifest->media_type)) {
         const auto described = "manifest " + r.repository + ":" + reference.text + " (" + manifest->media_type + ")";
         co_await send_error(ex, cache::errc::not_acceptable, described, &r);
         co_return;
@@ -319,7 +337,7 @@ asio::awaitable<void> handler::serve_manifest(exchange& ex, routed r, oci::refer
   }
   ex.annotate("manifest", found->outcome);
   const auto accept = ex.headers("Accept");
-  if (!oci::accepts(accept, found->media_type)) {
+  if (!accepts_memoized(accept, found->media_type)) {
     const auto described = what + " (" + found->media_type + ")";
     co_await send_error(ex, cache::errc::not_acceptable, described, &r);
     co_return;
