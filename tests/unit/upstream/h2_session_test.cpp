@@ -127,7 +127,9 @@ TEST_F(h2c_client_test, bodyless_status_is_done_at_once) {
 // threads: one connection carries them all, and every byte is in place, so
 // windows are credited back as the bodies are read.
 TEST_F(h2c_client_test, concurrent_exchanges_share_one_connection_and_its_windows) {
-  client c(ioc.get_executor(), local(), options());
+  auto opts = options();
+  opts.read_timeout = 30s;
+  client c(ioc.get_executor(), local(), opts);
   asio::io_context other;
   std::vector<std::future<void>> done;
   std::vector<std::optional<result<std::string>>> bodies(12);

@@ -4,8 +4,8 @@
 // nghttp2 server session per connection. A route function decides each
 // answer (status, fields, body) and what goes wrong with it: a stream reset
 // or a cut connection part way through the body, no answer at all, or a
-// GOAWAY refusing the request. The server counts connections and records
-// every request.
+// GOAWAY refusing the request. Like test_server it counts connections and
+// records every request (loopback_server).
 #include "regcache/core/result.hpp"
 #include "unit/upstream/test_server.hpp"
 
@@ -20,16 +20,13 @@
 #include <nghttp2/nghttp2.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cstring>
 #include <functional>
 #include <future>
 #include <optional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
-#include <thread>
 #include <utility>
 #include <vector>
 
@@ -55,28 +52,10 @@ struct h2_reply {
 // The answer to a request, given the index of the connection it came on (0 = first).
 using h2_route_function = std::function<h2_reply(const seen_request& req, std::size_t connection_index)>;
 
-class h2_test_server {
+class h2_test_server : public loopback_server {
  public:
-  explicit h2_test_server(h2_route_function route)
-      : route_(std::move(route)),
-        acceptor_(ioc_, boost::asio::ip::tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), 0)) {
-    boost::asio::co_spawn(ioc_, accept_loop(), boost::asio::detached);
-    thread_ = std::thread([this] { ioc_.run(); });
-  }
-  ~h2_test_server() {
-    ioc_.stop();
-    thread_.join();
-  }
-  h2_test_server(const h2_test_server&) = delete;
-  h2_test_server& operator=(const h2_test_server&) = delete;
-
-  std::uint16_t port() const { return acceptor_.local_endpoint().port(); }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port()); }
-  std::size_t connections() const { return connections_.load(); }
-  std::vector<seen_request> requests() const {
-    std::lock_guard lock(mutex_);
-    return requests_;
-  }
+  explicit h2_test_server(h2_route_function route) : route_(std::move(route)) { start(accept_loop()); }
+  ~h2_test_server() { stop(); }
 
  private:
   static constexpr auto use_tuple = boost::asio::as_tuple(boost::asio::use_awaitable);
@@ -144,10 +123,7 @@ class h2_test_server {
     auto it = conn.streams.find(frame->hd.stream_id);
     if (it == conn.streams.end()) return 0;
     auto& s = it->second;
-    {
-      std::lock_guard lock(conn.server.mutex_);
-      conn.server.requests_.push_back(s.request);
-    }
+    conn.server.remember(s.request);
     s.reply = conn.server.route_(s.request, conn.index);
     if (s.reply.then == h2_then::stall) return 0;
     if (s.reply.then == h2_then::refuse) {
@@ -228,12 +204,6 @@ class h2_test_server {
   }
 
   const h2_route_function route_;
-  boost::asio::io_context ioc_;
-  boost::asio::ip::tcp::acceptor acceptor_;
-  std::atomic<std::size_t> connections_{0};
-  mutable std::mutex mutex_;
-  std::vector<seen_request> requests_;
-  std::thread thread_;
 };
 
 // run() for an io_context that never runs out of work: an h2c session keeps

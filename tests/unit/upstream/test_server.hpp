@@ -76,21 +76,15 @@ struct seen_request {
 // The answer to a request, given the requests earlier on the same connection.
 using route_function = std::function<reply(const seen_request& req, std::size_t nth_on_connection)>;
 
-class test_server {
+// What the loopback test servers share: a listener on 127.0.0.1 (port 0), an
+// io_context on a thread of its own, the count of accepted connections and
+// the requests seen. A server starts its accept loop with start() and calls
+// stop() first thing in its destructor, so the thread never runs into members
+// already gone.
+class loopback_server {
  public:
-  explicit test_server(route_function route, boost::asio::ssl::context* tls = nullptr)
-      : route_(std::move(route)),
-        tls_(tls),
-        acceptor_(ioc_, boost::asio::ip::tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), 0)) {
-    boost::asio::co_spawn(ioc_, accept_loop(), boost::asio::detached);
-    thread_ = std::thread([this] { ioc_.run(); });
-  }
-  ~test_server() {
-    ioc_.stop();
-    thread_.join();
-  }
-  test_server(const test_server&) = delete;
-  test_server& operator=(const test_server&) = delete;
+  loopback_server(const loopback_server&) = delete;
+  loopback_server& operator=(const loopback_server&) = delete;
 
   std::uint16_t port() const { return acceptor_.local_endpoint().port(); }
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port()); }
@@ -99,6 +93,42 @@ class test_server {
     std::lock_guard lock(mutex_);
     return requests_;
   }
+
+ protected:
+  loopback_server()
+      : acceptor_(ioc_, boost::asio::ip::tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), 0)) {}
+  ~loopback_server() = default;
+
+  void start(boost::asio::awaitable<void> accept_loop) {
+    boost::asio::co_spawn(ioc_, std::move(accept_loop), boost::asio::detached);
+    thread_ = std::thread([this] { ioc_.run(); });
+  }
+  void stop() {
+    ioc_.stop();
+    thread_.join();
+  }
+  void remember(const seen_request& seen) {
+    std::lock_guard lock(mutex_);
+    requests_.push_back(seen);
+  }
+
+  boost::asio::io_context ioc_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+  std::atomic<std::size_t> connections_{0};
+
+ private:
+  mutable std::mutex mutex_;
+  std::vector<seen_request> requests_;
+  std::thread thread_;
+};
+
+class test_server : public loopback_server {
+ public:
+  explicit test_server(route_function route, boost::asio::ssl::context* tls = nullptr)
+      : route_(std::move(route)), tls_(tls) {
+    start(accept_loop());
+  }
+  ~test_server() { stop(); }
 
  private:
   static constexpr auto use_tuple = boost::asio::as_tuple(boost::asio::use_awaitable);
@@ -154,19 +184,12 @@ class test_server {
   seen_request record(const boost::beast::http::request<boost::beast::http::empty_body>& req) {
     seen_request seen{std::string(req.method_string()), std::string(req.target()), {}};
     for (const auto& f : req) seen.fields.emplace_back(std::string(f.name_string()), std::string(f.value()));
-    std::lock_guard lock(mutex_);
-    requests_.push_back(seen);
+    remember(seen);
     return seen;
   }
 
   const route_function route_;
   boost::asio::ssl::context* tls_;
-  boost::asio::io_context ioc_;
-  boost::asio::ip::tcp::acceptor acceptor_;
-  std::atomic<std::size_t> connections_{0};
-  mutable std::mutex mutex_;
-  std::vector<seen_request> requests_;
-  std::thread thread_;
 };
 
 template <class T>
