@@ -8,6 +8,7 @@
 
 #include <boost/asio/ssl/error.hpp>
 #include <boost/beast/core/error.hpp>
+#include <boost/beast/http/error.hpp>
 #include <spdlog/spdlog.h>
 
 #include <boost/beast/http/status.hpp>
@@ -15,6 +16,9 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+
+#include <algorithm>
+#include <optional>
 
 namespace regcache::http {
 namespace asio = boost::asio;
@@ -191,6 +195,50 @@ result<std::size_t> connection::body_length(std::size_t limit) const {
   const auto length = parser_->content_length().value_or(0);
   if (length > limit) return make_error_code(errc::body_too_large);
   return static_cast<std::size_t>(length);
+}
+
+asio::awaitable<error_code> connection::read_head() {
+  // Waiting for the next request: the idle timeout. Once its first bytes
+  // are here, the whole head must come within header_timeout: one deadline
+  // for all the reads, not a per-read timeout.
+  if (buffer_.size() == 0) {
+    idle_ = true;
+    const auto ec = co_await read_some(clock::now() + options().idle_timeout);
+    idle_ = false;
+    if (ec) co_return ec;
+  }
+  std::optional<clock::time_point> deadline;
+  for (;;) {
+    error_code ec;
+    const auto used = parser_->put(buffer_.data(), ec);
+    buffer_.consume(used);
+    if (!ec && parser_->is_header_done()) co_return error_code{};
+    if (ec && ec != beast_http::error::need_more) co_return ec;
+    if (!deadline) deadline = clock::now() + options().header_timeout;
+    ec = co_await read_some(*deadline);
+    if (ec == asio::error::eof) {
+      error_code eof_ec;
+      parser_->put_eof(eof_ec);
+      co_return eof_ec ? eof_ec : ec;
+    }
+    if (ec) co_return ec;
+  }
+}
+
+asio::awaitable<result<std::string>> connection::read_body(std::size_t limit) {
+  const auto length = body_length(limit);
+  if (!length) co_return length.error();
+  std::string body;
+  body.reserve(*length);
+  const auto deadline = clock::now() + options().read_timeout;
+  for (;;) {
+    // The head's read may already have buffered the start of the body.
+    const auto take = std::min<std::size_t>(buffer_.size(), *length - body.size());
+    body.append(static_cast<const char*>(buffer_.data().data()), take);
+    buffer_.consume(take);
+    if (body.size() == *length) co_return body;
+    if (auto ec = co_await read_some(deadline)) co_return ec;
+  }
 }
 
 void connection::close_if_idle() noexcept {

@@ -17,7 +17,6 @@
 #include <boost/asio/generic/stream_protocol.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/beast/core/basic_stream.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/parser.hpp>
@@ -55,7 +54,8 @@ class connection : public std::enable_shared_from_this<connection> {
   bool keep_alive() const noexcept { return keep_alive_; }
   void set_keep_alive(bool v) noexcept { keep_alive_ = v; }
 
-  virtual boost::asio::awaitable<result<std::string>> read_body(std::size_t limit) = 0;
+  // The request's Content-Length body, at most `limit` bytes, within read_timeout.
+  boost::asio::awaitable<result<std::string>> read_body(std::size_t limit);
   virtual boost::asio::awaitable<error_code> write_buffers(std::string_view a, std::string_view b = {},
                                                            std::string_view c = {}) = 0;
   // `length` bytes of `fd` from `offset`; eof when the file is shorter.
@@ -83,12 +83,6 @@ class connection : public std::enable_shared_from_this<connection> {
   virtual boost::asio::awaitable<bool> start() = 0;
   // After start(): does the client speak HTTP/2 (and server.http2 is on)?
   virtual boost::asio::awaitable<bool> speaks_h2() = 0;
-  // Reads the next request head into parser_: the idle timeout until its
-  // first byte, then header_timeout for all of it.
-  virtual boost::asio::awaitable<error_code> read_head() = 0;
-  // The Content-Length of the request's body, or why read_body() refuses it
-  // (chunked, or longer than `limit`).
-  result<std::size_t> body_length(std::size_t limit) const;
 
   std::shared_ptr<server_shared> shared_;
   boost::beast::flat_buffer buffer_;
@@ -98,6 +92,12 @@ class connection : public std::enable_shared_from_this<connection> {
   bool idle_ = true;
 
  private:
+  // Reads the next request head into parser_: the idle timeout until its
+  // first byte, then header_timeout for all of it.
+  boost::asio::awaitable<error_code> read_head();
+  // The Content-Length of the request's body, or why read_body() refuses it
+  // (chunked, or longer than `limit`).
+  result<std::size_t> body_length(std::size_t limit) const;
   boost::asio::awaitable<bool> serve_one();
   boost::asio::awaitable<void> reply_error_and_close(unsigned status, std::string_view reason);
   boost::asio::awaitable<void> serve_h2();
@@ -106,12 +106,16 @@ class connection : public std::enable_shared_from_this<connection> {
   std::unique_ptr<h2_session> h2_;  // set while the connection speaks HTTP/2
 };
 
+// The socket itself, non-blocking: a response is written at once when it
+// fits the send buffer, bodies from files with sendfile(2). A read's deadline
+// is a field, enforced by one timer that is re-armed lazily: it fires no
+// later than the deadline and, firing early, re-arms for the rest. Moving the
+// deadline later, as every keep-alive request does, costs no timer operation.
 class plain_connection final : public connection {
  public:
   plain_connection(socket_type socket, std::shared_ptr<server_shared> shared);
 
-  boost::asio::any_io_executor executor() override { return stream_.get_executor(); }
-  boost::asio::awaitable<result<std::string>> read_body(std::size_t limit) override;
+  boost::asio::any_io_executor executor() override { return socket_.get_executor(); }
   boost::asio::awaitable<error_code> write_buffers(std::string_view a, std::string_view b,
                                                    std::string_view c) override;
   boost::asio::awaitable<error_code> send_file(int fd, std::uint64_t offset, std::uint64_t length) override;
@@ -124,12 +128,16 @@ class plain_connection final : public connection {
  private:
   boost::asio::awaitable<bool> start() override;
   boost::asio::awaitable<bool> speaks_h2() override;
-  boost::asio::awaitable<error_code> read_head() override;
   boost::asio::awaitable<error_code> wait_writable();
+  // Makes sure the read timer fires no later than read_deadline_.
+  void arm_read_timer();
+  void on_read_timer();
 
-  boost::beast::basic_stream<boost::asio::generic::stream_protocol> stream_;
+  socket_type socket_;
   boost::asio::steady_timer write_timer_;
   boost::asio::steady_timer read_timer_;
+  bool read_timer_armed_ = false;
+  clock::time_point read_deadline_ = clock::time_point::max();  // max: no read waits with a deadline
 };
 
 // TLS straight over the non-blocking socket: OpenSSL reads and writes the
@@ -145,7 +153,6 @@ class tls_connection final : public connection {
   ~tls_connection() override;
 
   boost::asio::any_io_executor executor() override { return socket_.get_executor(); }
-  boost::asio::awaitable<result<std::string>> read_body(std::size_t limit) override;
   boost::asio::awaitable<error_code> write_buffers(std::string_view a, std::string_view b,
                                                    std::string_view c) override;
   boost::asio::awaitable<error_code> send_file(int fd, std::uint64_t offset, std::uint64_t length) override;
@@ -159,7 +166,6 @@ class tls_connection final : public connection {
  private:
   boost::asio::awaitable<bool> start() override;
   boost::asio::awaitable<bool> speaks_h2() override { co_return alpn_h2_; }
-  boost::asio::awaitable<error_code> read_head() override;
   // Waits until the socket is readable or writable, at most until `deadline`.
   boost::asio::awaitable<error_code> wait(boost::asio::socket_base::wait_type what, clock::time_point deadline);
   // Waits for whatever the last SSL call asked for (`ssl_error`): ok to retry, or why not.

@@ -215,48 +215,6 @@ asio::awaitable<error_code> tls_connection::read_some(clock::time_point deadline
   }
 }
 
-asio::awaitable<error_code> tls_connection::read_head() {
-  namespace beast_http = boost::beast::http;
-  // Waiting for the next request: the idle timeout. Once its first bytes
-  // are here, the whole head must come within header_timeout.
-  if (buffer_.size() == 0) {
-    idle_ = true;
-    const auto ec = co_await read_some(clock::now() + options().idle_timeout);
-    idle_ = false;
-    if (ec) co_return ec;
-  }
-  const auto deadline = clock::now() + options().header_timeout;
-  for (;;) {
-    error_code ec;
-    const auto used = parser_->put(buffer_.data(), ec);
-    buffer_.consume(used);
-    if (!ec && parser_->is_header_done()) co_return error_code{};
-    if (ec && ec != beast_http::error::need_more) co_return ec;
-    ec = co_await read_some(deadline);
-    if (ec == asio::error::eof) {
-      error_code eof_ec;
-      parser_->put_eof(eof_ec);
-      co_return eof_ec ? eof_ec : ec;
-    }
-    if (ec) co_return ec;
-  }
-}
-
-asio::awaitable<result<std::string>> tls_connection::read_body(std::size_t limit) {
-  const auto length = body_length(limit);
-  if (!length) co_return length.error();
-  std::string body;
-  body.reserve(*length);
-  const auto deadline = clock::now() + options().read_timeout;
-  for (;;) {
-    const auto take = std::min<std::size_t>(buffer_.size(), *length - body.size());
-    body.append(static_cast<const char*>(buffer_.data().data()), take);
-    buffer_.consume(take);
-    if (body.size() == *length) co_return body;
-    if (auto ec = co_await read_some(deadline)) co_return ec;
-  }
-}
-
 asio::awaitable<error_code> tls_connection::write_all(const char* data, std::size_t size) {
   while (size > 0) {
     std::size_t written = 0;
