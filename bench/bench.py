@@ -1752,13 +1752,14 @@ def main(argv=None):
     # Every helper (Registry, Regcache, nginx peers) makes its temp dirs in here.
     tempfile.tempdir = workdir
     bench = Bench(args, workdir, out_dir)
+    rev = git_rev()  # at the start: the checkout may move while the run goes on
     t0 = time.monotonic()
     try:
         results = bench.run()
         up = bench.upstream
         meta = {
             "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-            "git": git_rev(),
+            "git": rev,
             "host": {"cpus": os.cpu_count(), "kernel": platform.release(),
                      "cpu": _cpu_model(), "mem_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / GiB, 1)},
             "quick": args.quick,
