@@ -73,13 +73,18 @@ def main(argv=None):
             docs.append(json.load(f))
     render = bench.render_md if args.md else bench.render_text
     first = docs[0]["meta"]
-    peers = list(docs[0]["results"])
+    peers = []
+    for doc in docs:
+        peers += [p for p in doc["results"] if p not in peers]
+
+    def present(doc):
+        return [p for p in peers if p in doc["results"]]
     baseline = first["baseline"]
     params = dict(first["params"], blob_mib=round(first["big_blob"]["size"] / bench.MiB),
                   huge_mib=round(first["cold_blob"]["size"] / bench.MiB) if first.get("cold_blob") else 0)
     lines = [run_line(n, doc) for n, doc in enumerate(docs, 1)]
-    lines += ["", render(*range_table([bench.main_spec(d["results"], peers, baseline) for d in docs], params))]
-    tspecs = [bench.transport_spec(d["results"], peers, baseline) for d in docs]
+    lines += ["", render(*range_table([bench.main_spec(d["results"], present(d), baseline) for d in docs], params))]
+    tspecs = [bench.transport_spec(d["results"], present(d), baseline) for d in docs]
     tspecs = [t for t in tspecs if t]
     if tspecs:
         lines += ["", render(*range_table(tspecs, params))]
