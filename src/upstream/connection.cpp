@@ -20,6 +20,9 @@
 #include <poll.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <type_traits>
+
 namespace regcache::upstream::detail {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -179,7 +182,16 @@ asio::awaitable<error_code> connect_tcp(beast::tcp_stream& stream, endpoint ep,
 }
 
 asio::awaitable<error_code> connection::connect_here(endpoint ep, clock::time_point deadline) {
-  co_return co_await connect_tcp(lowest_layer(), std::move(ep), deadline);
+  if (auto ec = co_await connect_tcp(lowest_layer(), std::move(ep), deadline)) co_return ec;
+  // take_ready() reads what the socket holds and must never block; Asio's
+  // own asynchronous operations work the same either way.
+  error_code ec;
+  lowest_layer().socket().non_blocking(true, ec);
+  if (ec) {
+    spdlog::warn("upstream {}: cannot make the socket non-blocking: {}", origin_, ec.message());
+    co_return errc::connect_failed;
+  }
+  co_return error_code{};
 }
 
 asio::awaitable<error_code> connection::handshake_here(endpoint ep, clock::time_point deadline) {
@@ -220,6 +232,7 @@ asio::awaitable<error_code> connection::exchange_on(Stream* stream, http_request
                                                     std::chrono::milliseconds timeout) {
   auto& tcp_layer = beast::get_lowest_layer(*stream);
   parser_.reset();
+  body_left_.reset();
   tcp_layer.expires_after(timeout);
   auto [write_ec, written] = co_await beast_http::async_write(*stream, msg, use_tuple);
   tcp_layer.expires_never();
@@ -250,6 +263,8 @@ asio::awaitable<error_code> connection::exchange_on(Stream* stream, http_request
       co_return errc::protocol_error;
     }
   }
+  if (!parser_->is_done() && !parser_->chunked() && parser_->content_length())
+    body_left_ = *parser_->content_length();
   co_return error_code{};
 }
 
@@ -289,17 +304,89 @@ asio::awaitable<result<std::size_t>> connection::read_body_on(Stream* stream, st
   co_return produced;
 }
 
+void connection::consumed_body(std::size_t n) noexcept { *body_left_ -= n; }
+
+result<std::size_t> connection::take_ready(std::span<std::byte> buf) {
+  const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), *body_left_));
+  std::size_t got = 0;
+  if (buffer_.size() > 0) {
+    got = asio::buffer_copy(asio::buffer(buf.data(), want), buffer_.data());
+    buffer_.consume(got);
+  }
+  if (auto* plain = std::get_if<tcp_stream>(&stream_)) {
+    auto& socket = plain->socket();
+    while (got < want) {
+      error_code ec;
+      const auto n = socket.read_some(asio::buffer(buf.data() + got, want - got), ec);
+      if (ec == asio::error::would_block || ec == asio::error::try_again) break;
+      if (ec) {
+        broken_ = true;  // bytes taken before the error still count; the next read reports it
+        spdlog::debug("upstream {}: reading a response body failed: {}", origin_, ec.message());
+        if (got == 0) return classify_transfer_error(ec);
+        break;
+      }
+      got += n;
+    }
+  }
+  consumed_body(got);
+  return got;
+}
+
+template <class Stream>
+asio::awaitable<result<std::size_t>> connection::read_sized_body_on(Stream* stream, std::span<std::byte> buf,
+                                                                    std::chrono::milliseconds timeout) {
+  auto& tcp_layer = beast::get_lowest_layer(*stream);
+  const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), *body_left_));
+  // One deadline for this call: the wait for the first byte, and on TLS the
+  // records read after it, which are at hand already.
+  tcp_layer.expires_after(timeout);
+  std::size_t produced = 0;
+  for (;;) {
+    auto [ec, n] = co_await stream->async_read_some(asio::buffer(buf.data() + produced, want - produced), use_tuple);
+    if (ec) {
+      tcp_layer.expires_never();
+      broken_ = true;
+      spdlog::debug("upstream {}: reading a response body failed: {}", origin_, ec.message());
+      if (produced > 0) break;
+      co_return classify_transfer_error(ec);
+    }
+    produced += n;
+    consumed_body(n);
+    if constexpr (std::is_same_v<Stream, tls_stream>) {
+      error_code available_ec;
+      const bool at_hand = SSL_pending(stream->native_handle()) > 0 ||
+                           tcp_layer.socket().available(available_ec) > 0;
+      if (produced < want && at_hand) continue;
+    }
+    break;
+  }
+  tcp_layer.expires_never();
+  if (broken_ || produced == want) co_return produced;
+  auto more = take_ready(buf.subspan(produced, want - produced));
+  co_return produced + (more ? *more : 0);
+}
+
 asio::awaitable<result<std::size_t>> connection::read_body(std::span<std::byte> buf,
                                                            std::chrono::milliseconds timeout) {
   if (broken_) co_return errc::connection_closed;
-  if (!parser_ || parser_->is_done()) co_return std::size_t{0};
+  if (!parser_ || body_done()) co_return std::size_t{0};
+  if (body_left_) {
+    // Bytes at hand need neither the strand nor a timer.
+    auto ready = take_ready(buf);
+    if (!ready || *ready > 0) co_return ready;
+  }
   co_return co_await asio::co_spawn(strand_, read_body_here(buf, timeout), asio::use_awaitable);
 }
 
 asio::awaitable<result<std::size_t>> connection::read_body_here(std::span<std::byte> buf,
                                                                 std::chrono::milliseconds timeout) {
-  if (auto* s = std::get_if<tls_stream>(&stream_)) co_return co_await read_body_on(s, buf, timeout);
-  co_return co_await read_body_on(&std::get<tcp_stream>(stream_), buf, timeout);
+  if (auto* s = std::get_if<tls_stream>(&stream_)) {
+    if (body_left_) co_return co_await read_sized_body_on(s, buf, timeout);
+    co_return co_await read_body_on(s, buf, timeout);
+  }
+  auto* plain = &std::get<tcp_stream>(stream_);
+  if (body_left_) co_return co_await read_sized_body_on(plain, buf, timeout);
+  co_return co_await read_body_on(plain, buf, timeout);
 }
 
 unsigned connection::status() const { return parser_->get().result_int(); }
@@ -316,12 +403,15 @@ std::optional<std::uint64_t> connection::content_length() const {
   return *length;
 }
 
-bool connection::body_done() const { return parser_ && parser_->is_done(); }
+bool connection::body_done() const {
+  if (body_left_) return *body_left_ == 0;
+  return parser_ && parser_->is_done();
+}
 
 bool connection::got_response_bytes() const { return buffer_.size() > 0 || (parser_ && parser_->got_some()); }
 
 bool connection::reusable() const {
-  return !broken_ && parser_ && parser_->is_done() && parser_->keep_alive() && buffer_.size() == 0 &&
+  return !broken_ && parser_ && body_done() && parser_->keep_alive() && buffer_.size() == 0 &&
          lowest_layer().socket().is_open();
 }
 

@@ -8,10 +8,17 @@
 //
 // Exactly one coroutine uses a connection at a time (the pool hands it out
 // exclusively), but that coroutine may run on any executor: every socket
-// operation runs as a small coroutine on the connection's own strand, so
-// Beast's timeout handlers never race the I/O they guard, even when the
-// caller sits on a multi-threaded io_context without a strand. Destroying a
-// connection with no operation in flight closes the socket.
+// operation that waits runs as a small coroutine on the connection's own
+// strand, so Beast's timeout handlers never race the I/O they guard, even
+// when the caller sits on a multi-threaded io_context without a strand.
+// Destroying a connection with no operation in flight closes the socket.
+//
+// A body with a Content-Length (every blob a registry sends) bypasses the
+// parser: it is read straight into the caller's buffer. On plain TCP a read
+// first takes whatever the socket holds without waiting (no strand hop, no
+// timer); only when the socket is empty does it wait on the strand, with
+// the read timeout armed for that wait alone. A TLS read keeps reading while
+// decrypted or raw bytes are at hand, so one call brings many records.
 #include "regcache/core/result.hpp"
 #include "regcache/upstream/url.hpp"
 
@@ -113,6 +120,14 @@ class connection {
   template <class Stream>
   boost::asio::awaitable<result<std::size_t>> read_body_on(Stream* stream, std::span<std::byte> buf,
                                                            std::chrono::milliseconds timeout);
+  // A Content-Length body: straight into `buf`, at most body_left_ bytes.
+  template <class Stream>
+  boost::asio::awaitable<result<std::size_t>> read_sized_body_on(Stream* stream, std::span<std::byte> buf,
+                                                                 std::chrono::milliseconds timeout);
+  // Body bytes of a Content-Length body that can be had without waiting:
+  // those read along with the head, then what the plain socket holds.
+  result<std::size_t> take_ready(std::span<std::byte> buf);
+  void consumed_body(std::size_t n) noexcept;
   tcp_stream& lowest_layer() noexcept;
   const tcp_stream& lowest_layer() const noexcept;
 
@@ -121,6 +136,9 @@ class connection {
   std::variant<tcp_stream, tls_stream> stream_;
   boost::beast::flat_buffer buffer_;
   std::optional<parser_type> parser_;
+  // Bytes left of a Content-Length body read past the parser; nullopt when
+  // the parser reads the body (chunked, or until the connection closes).
+  std::optional<std::uint64_t> body_left_;
   std::string origin_;  // for log lines
   clock::time_point idle_since_{};
   bool broken_ = false;

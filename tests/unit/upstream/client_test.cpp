@@ -54,6 +54,7 @@ std::string head_of(std::size_t length, std::string_view extra = {}) {
 //   /drop                closes without answering
 //   /stall               never answers
 //   /stall-body          head + 10 of 100 body bytes, then nothing
+//   /slow-body           head + 1000 of 5000 body bytes, the rest in 4 pieces 150 ms apart
 //   /short-body          head + 10 of 100 body bytes, then close
 //   /until-close?size=N  200 without Content-Length or chunking: the body ends with the connection
 //   /interim             103 Early Hints before the 200
@@ -86,6 +87,11 @@ reply route(const seen_request& req, std::size_t nth_on_connection) {
   if (path == "/drop") return {"", then::close};
   if (path == "/stall") return {"", then::stall};
   if (path == "/stall-body") return {head_of(100) + pattern(10), then::stall};
+  if (path == "/slow-body") {
+    const auto body = pattern(5000);
+    return {head_of(5000) + body.substr(0, 1000), then::keep,
+            {body.substr(1000, 1000), body.substr(2000, 1000), body.substr(3000, 1000), body.substr(4000)}, 150ms};
+  }
   if (path == "/short-body") return {head_of(100) + pattern(10), then::close};
   if (path == "/interim")
     return {"HTTP/1.1 103 Early Hints\r\nLink: </a>; rel=preload\r\n\r\n" + head_of(4) + pattern(4)};
@@ -341,6 +347,19 @@ TEST_F(client_test, stalled_body_fails_with_read_timeout) {
   EXPECT_EQ(body.error(), errc::read_timeout);
   EXPECT_LT(took, 1500ms);
   EXPECT_EQ(c.idle_connections(), 0u);
+}
+
+TEST_F(client_test, read_timeout_bounds_each_wait_not_the_whole_body) {
+  auto opts = fast_options();
+  opts.read_timeout = 400ms;
+  client c(ioc.get_executor(), local(server.port()), opts);
+  const auto started = std::chrono::steady_clock::now();
+  auto body = run(ioc, fetch(&c, "/slow-body", 10'000));
+  const auto took = std::chrono::steady_clock::now() - started;
+  ASSERT_TRUE(body) << body.error().message();
+  EXPECT_EQ(*body, pattern(5000));
+  EXPECT_GE(took, 550ms) << "the body took longer than one read timeout";
+  EXPECT_EQ(c.idle_connections(), 1u);
 }
 
 TEST_F(client_test, truncated_body_fails_with_connection_closed) {

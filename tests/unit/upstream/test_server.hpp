@@ -2,7 +2,7 @@
 // A tiny HTTP/1.1 (optionally TLS) server on 127.0.0.1, port 0, with its own
 // io_context thread, for tests of code that talks to upstreams. A route
 // function decides each answer as raw bytes (any status, malformed HTTP,
-// a close or a stall after it); the server counts accepted connections and
+// pieces sent after pauses, a close or a stall after it); the server counts accepted connections and
 // records every request.
 #include "regcache/core/result.hpp"
 
@@ -57,6 +57,9 @@ enum class then { keep, close, stall };
 struct reply {
   std::string bytes;
   then after = then::keep;
+  // Sent after `bytes`, each after a pause of `gap` (a slow upstream).
+  std::vector<std::string> later{};
+  std::chrono::milliseconds gap{0};
 };
 
 struct seen_request {
@@ -169,6 +172,13 @@ class test_server : public loopback_server {
       if (!answer.bytes.empty()) {
         auto [write_ec, written] =
             co_await boost::asio::async_write(*stream, boost::asio::buffer(answer.bytes), use_tuple);
+        if (write_ec) co_return;
+      }
+      for (const auto& piece : answer.later) {
+        boost::asio::steady_timer pause(co_await boost::asio::this_coro::executor, answer.gap);
+        auto [pause_ec] = co_await pause.async_wait(use_tuple);
+        if (pause_ec) co_return;
+        auto [write_ec, written] = co_await boost::asio::async_write(*stream, boost::asio::buffer(piece), use_tuple);
         if (write_ec) co_return;
       }
       if (answer.after == then::close) co_return;
