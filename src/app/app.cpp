@@ -37,6 +37,7 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <map>
@@ -293,10 +294,13 @@ struct app::parts {
   std::vector<std::unique_ptr<worker_context>> contexts = make_contexts(cfg.server);
   std::vector<asio::any_io_executor> workers = executors_of(contexts);
   asio::thread_pool blocking{2};
+  // One thread per core: a download hashes on one at a time (fill_coordinator.hpp).
+  asio::thread_pool hashing{std::max(1u, std::thread::hardware_concurrency())};
   metrics::registry metrics;
   cache::cache_metrics cache_metrics{metrics};
   std::vector<std::shared_ptr<const cache::upstream_source>> sources = make_upstream_sources(cfg, workers, metrics);
-  cache::context ctx{blobs, index.get(), &cache_metrics, &clock, blocking.get_executor(), &remover};
+  cache::context ctx{blobs, index.get(), &cache_metrics, &clock, blocking.get_executor(), &remover,
+                     hashing.get_executor()};
   cache::fill_coordinator fills{ctx};
   // A reader waits for a filling blob's next byte as long as the server
   // waits for a client to take one.
@@ -465,6 +469,7 @@ void app::run() {
   for (auto& context : p.contexts) context->stop();
   for (auto& t : threads) t.join();
   p.blocking.join();
+  p.hashing.join();
   if (auto ec = p.index->flush_access_times()) spdlog::warn("final access-time flush failed: {}", ec.message());
   spdlog::info("regcache stopped");
 }

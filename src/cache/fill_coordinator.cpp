@@ -7,7 +7,7 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/post.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
@@ -16,10 +16,13 @@
 
 namespace regcache::cache {
 namespace asio = boost::asio;
+using namespace boost::asio::experimental::awaitable_operators;
 
 namespace {
 
-constexpr std::size_t fill_buffer_bytes = 256 * 1024;
+// Two of these per download: one is written and hashed while the next
+// arrives in the other.
+constexpr std::size_t fill_buffer_bytes = 512 * 1024;
 
 }  // namespace
 
@@ -243,10 +246,16 @@ asio::awaitable<error_code> fill_coordinator::download(std::shared_ptr<fill> f,
   }
   f->start_streaming(size, writer->reader());
 
-  std::vector<std::byte> buffer(fill_buffer_bytes);
+  // A piece is written, offered to readers and hashed on the hashing pool
+  // while the next one arrives: receiving and hashing overlap, on two cores.
+  const auto here = co_await asio::this_coro::executor;
+  const auto hashing = ctx_.hashing ? ctx_.hashing : here;
+  std::array<std::vector<std::byte>, 2> buffers{std::vector<std::byte>(fill_buffer_bytes),
+                                                std::vector<std::byte>(fill_buffer_bytes)};
+  std::size_t current = 0;
+  auto n = co_await body.read_some(buffers[current]);
   int resumes = 0;  // per fill, not per break: a link that keeps breaking gives up
   for (;;) {
-    auto n = co_await body.read_some(buffer);
     if (!n) {
       spdlog::warn("upstream transfer broke digest={} after {} bytes: {}", digest.str(), writer->size(),
                    n.error().message());
@@ -272,16 +281,21 @@ asio::awaitable<error_code> fill_coordinator::download(std::shared_ptr<fill> f,
       }
       if (!resumed) co_return failure;
       body = std::move(*resumed);
+      n = co_await body.read_some(buffers[current]);
       continue;
     }
     if (*n == 0) break;
-    if (auto ec = writer->append(std::span<const std::byte>(buffer.data(), *n))) {
+    const std::span<const std::byte> piece(buffers[current].data(), *n);
+    current ^= 1;
+    auto storing = asio::co_spawn(hashing, store_piece(f, &*writer, piece), asio::use_awaitable);
+    auto receiving = body.read_some(buffers[current]);
+    auto both = co_await (std::move(storing) && std::move(receiving));
+    if (auto ec = std::get<0>(both)) {
       spdlog::error("writing digest={} failed: {}", digest.str(), ec.message());
       if (ec == store::errc::no_space) co_return disk_full(digest);
       co_return errc::storage_failed;
     }
-    ctx_.metrics->upstream_bytes.inc(*n);
-    f->advance(*n);
+    ctx_.metrics->upstream_bytes.inc(piece.size());
     if (floor.behind(writer->size(), ctx_.clock->now())) {
       spdlog::error("upstream={} repository={} sends digest={} slower than its min_transfer_rate ({} bytes in {} s): "
                     "download aborted, nothing cached",
@@ -289,6 +303,7 @@ asio::awaitable<error_code> fill_coordinator::download(std::shared_ptr<fill> f,
                     std::chrono::duration_cast<std::chrono::seconds>(ctx_.clock->now() - started).count());
       co_return errc::upstream_too_slow;
     }
+    n = std::move(std::get<1>(both));
   }
 
   if (auto ec = writer->verify()) {
@@ -299,12 +314,24 @@ asio::awaitable<error_code> fill_coordinator::download(std::shared_ptr<fill> f,
   f->verified();
 
   // Making it durable (fsync, rename, a synced index write) may stall a thread
-  // on a busy disk: not an I/O thread.
-  const auto here = co_await asio::this_coro::executor;
-  co_await asio::post(ctx_.blocking, asio::use_awaitable);
-  const auto persisted = persist(digest, *writer, *source, repository);
-  co_await asio::post(here, asio::use_awaitable);
-  co_return persisted;
+  // on a busy disk: not an I/O thread, where readers are still sending the
+  // last bytes.
+  co_return co_await asio::co_spawn(ctx_.blocking, persist_on_pool(digest, &*writer, source, repository),
+                                    asio::use_awaitable);
+}
+
+asio::awaitable<error_code> fill_coordinator::store_piece(std::shared_ptr<fill> f, store::blob_writer* writer,
+                                                          std::span<const std::byte> piece) {
+  if (auto ec = writer->write(piece)) co_return ec;
+  f->advance(piece.size());
+  writer->hash(piece);
+  co_return error_code{};
+}
+
+asio::awaitable<error_code> fill_coordinator::persist_on_pool(core::digest digest, store::blob_writer* writer,
+                                                              std::shared_ptr<const upstream_source> source,
+                                                              std::string repository) {
+  co_return persist(digest, *writer, *source, repository);
 }
 
 error_code fill_coordinator::persist(const core::digest& digest, store::blob_writer& writer,

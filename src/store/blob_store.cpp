@@ -193,6 +193,14 @@ std::optional<std::uint64_t> injected_no_space_past() {
 #endif
 
 error_code blob_writer::append(std::span<const std::byte> bytes) {
+  if (auto ec = write(bytes)) return ec;
+  hash(bytes);
+  return {};
+}
+
+void blob_writer::hash(std::span<const std::byte> bytes) { hasher_.update(bytes); }
+
+error_code blob_writer::write(std::span<const std::byte> bytes) {
   if (state_ != state::open || verified_) return errc::writer_closed;
   if (failed_) return failed_;
 #ifdef REGCACHE_FAULT_INJECTION
@@ -213,10 +221,8 @@ error_code blob_writer::append(std::span<const std::byte> bytes) {
       failed_ = error_from_errno(errno);
       return failed_;
     }
-    const auto written = bytes.first(static_cast<std::size_t>(n));
-    hasher_.update(written);
-    size_ += written.size();
-    bytes = bytes.subspan(written.size());
+    size_ += static_cast<std::size_t>(n);
+    bytes = bytes.subspan(static_cast<std::size_t>(n));
   }
   return {};
 }

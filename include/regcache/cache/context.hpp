@@ -1,6 +1,7 @@
 #pragma once
 // What every part of the pull-through layer shares: the store, the index,
-// the metrics, the clock, and where blocking disk work (fsync) runs.
+// the metrics, the clock, and where blocking disk work (fsync) and the
+// hashing of downloads run.
 #include "regcache/core/clock.hpp"
 #include "regcache/metrics/registry.hpp"
 #include "regcache/store/blob_store.hpp"
@@ -46,6 +47,9 @@ struct context {
   // The one way content leaves the store (remover.hpp); whoever removes
   // (evictor, blob_cache) goes through it so the forgetter hears of it.
   store::remover* remover = nullptr;
+  // Where a download's bytes are written and hashed while its next bytes
+  // arrive (fill_coordinator.hpp); without one, on the download's own thread.
+  boost::asio::any_io_executor hashing{};
 };
 
 }  // namespace regcache::cache

@@ -28,6 +28,11 @@
 // removes committed blobs (row, then file); a reader holding the file keeps
 // reading it, and a later request simply starts a new fill.
 //
+// A download receives a piece while the previous one is written, offered
+// to readers and hashed on context::hashing (another core): two buffers,
+// one piece in flight there at a time, so bytes are hashed in order and a
+// buffer is reused only once its piece is written and hashed.
+//
 // While streaming, readers may read up to servable bytes: everything written
 // except the last byte, which is released only once the digest verified, so
 // no client ever receives a complete but wrong blob. Verified content is
@@ -49,6 +54,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -145,9 +151,16 @@ class fill_coordinator {
   boost::asio::awaitable<error_code> download(std::shared_ptr<fill> f,
                                               std::shared_ptr<const upstream_source> source,
                                               std::string repository);
+  // Writes a piece to the temp file, offers it to readers, then hashes it;
+  // runs on the hashing executor while the download receives the next piece.
+  static boost::asio::awaitable<error_code> store_piece(std::shared_ptr<fill> f, store::blob_writer* writer,
+                                                        std::span<const std::byte> piece);
   // Commit and index a verified download; runs on the blocking executor.
   error_code persist(const core::digest& digest, store::blob_writer& writer, const upstream_source& source,
                      const std::string& repository);
+  boost::asio::awaitable<error_code> persist_on_pool(core::digest digest, store::blob_writer* writer,
+                                                     std::shared_ptr<const upstream_source> source,
+                                                     std::string repository);
   void finish(const std::shared_ptr<fill>& f);
   // Counts, logs and reports a full disk; the fill then fails with
   // store::errc::no_space, which tells its readers to continue from the upstream.

@@ -114,6 +114,15 @@ class blob_writer {
   // spent: later appends and commit return the same error; abort() it.
   [[nodiscard]] error_code append(std::span<const std::byte> bytes);
 
+  // append() in two steps, so hashing can run on another thread while the
+  // next bytes arrive: write() puts bytes in the file (errors as append),
+  // hash() feeds the same bytes, in the same order, to the hasher. The two
+  // may run on different threads as long as calls to the writer never
+  // overlap. verify() judges exactly what hash() saw: written bytes that
+  // were not hashed make it fail, never pass.
+  [[nodiscard]] error_code write(std::span<const std::byte> bytes);
+  void hash(std::span<const std::byte> bytes);
+
   // Bytes appended so far. Readers on other threads must not call this; they
   // learn the readable length from whoever drives the writer.
   std::uint64_t size() const noexcept { return size_; }

@@ -8,9 +8,11 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <optional>
 
 namespace regcache::cache {
@@ -192,6 +194,73 @@ TEST_F(trickling_upstream_test, a_fill_below_the_transfer_floor_is_aborted_and_c
   EXPECT_EQ(f->observe().state, fill::phase::failed);
   EXPECT_EQ(f->observe().error, errc::upstream_too_slow);
   EXPECT_EQ(fills.in_flight(), 0u);
+  EXPECT_FALSE(blobs_->exists(digest));
+  EXPECT_FALSE(index_->get_blob(digest).value());
+}
+
+}  // namespace
+}  // namespace regcache::cache
+
+namespace regcache::cache {
+namespace {
+
+// Fills whose pieces are written and hashed on a pool of their own while the
+// next piece arrives (the app's setup): several pieces, so the pipeline
+// runs, and the digest still decides before the last byte is released.
+class pipelined_fill_test : public testing::cache_fixture {
+ protected:
+  context pipelined_context() {
+    auto ctx = make_context();
+    ctx.hashing = hashing_.get_executor();
+    return ctx;
+  }
+  // Content of several fill pieces, not a multiple of any buffer size.
+  static std::string several_pieces() {
+    std::string content(3 * 1024 * 1024 + 17, '\0');
+    for (std::size_t i = 0; i < content.size(); ++i) content[i] = static_cast<char>((i * 7919) >> 3);
+    return content;
+  }
+  // Runs until `f` ended; the most bytes it ever offered readers meanwhile.
+  std::uint64_t most_servable_until_ended(const fill& f) {
+    std::uint64_t most = 0;
+    EXPECT_TRUE(run_until([&] {
+      const auto s = f.observe();
+      most = std::max(most, s.servable);
+      return s.ended;
+    }));
+    return most;
+  }
+
+  boost::asio::thread_pool hashing_{2};
+};
+
+TEST_F(pipelined_fill_test, a_blob_of_several_pieces_is_verified_and_cached_byte_for_byte) {
+  const auto content = several_pieces();
+  const auto digest = upstream_.add_blob("team/app", content);
+  fill_coordinator fills(pipelined_context());
+  auto f = fills.join(digest, source_, "team/app", ioc_.get_executor());
+  most_servable_until_ended(*f);
+  EXPECT_EQ(f->observe().state, fill::phase::committed) << f->observe().error.message();
+  ASSERT_TRUE(blobs_->exists(digest));
+  auto file = blobs_->open_blob(digest).value();
+  std::string cached(content.size(), '\0');
+  ASSERT_EQ(::pread(file->fd(), cached.data(), cached.size(), 0), static_cast<ssize_t>(content.size()));
+  EXPECT_EQ(cached, content);
+}
+
+TEST_F(pipelined_fill_test, a_corrupt_last_byte_fails_the_fill_and_is_never_servable) {
+  const auto content = several_pieces();
+  auto wrong = content;
+  wrong.back() = static_cast<char>(wrong.back() ^ 0x01);
+  const auto digest = core::hasher::of(content);
+  upstream_.add_wrong_blob("team/app", digest, wrong);
+  fill_coordinator fills(pipelined_context());
+  auto f = fills.join(digest, source_, "team/app", ioc_.get_executor());
+  const auto most = most_servable_until_ended(*f);
+  EXPECT_LT(most, content.size()) << "the last byte stays held back";
+  EXPECT_EQ(f->observe().state, fill::phase::failed);
+  EXPECT_EQ(f->observe().error, errc::digest_mismatch);
+  EXPECT_EQ(metrics_->digest_mismatches.value(), 1u);
   EXPECT_FALSE(blobs_->exists(digest));
   EXPECT_FALSE(index_->get_blob(digest).value());
 }
