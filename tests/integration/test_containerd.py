@@ -39,7 +39,7 @@ from support.fixtures import KiB
 from support.regcache import upstream_config
 
 # One regcache access-log line (src/http/server.cpp).
-_ACCESS = re.compile(r"request id=\S+ method=(?P<method>\S+) path=(?P<path>\S+) "
+_ACCESS = re.compile(r"request id=\S+ method=(?P<method>\S+) path=(?P<path>\S+) (?:proto=\S+ )?"
                      r"status=(?P<status>\d+) bytes=(?P<bytes>\d+) .*cache=(?P<cache>\S+)")
 
 DECOY = "decoy.invalid"
