@@ -1,6 +1,7 @@
 #include "regcache/http/exchange.hpp"
 
 #include "regcache/http/errc.hpp"
+#include "unit/http/answers.hpp"
 #include "unit/http/in_memory_session.hpp"
 
 #include <fcntl.h>
@@ -17,6 +18,9 @@ namespace regcache::http {
 namespace {
 
 using testing::in_memory_session;
+using testing::answer_abort;
+using testing::answer_not_modified;
+using testing::answer_prepared;
 using ::testing::EndsWith;
 using ::testing::HasSubstr;
 using ::testing::Not;
@@ -59,30 +63,6 @@ asio::awaitable<void> answer_chunked(exchange& ex) {
   if (!ec) ec = co_await ex.write(first);
   if (!ec) ec = co_await ex.write(second);
   if (!ec) ec = co_await ex.finish();
-}
-
-asio::awaitable<void> answer_not_modified(exchange& ex) {
-  response_head head{304, {{"ETag", "\"x\""}}, std::nullopt};
-  std::string body = "ignored body";
-  auto ec = co_await ex.send(std::move(head), std::move(body));
-  ignore_error(ec, "the test client reads what arrived");
-}
-
-asio::awaitable<void> answer_abort(exchange& ex) {
-  response_head head{200, {}, std::uint64_t{10}};
-  auto ec = co_await ex.send_head(std::move(head));
-  const std::string_view half = "12345";
-  if (!ec) ec = co_await ex.write(half);
-  ex.abort();
-}
-
-asio::awaitable<void> answer_prepared(exchange& ex) {
-  // Made once, answered on every connection and thread as the same object.
-  static const auto prepared = std::make_shared<const prepared_response>(
-      200, header_fields{{"Content-Type", "text/plain"}, {"ETag", "\"p\""}},
-      std::make_shared<const std::string>("prepared body"));
-  auto ec = co_await ex.send(prepared);
-  ignore_error(ec, "the test client reads what arrived");
 }
 
 // One handler for every case, chosen by the target.

@@ -3,6 +3,7 @@
 #include "regcache/http/exchange.hpp"
 
 #include "unit/http/h2_client.hpp"
+#include "unit/http/answers.hpp"
 #include "unit/http/in_memory_session.hpp"
 
 #include <fcntl.h>
@@ -26,6 +27,9 @@ namespace {
 
 using testing::h2_client;
 using testing::in_memory_session;
+using testing::answer_abort;
+using testing::answer_not_modified;
+using testing::answer_prepared;
 using ::testing::HasSubstr;
 namespace asio = boost::asio;
 
@@ -77,20 +81,6 @@ asio::awaitable<void> answer_streamed(exchange& ex) {
   if (!ec) ec = co_await ex.finish();
 }
 
-asio::awaitable<void> answer_abort(exchange& ex) {
-  response_head head{200, {}, std::uint64_t{10}};
-  auto ec = co_await ex.send_head(std::move(head));
-  const std::string_view half = "12345";
-  if (!ec) ec = co_await ex.write(half);
-  ex.abort();
-}
-
-asio::awaitable<void> answer_not_modified(exchange& ex) {
-  response_head head{304, {{"ETag", "\"x\""}}, std::nullopt};
-  auto ec = co_await ex.send(std::move(head), "ignored body");
-  ignore_error(ec, "the test client reads what arrived");
-}
-
 asio::awaitable<void> answer_body(exchange& ex) {
   auto body = co_await ex.read_body(16);
   if (!body) co_return co_await send_text(ex, 413, body.error().message());
@@ -105,14 +95,6 @@ asio::awaitable<void> answer_after_release(exchange& ex) {
     ignore_error(ec, "polling");
   }
   co_await send_text(ex, 200, "released");
-}
-
-asio::awaitable<void> answer_prepared(exchange& ex) {
-  static const auto prepared = std::make_shared<const prepared_response>(
-      200, header_fields{{"Content-Type", "text/plain"}, {"ETag", "\"p\""}},
-      std::make_shared<const std::string>("prepared body"));
-  auto ec = co_await ex.send(prepared);
-  ignore_error(ec, "the test client reads what arrived");
 }
 
 asio::awaitable<void> answer(exchange& ex) {
