@@ -67,7 +67,13 @@ class handler_test : public ::testing::Test {
     EXPECT_FALSE(
         index_->put_tag(upstream_name, "team/app", "v1", {manifest_digest_, std::string(manifest_type), now, ""}));
   }
-  ~handler_test() override { blocking_.join(); }
+  // The password checker's thread may still be finishing a completion that
+  // holds work on the session's io_context after the response went out; the
+  // gate (and that thread) ends before the session and its io_context do.
+  ~handler_test() override {
+    gate_ = auth::gate();
+    blocking_.join();
+  }
 
   void put_blob(const std::string& content, std::int64_t now) {
     auto writer = blobs_->create_writer(blob_digest_, content.size()).value();
