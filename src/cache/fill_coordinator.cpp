@@ -18,14 +18,6 @@ namespace regcache::cache {
 namespace asio = boost::asio;
 using namespace boost::asio::experimental::awaitable_operators;
 
-namespace {
-
-// Two of these per download: one is written and hashed while the next
-// arrives in the other.
-constexpr std::size_t fill_buffer_bytes = 512 * 1024;
-
-}  // namespace
-
 // ---- fill ------------------------------------------------------------------
 
 fill::snapshot fill::snapshot_locked() const {
@@ -250,8 +242,8 @@ asio::awaitable<error_code> fill_coordinator::download(std::shared_ptr<fill> f,
   // while the next one arrives: receiving and hashing overlap, on two cores.
   const auto here = co_await asio::this_coro::executor;
   const auto hashing = ctx_.hashing ? ctx_.hashing : here;
-  std::array<std::vector<std::byte>, 2> buffers{std::vector<std::byte>(fill_buffer_bytes),
-                                                std::vector<std::byte>(fill_buffer_bytes)};
+  const std::array<core::buffer_pool::lease, 2> leases{pieces_.take(), pieces_.take()};
+  const std::array<std::span<std::byte>, 2> buffers{leases[0].bytes(), leases[1].bytes()};
   std::size_t current = 0;
   auto n = co_await body.read_some(buffers[current]);
   int resumes = 0;  // per fill, not per break: a link that keeps breaking gives up
@@ -285,7 +277,7 @@ asio::awaitable<error_code> fill_coordinator::download(std::shared_ptr<fill> f,
       continue;
     }
     if (*n == 0) break;
-    const std::span<const std::byte> piece(buffers[current].data(), *n);
+    const auto piece = buffers[current].first(*n);
     current ^= 1;
     auto storing = asio::co_spawn(hashing, store_piece(f, &*writer, piece), asio::use_awaitable);
     auto receiving = body.read_some(buffers[current]);

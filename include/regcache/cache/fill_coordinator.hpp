@@ -43,6 +43,7 @@
 // Thread-safety: every member may be called from any thread.
 #include "regcache/cache/context.hpp"
 #include "regcache/cache/upstream_source.hpp"
+#include "regcache/core/buffer_pool.hpp"
 #include "regcache/core/clock.hpp"
 #include "regcache/core/digest.hpp"
 #include "regcache/core/wake_list.hpp"
@@ -167,6 +168,11 @@ class fill_coordinator {
   error_code disk_full(const core::digest& digest);
 
   context ctx_;
+  // Two pieces per download: one is written and hashed while the next
+  // arrives in the other. Kept for the next downloads: 16 cover 8 at once,
+  // and the 12 prepared at start cover the 6 layers a client fetches at once.
+  static constexpr std::size_t piece_bytes = 512 * 1024;
+  core::buffer_pool pieces_{piece_bytes, 16, 12};
   metrics::counter& disk_full_events_;
   std::function<void()> on_disk_full_;
   mutable std::mutex mutex_;
