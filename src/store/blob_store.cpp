@@ -36,6 +36,20 @@ error_code sync_directory(const std::filesystem::path& dir) {
   return rc == 0 ? error_code{} : error_from_errno(err);
 }
 
+// Makes the missing `00`..`ff` subdirectories of `dir`; `dir` is synced once
+// when any was made.
+error_code create_shards(const std::filesystem::path& dir) {
+  static constexpr std::string_view hex = "0123456789abcdef";
+  bool made = false;
+  for (const char high : hex)
+    for (const char low : hex) {
+      const auto shard = dir / std::string{high, low};
+      if (::mkdir(shard.c_str(), 0755) == 0) made = true;
+      else if (errno != EEXIST) return error_from_errno(errno);
+    }
+  return made ? sync_directory(dir) : error_code{};
+}
+
 }  // namespace
 
 result<std::shared_ptr<blob_store>> blob_store::open(std::filesystem::path root) {
@@ -44,6 +58,11 @@ result<std::shared_ptr<blob_store>> blob_store::open(std::filesystem::path root)
     const auto dir = store->blobs_dir() / (alg == core::digest::algorithm::sha256 ? "sha256" : "sha512");
     if (auto ec = create_directory_tree(dir)) return ec;
   }
+  // The 256 sha256 shards exist from the start: otherwise the first blob of
+  // each shard pays a mkdir and an fsync of blobs/sha256 on its way into the
+  // cache, which is most of a new node's first pulls. (sha512 is rare: its
+  // shards are made on first use.)
+  if (auto ec = create_shards(store->blobs_dir() / "sha256")) return ec;
   if (auto ec = create_directory_tree(store->tmp_dir())) return ec;
   return store;
 }
