@@ -403,10 +403,20 @@ void read_http2(const YAML::Node& n, const std::string& path, http2_config& h) {
   });
 }
 
+// "auto" (unset) or a whole number.
+std::optional<unsigned> read_hashing_threads(const YAML::Node& n, const std::string& path) {
+  const auto& text = scalar(n, path, "auto or a whole number");
+  if (text == "auto") return std::nullopt;
+  if (text.empty() || !std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; }))
+    fail_at(path, quote(text) + " is not allowed (auto, or a whole number of threads: 0 hashes on the I/O thread)", n);
+  return read_count<unsigned>(n, path);
+}
+
 void read_server(const YAML::Node& n, const std::string& path, server_config& s) {
-  static constexpr std::array<std::string_view, 11> keys{
-      "listen",        "max_header_bytes", "idle_timeout",   "header_timeout", "read_timeout",
-      "write_timeout", "max_connections",  "shutdown_grace", "threads",        "tls", "http2"};
+  static constexpr std::array<std::string_view, 12> keys{
+      "listen",          "max_header_bytes", "idle_timeout",   "header_timeout", "read_timeout",
+      "write_timeout",   "max_connections",  "shutdown_grace", "threads",        "hashing_threads",
+      "tls",             "http2"};
   bool listen_given = false;
   for_each_key(n, path, keys, [&](std::string_view key, const YAML::Node& v, const std::string& p) {
     if (key == "listen") {
@@ -421,6 +431,7 @@ void read_server(const YAML::Node& n, const std::string& path, server_config& s)
     else if (key == "write_timeout") s.write_timeout = read_duration(v, p);
     else if (key == "max_connections") s.max_connections = read_count<std::size_t>(v, p);
     else if (key == "shutdown_grace") s.shutdown_grace = read_duration(v, p);
+    else if (key == "hashing_threads") s.hashing_threads = read_hashing_threads(v, p);
     else s.threads = read_count<unsigned>(v, p);
   });
   // Only TLS is wanted: no plain listener unless one is asked for.

@@ -70,6 +70,10 @@ struct server_config {
   std::size_t max_connections = 4096;
   std::chrono::milliseconds shutdown_grace{30'000};
   unsigned threads = 0;  // 0 = hardware threads
+  // Threads that write and hash a download's pieces while the next arrives;
+  // 0 = on the download's own I/O thread. Unset ("auto"): 0 with two
+  // hardware threads or fewer, else one per hardware thread.
+  std::optional<unsigned> hashing_threads;
 };
 
 // storage.quota: a fixed size ("50GiB"), or a share of the filesystem that

@@ -61,6 +61,7 @@ TEST(config, empty_document_is_all_defaults) {
     EXPECT_EQ(cfg.server.max_connections, 4096u);
     EXPECT_EQ(cfg.server.shutdown_grace, 30s);
     EXPECT_EQ(cfg.server.threads, 0u);
+    EXPECT_EQ(cfg.server.hashing_threads, std::nullopt);
     EXPECT_EQ(cfg.storage.root, std::filesystem::path("./data"));
     EXPECT_EQ(cfg.storage.quota.bytes, 0u);
     EXPECT_DOUBLE_EQ(cfg.storage.quota.filesystem_share, 0.80);
@@ -97,6 +98,7 @@ server:
   max_connections: 100
   shutdown_grace: 250ms
   threads: 4
+  hashing_threads: 0
 storage:
   root: /var/lib/regcache
   quota: 50GiB
@@ -157,6 +159,7 @@ prefetch:
   EXPECT_EQ(cfg.server.max_connections, 100u);
   EXPECT_EQ(cfg.server.shutdown_grace, 250ms);
   EXPECT_EQ(cfg.server.threads, 4u);
+  EXPECT_EQ(cfg.server.hashing_threads, 0u);
   EXPECT_EQ(cfg.storage.root, std::filesystem::path("/var/lib/regcache"));
   EXPECT_EQ(cfg.storage.quota.bytes, 50ull << 30);
   EXPECT_DOUBLE_EQ(cfg.storage.high_watermark, 0.95);
@@ -254,6 +257,12 @@ TEST(config, bad_scalars_name_key_value_and_allowed_forms) {
   EXPECT_THAT(parse_error("server: {max_connections: many}"),
               StartsWith("server.max_connections: \"many\" is not a whole number"));
   EXPECT_THAT(parse_error("server: {threads: -1}"), StartsWith("server.threads: \"-1\" is not a whole number"));
+  EXPECT_THAT(parse_error("server: {hashing_threads: many}"),
+              StartsWith("server.hashing_threads: \"many\" is not allowed (auto, or a whole number of threads"));
+  EXPECT_THAT(parse_error("server: {hashing_threads: [2]}"),
+              StartsWith("server.hashing_threads: expected auto or a whole number, got a list"));
+  EXPECT_EQ(parse_yaml("server: {hashing_threads: 3}").server.hashing_threads, 3u);
+  EXPECT_EQ(parse_yaml("server: {hashing_threads: auto}").server.hashing_threads, std::nullopt);
   EXPECT_THAT(parse_error("server: {threads: 99999999999}"),
               StartsWith("server.threads: \"99999999999\" is out of range (up to 4294967295)"));
   EXPECT_THAT(parse_error("log: {access_log: yes}"),
@@ -273,7 +282,7 @@ TEST(config, bad_scalars_name_key_value_and_allowed_forms) {
 TEST(config, unknown_keys_list_what_is_allowed) {
   EXPECT_EQ(parse_error("server:\n  listne: 0.0.0.0:5000\n"),
             "server.listne: unknown key (allowed: listen, max_header_bytes, idle_timeout, header_timeout, read_timeout, "
-            "write_timeout, max_connections, shutdown_grace, threads, tls, http2) (line 2, column 3)");
+            "write_timeout, max_connections, shutdown_grace, threads, hashing_threads, tls, http2) (line 2, column 3)");
   EXPECT_THAT(parse_error("stroage: {root: /x}"),
               StartsWith("stroage: unknown key (allowed: server, storage, upstreams, default_upstream, log, metrics, "
                          "admin, prefetch, auth, access, default_access)"));
