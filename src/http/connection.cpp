@@ -40,6 +40,34 @@ std::string peer_address(int fd) {
   return "local";
 }
 
+void read_deadline::begin(clock::time_point deadline, const std::weak_ptr<connection>& owner) {
+  deadline_ = deadline;
+  if (deadline != clock::time_point::max()) arm(owner);
+}
+
+void read_deadline::arm(const std::weak_ptr<connection>& owner) {
+  if (armed_ && timer_.expiry() <= deadline_) return;
+  armed_ = true;
+  // A new expiry cancels the pending wait: its handler sees operation_aborted.
+  timer_.expires_at(deadline_);
+  timer_.async_wait([this, owner](const error_code& ec) {
+    if (ec) return;
+    if (auto alive = owner.lock()) on_expiry(owner);
+  });
+}
+
+void read_deadline::on_expiry(const std::weak_ptr<connection>& owner) {
+  armed_ = false;
+  if (deadline_ == clock::time_point::max()) return;  // no read waits: the next one arms it
+  if (clock::now() < deadline_) {
+    arm(owner);
+    return;
+  }
+  error_code ec;
+  socket_.cancel(ec);
+  ignore_error(ec, "cancelling a closed socket is harmless");
+}
+
 void cancel_on_expiry(connection::socket_type* socket, const error_code& ec) {
   if (!ec) {
     error_code ignored;

@@ -106,11 +106,37 @@ class connection : public std::enable_shared_from_this<connection> {
   std::unique_ptr<h2_session> h2_;  // set while the connection speaks HTTP/2
 };
 
+// A read's deadline as a field, enforced by one timer that is re-armed
+// lazily: it fires no later than the deadline and, firing early, re-arms for
+// the rest, so moving the deadline later (as every keep-alive request does)
+// costs no timer operation. When it passes while a read waits, the socket's
+// waits are cancelled: only that read waits then (HTTP/1.1 reads and writes
+// take turns; HTTP/2 reads have no deadline).
+class read_deadline {
+ public:
+  using clock = std::chrono::steady_clock;
+  explicit read_deadline(connection::socket_type& socket) : socket_(socket), timer_(socket.get_executor()) {}
+
+  // A read waits from now until end(), at most until `deadline` (max: no
+  // limit). `owner` (the connection holding this) outlives the timer's handler.
+  void begin(clock::time_point deadline, const std::weak_ptr<connection>& owner);
+  void end() noexcept { deadline_ = clock::time_point::max(); }
+  // Whether the waiting read's deadline has passed (call before end()).
+  bool passed() const noexcept { return deadline_ != clock::time_point::max() && clock::now() >= deadline_; }
+
+ private:
+  void arm(const std::weak_ptr<connection>& owner);
+  void on_expiry(const std::weak_ptr<connection>& owner);
+
+  connection::socket_type& socket_;
+  boost::asio::steady_timer timer_;
+  bool armed_ = false;
+  clock::time_point deadline_ = clock::time_point::max();  // max: no read waits with a deadline
+};
+
 // The socket itself, non-blocking: a response is written at once when it
-// fits the send buffer, bodies from files with sendfile(2). A read's deadline
-// is a field, enforced by one timer that is re-armed lazily: it fires no
-// later than the deadline and, firing early, re-arms for the rest. Moving the
-// deadline later, as every keep-alive request does, costs no timer operation.
+// fits the send buffer, bodies from files with sendfile(2); reads wait under
+// a read_deadline.
 class plain_connection final : public connection {
  public:
   plain_connection(socket_type socket, std::shared_ptr<server_shared> shared);
@@ -129,15 +155,10 @@ class plain_connection final : public connection {
   boost::asio::awaitable<bool> start() override;
   boost::asio::awaitable<bool> speaks_h2() override;
   boost::asio::awaitable<error_code> wait_writable();
-  // Makes sure the read timer fires no later than read_deadline_.
-  void arm_read_timer();
-  void on_read_timer();
 
   socket_type socket_;
   boost::asio::steady_timer write_timer_;
-  boost::asio::steady_timer read_timer_;
-  bool read_timer_armed_ = false;
-  clock::time_point read_deadline_ = clock::time_point::max();  // max: no read waits with a deadline
+  read_deadline read_deadline_{socket_};
 };
 
 // TLS straight over the non-blocking socket: OpenSSL reads and writes the
@@ -176,7 +197,7 @@ class tls_connection final : public connection {
 
   socket_type socket_;
   // Reads and writes wait on their own timers: HTTP/2 waits for both at once.
-  boost::asio::steady_timer read_timer_;
+  read_deadline read_deadline_{socket_};
   boost::asio::steady_timer write_timer_;
   std::shared_ptr<boost::asio::ssl::context> context_;
   ssl_st* ssl_ = nullptr;

@@ -23,8 +23,7 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 plain_connection::plain_connection(socket_type socket, std::shared_ptr<server_shared> shared)
     : connection(std::move(shared)),
       socket_(std::move(socket)),
-      write_timer_(socket_.get_executor()),
-      read_timer_(socket_.get_executor()) {}
+      write_timer_(socket_.get_executor()) {}
 
 void plain_connection::close() noexcept {
   error_code ec;
@@ -45,39 +44,13 @@ asio::awaitable<bool> plain_connection::start() {
   co_return true;
 }
 
-void plain_connection::arm_read_timer() {
-  if (read_timer_armed_ && read_timer_.expiry() <= read_deadline_) return;
-  read_timer_armed_ = true;
-  // A new expiry cancels the pending wait: its handler sees operation_aborted.
-  read_timer_.expires_at(read_deadline_);
-  read_timer_.async_wait([weak = weak_from_this()](const error_code& ec) {
-    if (ec) return;
-    if (auto self = weak.lock()) static_cast<plain_connection&>(*self).on_read_timer();
-  });
-}
-
-void plain_connection::on_read_timer() {
-  read_timer_armed_ = false;
-  if (read_deadline_ == clock::time_point::max()) return;  // no read waits: the next one arms it
-  if (clock::now() < read_deadline_) {
-    arm_read_timer();
-    return;
-  }
-  // Only a read with a deadline is waiting (HTTP/1.1 reads and writes take
-  // turns; HTTP/2 reads without one), so cancelling the socket ends just it.
-  error_code ec;
-  socket_.cancel(ec);
-  ignore_error(ec, "cancelling a closed socket is harmless");
-}
-
 asio::awaitable<error_code> plain_connection::read_some(clock::time_point deadline) {
-  read_deadline_ = deadline;
-  if (deadline != clock::time_point::max()) arm_read_timer();
+  read_deadline_.begin(deadline, weak_from_this());
   // Asio reads at once only when the socket may have become readable since
   // its last read: no read that is sure to fail after every response.
   auto [ec, n] = co_await socket_.async_read_some(buffer_.prepare(read_chunk_bytes), use_tuple);
   buffer_.commit(n);
-  read_deadline_ = clock::time_point::max();
+  read_deadline_.end();
   co_return ec;
 }
 

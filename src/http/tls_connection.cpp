@@ -78,7 +78,6 @@ tls_connection::tls_connection(socket_type socket, std::shared_ptr<ssl::context>
                                std::shared_ptr<server_shared> shared)
     : connection(std::move(shared)),
       socket_(std::move(socket)),
-      read_timer_(socket_.get_executor()),
       write_timer_(socket_.get_executor()),
       context_(std::move(context)) {}
 
@@ -97,17 +96,25 @@ void tls_connection::close() noexcept {
 }
 
 asio::awaitable<error_code> tls_connection::wait(asio::socket_base::wait_type what, clock::time_point deadline) {
-  auto* socket = &socket_;
-  auto& timer = what == asio::socket_base::wait_read ? read_timer_ : write_timer_;
-  // Without a deadline no timer: its expiry would cancel the other
-  // direction's wait too.
-  if (deadline != clock::time_point::max()) {
-    timer.expires_at(deadline);
-    timer.async_wait([socket](const error_code& ec) { cancel_on_expiry(socket, ec); });
+  bool timed_out = false;
+  error_code ec;
+  if (what == asio::socket_base::wait_read) {
+    read_deadline_.begin(deadline, weak_from_this());
+    std::tie(ec) = co_await socket_.async_wait(what, use_tuple);
+    timed_out = read_deadline_.passed();
+    read_deadline_.end();
+  } else {
+    // Without a deadline no timer: its expiry would cancel the other
+    // direction's wait too.
+    auto* socket = &socket_;
+    if (deadline != clock::time_point::max()) {
+      write_timer_.expires_at(deadline);
+      write_timer_.async_wait([socket](const error_code& e) { cancel_on_expiry(socket, e); });
+    }
+    std::tie(ec) = co_await socket_.async_wait(what, use_tuple);
+    timed_out = deadline != clock::time_point::max() && write_timer_.expiry() <= clock::now();
+    write_timer_.cancel();
   }
-  auto [ec] = co_await socket_.async_wait(what, use_tuple);
-  const bool timed_out = deadline != clock::time_point::max() && timer.expiry() <= clock::now();
-  timer.cancel();
   if (timed_out && ec) co_return make_error_code(boost::beast::error::timeout);
   co_return ec;
 }
