@@ -1,5 +1,7 @@
 #include "regcache/auth/secrets.hpp"
 
+#include "regcache/core/base64.hpp"
+
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
@@ -21,36 +23,6 @@ std::string random_secret() {
 
 namespace {
 
-int base64_value(char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '+') return 62;
-  if (c == '/') return 63;
-  return -1;
-}
-
-// Standard Base64 with optional padding; nullopt on any other character.
-std::optional<std::string> base64_decode(std::string_view text) {
-  while (!text.empty() && text.back() == '=') text.remove_suffix(1);
-  if (text.size() % 4 == 1) return std::nullopt;
-  std::string out;
-  out.reserve(text.size() * 3 / 4);
-  unsigned buffer = 0;
-  int bits = 0;
-  for (const char c : text) {
-    const int v = base64_value(c);
-    if (v < 0) return std::nullopt;
-    buffer = (buffer << 6) | static_cast<unsigned>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((buffer >> bits) & 0xff));
-    }
-  }
-  return out;
-}
-
 bool starts_with_scheme(std::string_view value, std::string_view scheme) {
   if (value.size() <= scheme.size() || value[scheme.size()] != ' ') return false;
   for (std::size_t i = 0; i < scheme.size(); ++i)
@@ -69,7 +41,7 @@ std::string_view trimmed(std::string_view s) {
 std::optional<presented_credentials> parse_authorization(std::string_view value) {
   value = trimmed(value);
   if (starts_with_scheme(value, "basic")) {
-    auto decoded = base64_decode(trimmed(value.substr(6)));
+    auto decoded = core::base64_decode(trimmed(value.substr(6)));
     if (!decoded) return std::nullopt;
     const auto colon = decoded->find(':');
     if (colon == std::string::npos) return std::nullopt;

@@ -1,5 +1,6 @@
 #include "regcache/upstream/credentials.hpp"
 
+#include "regcache/core/base64.hpp"
 #include "regcache/upstream/errc.hpp"
 
 #include <cstdlib>
@@ -30,35 +31,6 @@ result<credentials> load_credentials(std::string username, std::string password_
 
 std::string redacted(const credentials& c) { return c.username + " (password redacted)"; }
 
-std::string base64_encode(std::string_view bytes) {
-  static constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  out.reserve((bytes.size() + 2) / 3 * 4);
-  std::size_t i = 0;
-  for (; i + 3 <= bytes.size(); i += 3) {
-    const unsigned v = (static_cast<unsigned char>(bytes[i]) << 16) | (static_cast<unsigned char>(bytes[i + 1]) << 8) |
-                       static_cast<unsigned char>(bytes[i + 2]);
-    out += alphabet[(v >> 18) & 63];
-    out += alphabet[(v >> 12) & 63];
-    out += alphabet[(v >> 6) & 63];
-    out += alphabet[v & 63];
-  }
-  const std::size_t rest = bytes.size() - i;
-  if (rest == 1) {
-    const unsigned v = static_cast<unsigned char>(bytes[i]) << 16;
-    out += alphabet[(v >> 18) & 63];
-    out += alphabet[(v >> 12) & 63];
-    out += "==";
-  } else if (rest == 2) {
-    const unsigned v = (static_cast<unsigned char>(bytes[i]) << 16) | (static_cast<unsigned char>(bytes[i + 1]) << 8);
-    out += alphabet[(v >> 18) & 63];
-    out += alphabet[(v >> 12) & 63];
-    out += alphabet[(v >> 6) & 63];
-    out += '=';
-  }
-  return out;
-}
-
-std::string basic_authorization(const credentials& c) { return "Basic " + base64_encode(c.username + ":" + c.password); }
+std::string basic_authorization(const credentials& c) { return "Basic " + core::base64_encode(c.username + ":" + c.password); }
 
 }  // namespace regcache::upstream

@@ -27,6 +27,4 @@ std::string redacted(const credentials& c);
 // The value of an Authorization header for HTTP Basic: "Basic base64(user:password)".
 std::string basic_authorization(const credentials& c);
 
-std::string base64_encode(std::string_view bytes);
-
 }  // namespace regcache::upstream
