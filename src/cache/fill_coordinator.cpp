@@ -238,9 +238,10 @@ asio::awaitable<error_code> fill_coordinator::download(std::shared_ptr<fill> f,
   }
   f->start_streaming(size, writer->reader());
 
-  // With a hashing pool, a piece is written, offered to readers and hashed
-  // there while the next one arrives: receiving and hashing overlap, on two
-  // cores. Without one, each piece is stored here between reads.
+  // A piece is written, offered to readers and hashed on the hashing pool
+  // while the next one arrives: receiving and hashing overlap, on two cores.
+  const auto here = co_await asio::this_coro::executor;
+  const auto hashing = ctx_.hashing ? ctx_.hashing : here;
   const std::array<core::buffer_pool::lease, 2> leases{pieces_.take(), pieces_.take()};
   const std::array<std::span<std::byte>, 2> buffers{leases[0].bytes(), leases[1].bytes()};
   std::size_t current = 0;
@@ -279,13 +280,13 @@ asio::awaitable<error_code> fill_coordinator::download(std::shared_ptr<fill> f,
     const auto piece = buffers[current].first(*n);
     current ^= 1;
     error_code stored;
-    // The last piece is stored here too: nothing arrives meanwhile, and the
-    // two thread hops saved are most of a small blob's fill.
-    if (!ctx_.hashing || (size && writer->size() + piece.size() >= *size)) {
+    if (size && writer->size() + piece.size() >= *size) {
+      // The last piece: nothing arrives meanwhile, so it is stored right
+      // here; the two thread hops saved are most of a small blob's fill.
       stored = co_await store_piece(f, &*writer, piece);
       if (!stored) n = co_await body.read_some(buffers[current]);
     } else {
-      auto storing = asio::co_spawn(ctx_.hashing, store_piece(f, &*writer, piece), asio::use_awaitable);
+      auto storing = asio::co_spawn(hashing, store_piece(f, &*writer, piece), asio::use_awaitable);
       auto receiving = body.read_some(buffers[current]);
       auto both = co_await (std::move(storing) && std::move(receiving));
       stored = std::get<0>(both);

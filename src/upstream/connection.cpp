@@ -358,14 +358,11 @@ asio::awaitable<result<std::size_t>> connection::read_sized_body_on(Stream* stre
     produced += n;
     consumed_body(n);
     // Whatever more is at hand joins this piece: fewer, fuller pieces mean
-    // fewer hand-offs to the hashing pool and fewer wake-ups of readers. A
-    // plain socket's rest is taken below by take_ready(), without the reactor.
-    if constexpr (std::is_same_v<Stream, tls_stream>) {
-      error_code available_ec;
-      const bool at_hand = SSL_pending(stream->native_handle()) > 0 ||
-                           tcp_layer.socket().available(available_ec) > 0;
-      if (produced < want && at_hand) continue;
-    }
+    // fewer hand-offs to the hashing pool and fewer wake-ups of readers.
+    error_code available_ec;
+    bool at_hand = tcp_layer.socket().available(available_ec) > 0;
+    if constexpr (std::is_same_v<Stream, tls_stream>) at_hand = at_hand || SSL_pending(stream->native_handle()) > 0;
+    if (produced < want && at_hand) continue;
     break;
   }
   tcp_layer.expires_never();
