@@ -4,6 +4,7 @@
 #include "regcache/oci/repository_glob.hpp"
 
 #include <arpa/inet.h>
+#include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -538,6 +539,20 @@ void read_prefetch(const YAML::Node& n, const std::string& path, prefetch_config
   });
 }
 
+void read_scan(const YAML::Node& n, const std::string& path, scan_config& sc) {
+  sc.enabled = true;
+  static constexpr std::array<std::string_view, 6> keys{"command", "webhook", "mode", "block_until_scanned",
+                                                        "parallelism", "timeout"};
+  for_each_key(n, path, keys, [&](std::string_view key, const YAML::Node& v, const std::string& p) {
+    if (key == "command") sc.command = read_string_list(v, p);
+    else if (key == "webhook") sc.webhook = read_string(v, p);
+    else if (key == "mode") sc.mode = read_string(v, p);
+    else if (key == "block_until_scanned") sc.block_until_scanned = read_bool(v, p);
+    else if (key == "parallelism") sc.parallelism = read_count<std::size_t>(v, p);
+    else sc.timeout = read_duration(v, p);
+  });
+}
+
 void read_auth(const YAML::Node& n, const std::string& path, auth_config& a) {
   static constexpr std::array<std::string_view, 5> keys{"htpasswd_file", "tokens_file", "groups", "cache_ttl",
                                                         "cache_entries"};
@@ -930,6 +945,28 @@ void validate_access(const std::vector<access_rule_config>& rules, const config&
   }
 }
 
+void validate_scan(const scan_config& sc) {
+  static constexpr std::array<std::string_view, 3> modes{"enforce", "warn", "off"};
+  if (std::find(modes.begin(), modes.end(), sc.mode) == modes.end())
+    fail("scan.mode", quote(sc.mode) + " is not allowed (allowed: " + join(modes) + ")");
+  check_at_least_one("scan.parallelism", sc.parallelism, scan_config{}.parallelism);
+  check_positive("scan.timeout", sc.timeout, scan_config{}.timeout);
+  if (!sc.enabled || sc.mode == "off") return;
+  if (sc.command.empty() == sc.webhook.empty())
+    fail("scan", "set exactly one of command (a list: the scanner's path and arguments) and webhook (a URL)");
+  if (!sc.command.empty()) {
+    const std::filesystem::path program = sc.command.front();
+    if (!program.is_absolute())
+      fail("scan.command[0]", quote(sc.command.front()) + " is not an absolute path (e.g. /usr/local/bin/scan-image)");
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(program, ec) || ::access(program.c_str(), X_OK) != 0)
+      fail("scan.command[0]", quote(sc.command.front()) + " is not an executable file");
+  }
+  if (!sc.webhook.empty()) {
+    if (auto problem = url_problem(sc.webhook)) fail("scan.webhook", *problem);
+  }
+}
+
 void validate_default_access(const std::string& value) {
   if (!value.empty() && value != "allow" && value != "deny")
     fail("default_access", quote(value) + " is not allowed (allowed: allow, deny; default deny)");
@@ -954,9 +991,9 @@ config parse_yaml(std::string_view text) {
   }
 
   config cfg;
-  static constexpr std::array<std::string_view, 11> keys{
+  static constexpr std::array<std::string_view, 12> keys{
       "server",  "storage", "upstreams", "default_upstream", "log",           "metrics",
-      "admin",   "prefetch", "auth",     "access",           "default_access"};
+      "admin",   "prefetch", "auth",     "access",           "default_access", "scan"};
   for_each_key(root, "", keys, [&](std::string_view key, const YAML::Node& v, const std::string& p) {
     if (key == "server") read_server(v, p, cfg.server);
     else if (key == "storage") read_storage(v, p, cfg.storage);
@@ -968,6 +1005,7 @@ config parse_yaml(std::string_view text) {
     else if (key == "auth") read_auth(v, p, cfg.auth.emplace());
     else if (key == "access") read_access(v, p, cfg.access.emplace());
     else if (key == "default_access") cfg.default_access = read_string(v, p);
+    else if (key == "scan") read_scan(v, p, cfg.scan);
     else read_prefetch(v, p, cfg.prefetch);
   });
   return cfg;
@@ -1003,6 +1041,7 @@ void validate(const config& cfg) {
   if (cfg.auth) validate_auth(*cfg.auth);
   if (cfg.access) validate_access(*cfg.access, cfg);
   validate_default_access(cfg.default_access);
+  validate_scan(cfg.scan);
 }
 
 namespace {

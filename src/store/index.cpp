@@ -68,7 +68,7 @@ result<std::unique_ptr<index>> index::open(std::filesystem::path dir) {
   db_options.max_background_jobs = 2;
   db_options.keep_log_file_num = 4;
   db_options.max_log_file_size = 4 << 20;
-  // With seven families the WAL can only be recycled once all of them flushed;
+  // With several families the WAL can only be recycled once all of them flushed;
   // this bound forces the quiet ones (links, tags) to flush eventually.
   db_options.max_total_wal_size = 64 << 20;
 

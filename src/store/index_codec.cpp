@@ -164,6 +164,32 @@ std::optional<pin_record> decode_pin(std::string_view value) {
   return pin_record{std::move(*d), std::move(platforms), pinned_at_ms};
 }
 
+std::string encode(const scan_record& r) {
+  std::string out;
+  out.push_back(format_version);
+  out.push_back(static_cast<char>(r.verdict));
+  put_i64(out, r.scanned_ms);
+  put_str(out, r.image);
+  put_str(out, r.summary);
+  out.append(r.report);
+  return out;
+}
+
+std::optional<scan_record> decode_scan(std::string_view value) {
+  decoder in(value);
+  std::uint8_t verdict = 0;
+  scan_record r;
+  std::string_view image, summary;
+  if (!in.version() || !in.u8(verdict) || verdict > static_cast<std::uint8_t>(scan_verdict::error) ||
+      !in.i64(r.scanned_ms) || !in.str(image) || !in.str(summary))
+    return std::nullopt;
+  r.verdict = static_cast<scan_verdict>(verdict);
+  r.image = image;
+  r.summary = summary;
+  r.report = in.rest();
+  return r;
+}
+
 std::string encode_link(std::int64_t seen_ms) {
   std::string out;
   out.push_back(format_version);

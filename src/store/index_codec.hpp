@@ -20,12 +20,14 @@ std::string encode(const blob_record& r);
 std::string encode(const manifest_record& r);
 std::string encode(const tag_record& r);
 std::string encode(const pin_record& r);
+std::string encode(const scan_record& r);
 std::string encode_link(std::int64_t seen_ms);
 
 std::optional<blob_record> decode_blob(std::string_view value);
 std::optional<manifest_record> decode_manifest(std::string_view value);
 std::optional<tag_record> decode_tag(std::string_view value);
 std::optional<pin_record> decode_pin(std::string_view value);
+std::optional<scan_record> decode_scan(std::string_view value);
 
 // Keys of tags, links and pins: str(upstream) │ str(repository) │ name. The
 // length prefixes make the prefix of one repository match no other.

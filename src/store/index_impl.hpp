@@ -1,7 +1,7 @@
 #pragma once
 // The RocksDB side of store::index, shared by the files that implement its
 // column families (index.cpp, index_blobs.cpp, index_manifests.cpp,
-// index_references.cpp, index_access_times.cpp). Private to the store.
+// index_references.cpp, index_access_times.cpp, index_scans.cpp). Private to the store.
 #include "regcache/store/errc.hpp"
 #include "regcache/store/index.hpp"
 
@@ -19,9 +19,9 @@ namespace regcache::store {
 
 // New families go at the end: an index opened by an older build gains them
 // (create_missing_column_families), and the order below indexes the handles.
-enum family : std::size_t { default_family, blobs, lru, manifests, tags, links, pins, family_count };
+enum family : std::size_t { default_family, blobs, lru, manifests, tags, links, pins, scans, family_count };
 inline constexpr std::array<std::string_view, family_count> family_names{"default", "blobs", "lru",  "manifests",
-                                                                         "tags",    "links", "pins"};
+                                                                         "tags",    "links", "pins", "scans"};
 
 inline error_code from_status(const rocksdb::Status& s) {
   return s.IsNoSpace() ? errc::no_space : errc::index_error;

@@ -15,7 +15,16 @@ error_code index::put_manifest(const core::digest& d, const manifest_record& rec
 
 error_code index::remove_manifest(const core::digest& d) {
   std::lock_guard lock(impl_->write_mutex);
-  return impl_->remove(manifests, d.str(), impl_->unsynced);
+  const auto key = d.str();
+  rocksdb::PinnableSlice old;
+  const auto s = impl_->get(manifests, key, old);
+  if (s.IsNotFound()) return errc::not_found;
+  if (!s.ok()) return from_status(s);
+  // The verdict goes with the manifest: a manifest cached again is scanned again.
+  rocksdb::WriteBatch batch;
+  batch.Delete(impl_->cf(manifests), slice(key));
+  batch.Delete(impl_->cf(scans), slice(key));
+  return impl_->write(batch, impl_->unsynced);
 }
 
 error_code index::for_each_manifest(

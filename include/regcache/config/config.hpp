@@ -121,6 +121,19 @@ struct prefetch_config {
   std::size_t parallelism = 4;  // blobs downloaded at once by one prefetch
 };
 
+// scan: the scan gate (README "Scan gate"). Given (and mode not off), every
+// manifest that enters the cache is scanned once by the command or the
+// webhook (exactly one of them).
+struct scan_config {
+  bool enabled = false;               // the section is given
+  std::vector<std::string> command;   // argv; command[0] an absolute path to an executable
+  std::string webhook;                // http:// or https:// URL the scan request is POSTed to
+  std::string mode = "enforce";       // enforce | warn | off
+  bool block_until_scanned = true;    // enforce: a manifest without a verdict is not served
+  std::size_t parallelism = 2;        // scans at once
+  std::chrono::milliseconds timeout{600'000};  // a scan (or a webhook's later verdict) takes at most this
+};
+
 struct upstream_config {
   std::string name;  // registry host as clients name it, e.g. docker.io, or 127.0.0.1:5001
   std::string url;   // endpoint, e.g. https://registry-1.docker.io
@@ -194,6 +207,7 @@ struct config {
   metrics_config metrics;
   admin_config admin;
   prefetch_config prefetch;
+  scan_config scan;
   std::optional<auth_config> auth;
   std::optional<std::vector<access_rule_config>> access;
   std::string default_access;  // allow | deny; empty: deny with access control, else everyone pulls
@@ -243,7 +257,11 @@ class config_error : public std::runtime_error {
 // and cache_entries ≥ 1; each access rule names "*" or a configured
 // upstream, at least one valid repository glob, and exactly one of allow and
 // deny with at least one subject (an identity, *, anonymous, or group:<a
-// group of auth.groups>); default_access is empty, allow or deny.
+// group of auth.groups>); default_access is empty, allow or deny; scan
+// (when given and its mode is not off) has exactly one of command (whose
+// first word is an absolute path to an executable file) and webhook (an
+// http:// or https:// URL), mode enforce|warn|off, parallelism ≥ 1 and a
+// positive timeout.
 void validate(const config& cfg);
 
 // storage.quota in bytes: the size given, or its share of the total size of

@@ -21,11 +21,17 @@
 //   links      str(upstream) │ str(repository) │ digest   seen_ms i64
 //   pins       str(upstream) │ str(repository) │ ref      str(digest text) │ pinned_at_ms i64 │
 //                                                         u32 count │ str(platform)*
+//   scans      digest text                                verdict u8 (0 pass, 1 fail, 2 error) │
+//                                                         scanned_ms i64 │ str(image) │ str(summary) │
+//                                                         report (rest)
 //
 // The sign bit of the lru time is flipped so that byte order is the order of
 // signed times. Every blobs row has exactly one lru row, written in the same
 // WriteBatch; only blobs take part in LRU eviction (manifests live inside
 // RocksDB and are small).
+//
+// A scans row goes with its manifest's row (remove_manifest deletes both in
+// one batch), so the family never holds more rows than manifests.
 //
 // Durability: put_blob, put_manifest, put_pin and remove_pin write with
 // sync=true (a pin is an operator's promise, and so is its removal). A blob row is
@@ -92,6 +98,20 @@ struct pin_record {
   friend bool operator==(const pin_record&, const pin_record&) = default;
 };
 
+// The scan gate's verdict on one manifest (scan/scanner.hpp): what the
+// scanner said, when, of which image reference, and where its report is.
+enum class scan_verdict : std::uint8_t { pass = 0, fail = 1, error = 2 };
+
+struct scan_record {
+  scan_verdict verdict = scan_verdict::error;
+  std::int64_t scanned_ms = 0;
+  std::string image;    // registry/repository@digest, as the scanner got it
+  std::string summary;  // the scanner's first line of output, or why it failed
+  std::string report;   // a reference to the scanner's full report (a URL, a path), or empty
+
+  friend bool operator==(const scan_record&, const scan_record&) = default;
+};
+
 struct tag_record {
   core::digest digest;
   std::string media_type;
@@ -132,7 +152,8 @@ class index {
 
   [[nodiscard]] result<std::optional<manifest_record>> get_manifest(const core::digest& d) const;
   [[nodiscard]] error_code put_manifest(const core::digest& d, const manifest_record& record);
-  // errc::not_found if there is no row.
+  // Removes the manifests row and its scans row. errc::not_found if there is
+  // no manifests row.
   [[nodiscard]] error_code remove_manifest(const core::digest& d);
 
   // Visits every manifest row in digest order; return false to stop.
@@ -153,6 +174,13 @@ class index {
   [[nodiscard]] error_code for_each_pin(
       const std::function<bool(std::string_view upstream, std::string_view repository, std::string_view reference,
                                const pin_record&)>& visit) const;
+
+  // Scan verdicts per manifest digest (unsynced: a lost verdict is a rescan).
+  [[nodiscard]] result<std::optional<scan_record>> get_scan(const core::digest& d) const;
+  [[nodiscard]] error_code put_scan(const core::digest& d, const scan_record& record);
+  // Visits every scans row in digest order; return false to stop.
+  [[nodiscard]] error_code for_each_scan(
+      const std::function<bool(const core::digest&, const scan_record&)>& visit) const;
 
   [[nodiscard]] result<std::optional<tag_record>> get_tag(std::string_view upstream,
                                                           std::string_view repository,

@@ -285,7 +285,7 @@ TEST(config, unknown_keys_list_what_is_allowed) {
             "write_timeout, max_connections, shutdown_grace, threads, hashing_threads, tls, http2) (line 2, column 3)");
   EXPECT_THAT(parse_error("stroage: {root: /x}"),
               StartsWith("stroage: unknown key (allowed: server, storage, upstreams, default_upstream, log, metrics, "
-                         "admin, prefetch, auth, access, default_access)"));
+                         "admin, prefetch, auth, access, default_access, scan)"));
   EXPECT_THAT(parse_error("storage: {qouta: 50GiB}"),
               StartsWith("storage.qouta: unknown key (allowed: root, quota, min_free, high_watermark, low_watermark, "
                          "min_age, max_unused_age, eviction_interval)"));
@@ -1158,6 +1158,68 @@ TEST(config_validate, auth_groups_cache_and_default_access) {
   EXPECT_NO_THROW(validate(cfg));
   cfg.default_access = "maybe";
   EXPECT_EQ(validate_error(cfg), "default_access: \"maybe\" is not allowed (allowed: allow, deny; default deny)");
+}
+
+
+// ---------------------------------------------------------------- scan
+
+TEST(config_scan, section_reads_every_key_and_defaults_the_rest) {
+  const config absent = parse_yaml("");
+  EXPECT_FALSE(absent.scan.enabled);
+  const config cfg = parse_yaml("scan:\n  command: [/bin/sh, -c, 'exit 0']\n  mode: warn\n"
+                                "  block_until_scanned: false\n  parallelism: 3\n  timeout: 90s\n");
+  EXPECT_TRUE(cfg.scan.enabled);
+  EXPECT_EQ(cfg.scan.command, (std::vector<std::string>{"/bin/sh", "-c", "exit 0"}));
+  EXPECT_EQ(cfg.scan.mode, "warn");
+  EXPECT_FALSE(cfg.scan.block_until_scanned);
+  EXPECT_EQ(cfg.scan.parallelism, 3u);
+  EXPECT_EQ(cfg.scan.timeout, std::chrono::seconds(90));
+  EXPECT_NO_THROW(validate(cfg));
+  const config defaults = parse_yaml("scan:\n  webhook: https://scanner.internal/scan\n");
+  EXPECT_EQ(defaults.scan.mode, "enforce");
+  EXPECT_TRUE(defaults.scan.block_until_scanned);
+  EXPECT_EQ(defaults.scan.parallelism, 2u);
+  EXPECT_EQ(defaults.scan.timeout, std::chrono::minutes(10));
+  EXPECT_NO_THROW(validate(defaults));
+  EXPECT_THAT(parse_error("scan: {cmd: [/bin/true]}"),
+              StartsWith("scan.cmd: unknown key (allowed: command, webhook, mode, block_until_scanned, parallelism, "
+                         "timeout)"));
+}
+
+TEST(config_scan, validation_names_the_key_and_what_is_allowed) {
+  config cfg;
+  cfg.scan.enabled = true;
+  EXPECT_EQ(validate_error(cfg),
+            "scan: set exactly one of command (a list: the scanner's path and arguments) and webhook (a URL)");
+  cfg.scan.command = {"/bin/true"};
+  cfg.scan.webhook = "https://scanner.internal/scan";
+  EXPECT_THAT(validate_error(cfg), StartsWith("scan: set exactly one of command"));
+  cfg.scan.webhook.clear();
+  EXPECT_NO_THROW(validate(cfg));
+  cfg.scan.mode = "block";
+  EXPECT_EQ(validate_error(cfg), "scan.mode: \"block\" is not allowed (allowed: enforce, warn, off)");
+  cfg.scan.mode = "enforce";
+  cfg.scan.command = {"scan-image"};
+  EXPECT_EQ(validate_error(cfg),
+            "scan.command[0]: \"scan-image\" is not an absolute path (e.g. /usr/local/bin/scan-image)");
+  cfg.scan.command = {"/nonexistent/scan-image"};
+  EXPECT_EQ(validate_error(cfg), "scan.command[0]: \"/nonexistent/scan-image\" is not an executable file");
+  cfg.scan.command = {"/etc/passwd"};
+  EXPECT_EQ(validate_error(cfg), "scan.command[0]: \"/etc/passwd\" is not an executable file");
+  cfg.scan.command.clear();
+  cfg.scan.webhook = "ftp://scanner";
+  EXPECT_THAT(validate_error(cfg), StartsWith("scan.webhook: \"ftp://scanner\" is not an http:// or https:// URL"));
+  cfg.scan.webhook = "http://127.0.0.1:9000/scan";
+  cfg.scan.parallelism = 0;
+  EXPECT_EQ(validate_error(cfg), "scan.parallelism: 0 is not allowed (must be at least 1, default 2)");
+  cfg.scan.parallelism = 1;
+  cfg.scan.timeout = std::chrono::milliseconds(0);
+  EXPECT_EQ(validate_error(cfg), "scan.timeout: 0s is not allowed (must be greater than 0, default 10m)");
+  // Off needs no scanner.
+  cfg.scan = scan_config{};
+  cfg.scan.enabled = true;
+  cfg.scan.mode = "off";
+  EXPECT_NO_THROW(validate(cfg));
 }
 
 }  // namespace

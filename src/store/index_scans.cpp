@@ -1,0 +1,19 @@
+// The scans column family: the scan gate's verdict per manifest digest.
+#include "index_codec.hpp"
+#include "index_impl.hpp"
+
+namespace regcache::store {
+
+result<std::optional<scan_record>> index::get_scan(const core::digest& d) const {
+  return impl_->get_record<scan_record>(scans, d.str(), codec::decode_scan);
+}
+
+error_code index::put_scan(const core::digest& d, const scan_record& record) {
+  return impl_->put(scans, d.str(), codec::encode(record), impl_->unsynced);
+}
+
+error_code index::for_each_scan(const std::function<bool(const core::digest&, const scan_record&)>& visit) const {
+  return impl_->for_each_by_digest(scans, codec::decode_scan, visit);
+}
+
+}  // namespace regcache::store
