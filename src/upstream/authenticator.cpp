@@ -1,5 +1,6 @@
 #include "regcache/upstream/authenticator.hpp"
 
+#include "regcache/core/clock.hpp"
 #include "regcache/core/text.hpp"
 
 #include <boost/asio/this_coro.hpp>
@@ -9,7 +10,6 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <charconv>
 #include <functional>
 
 namespace regcache::upstream {
@@ -51,11 +51,6 @@ void normalise_scopes(std::vector<std::string>& scopes) {
   scopes.erase(std::unique(scopes.begin(), scopes.end()), scopes.end());
 }
 
-bool parse_int(std::string_view s, int& out) {
-  return std::from_chars(s.data(), s.data() + s.size(), out).ec == std::errc{} && !s.empty();
-}
-
-
 }  // namespace
 
 sys_time token_usable_until(sys_time received, std::optional<sys_time> issued_at,
@@ -67,52 +62,6 @@ sys_time token_usable_until(sys_time received, std::optional<sys_time> issued_at
   if (issued_at && *issued_at <= received && *issued_at + lifetime > received) start = *issued_at;
   const auto margin = std::min<std::chrono::system_clock::duration>(max_margin, lifetime / 10);
   return start + lifetime - margin;
-}
-
-std::optional<sys_time> parse_rfc3339(std::string_view s) {
-  // YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)
-  if (s.size() < 20 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') || s[13] != ':' ||
-      s[16] != ':')
-    return std::nullopt;
-  int y, mo, d, h, mi, sec;
-  if (!parse_int(s.substr(0, 4), y) || !parse_int(s.substr(5, 2), mo) || !parse_int(s.substr(8, 2), d) ||
-      !parse_int(s.substr(11, 2), h) || !parse_int(s.substr(14, 2), mi) || !parse_int(s.substr(17, 2), sec))
-    return std::nullopt;
-  const std::chrono::year_month_day ymd{std::chrono::year{y}, std::chrono::month{static_cast<unsigned>(mo)},
-                                        std::chrono::day{static_cast<unsigned>(d)}};
-  if (!ymd.ok() || h > 23 || mi > 59 || sec > 60) return std::nullopt;
-  std::size_t at = 19;
-  std::chrono::nanoseconds frac{0};
-  if (at < s.size() && s[at] == '.') {
-    ++at;
-    std::int64_t scale = 100'000'000;
-    const auto start = at;
-    while (at < s.size() && s[at] >= '0' && s[at] <= '9') {
-      frac += std::chrono::nanoseconds((s[at] - '0') * scale);
-      scale /= 10;
-      ++at;
-    }
-    if (at == start) return std::nullopt;
-  }
-  if (at >= s.size()) return std::nullopt;
-  std::chrono::minutes offset{0};
-  if (s[at] == 'Z' || s[at] == 'z') {
-    ++at;
-  } else if (s[at] == '+' || s[at] == '-') {
-    int oh, om;
-    if (s.size() - at != 6 || s[at + 3] != ':' || !parse_int(s.substr(at + 1, 2), oh) ||
-        !parse_int(s.substr(at + 4, 2), om))
-      return std::nullopt;
-    offset = std::chrono::hours(oh) + std::chrono::minutes(om);
-    if (s[at] == '-') offset = -offset;
-    at += 6;
-  } else {
-    return std::nullopt;
-  }
-  if (at != s.size()) return std::nullopt;
-  const sys_time t = std::chrono::sys_days{ymd} + std::chrono::hours(h) + std::chrono::minutes(mi) +
-                     std::chrono::seconds(sec) - offset;
-  return t + std::chrono::duration_cast<std::chrono::system_clock::duration>(frac);
 }
 
 std::optional<token_response> parse_token_response(std::string_view body) {
@@ -131,7 +80,8 @@ std::optional<token_response> parse_token_response(std::string_view body) {
     else if (e->is_uint64()) out.expires_in = static_cast<std::int64_t>(std::min<std::uint64_t>(e->as_uint64(), INT64_MAX));
     else if (e->is_double()) out.expires_in = static_cast<std::int64_t>(std::clamp(e->as_double(), -1.0, 1e12));
   }
-  if (const auto* i = obj.if_contains("issued_at"); i && i->is_string()) out.issued_at = parse_rfc3339(i->as_string());
+  if (const auto* i = obj.if_contains("issued_at"); i && i->is_string())
+    out.issued_at = core::parse_rfc3339(i->as_string());
   return out;
 }
 

@@ -3,6 +3,8 @@
 // LRU), so tests can move time without sleeping.
 #include <atomic>
 #include <chrono>
+#include <optional>
+#include <string_view>
 
 namespace regcache::core {
 
@@ -39,5 +41,10 @@ inline std::int64_t to_unix_ms(clock::time_point t) noexcept {
 inline clock::time_point from_unix_ms(std::int64_t ms) noexcept {
   return clock::time_point{std::chrono::milliseconds{ms}};
 }
+
+// An RFC 3339 timestamp ("2024-01-01T00:00:00Z"; fractions and offsets
+// allowed), as token endpoints and signature headers write times; nullopt
+// for bad grammar or a time a clock::time_point cannot hold.
+std::optional<clock::time_point> parse_rfc3339(std::string_view text);
 
 }  // namespace regcache::core

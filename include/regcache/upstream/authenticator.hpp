@@ -49,9 +49,6 @@ std::chrono::system_clock::time_point token_usable_until(std::chrono::system_clo
                                                          std::optional<std::chrono::system_clock::time_point> issued_at,
                                                          std::optional<std::int64_t> expires_in_seconds);
 
-// Parses an RFC 3339 timestamp ("2024-01-01T00:00:00Z", fractions and offsets allowed).
-std::optional<std::chrono::system_clock::time_point> parse_rfc3339(std::string_view s);
-
 struct token_response {
   std::string token;
   std::optional<std::int64_t> expires_in;
