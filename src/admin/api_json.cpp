@@ -67,7 +67,8 @@ json::object to_json(const image_entry& e) {
           {"total_bytes", e.total_bytes},
           {"complete", e.complete},
           {"last_used_ms", e.last_used_ms},
-          {"pinned", e.pinned}};
+          {"pinned", e.pinned},
+          {"scan", e.scan}};
 }
 
 json::object to_json(const repository_entry& e) {

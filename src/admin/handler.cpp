@@ -6,7 +6,11 @@
 #include "regcache/admin/requests.hpp"
 #include "regcache/http/errc.hpp"
 #include "regcache/http/target.hpp"
+#include "regcache/oci/manifest.hpp"
+#include "regcache/oci/media_type.hpp"
 #include "regcache/registry/wire_error.hpp"
+#include "regcache/scan/scanner.hpp"
+#include "regcache/scan/webhook.hpp"
 #include "regcache/store/errc.hpp"
 #include "regcache/store/fsck.hpp"
 
@@ -30,11 +34,15 @@ using http::response_head;
 
 namespace {
 
+// POST /api/v1/scans/<digest>: a scan webhook's later verdict.
+constexpr std::string_view scans_path = "/api/v1/scans/";
+
 // The methods a path takes, for a 405's Allow; empty for an unknown path.
 std::string_view allowed_methods(std::string_view path) {
   if (path == "/api/v1/stats" || path == "/api/v1/images" || path == "/api/v1/repositories") return "GET";
   if (path == "/api/v1/pins") return "GET, POST, DELETE";
-  if (path == "/api/v1/prefetch" || path == "/api/v1/purge" || path == "/api/v1/gc" || path == "/api/v1/verify")
+  if (path == "/api/v1/prefetch" || path == "/api/v1/purge" || path == "/api/v1/gc" || path == "/api/v1/verify" ||
+      path == "/api/v1/scan" || path.starts_with(scans_path))
     return "POST";
   return {};
 }
@@ -102,6 +110,28 @@ asio::awaitable<std::optional<registry::routed>> route_image(exchange& ex, const
 
 std::string display(const registry::routed& r, const oci::reference& ref) {
   return r.source->name + "/" + r.repository + (ref.is_digest() ? "@" : ":") + ref.text;
+}
+
+// The image a POST {"image": ...} names (purge, scan), routed like a pull of
+// it; nullopt after an error answer was sent.
+struct requested_image {
+  image_ref image;
+  registry::routed routed;
+  std::string shown;
+};
+
+asio::awaitable<std::optional<requested_image>> read_image_request(exchange& ex, const registry::router& router) {
+  auto body = co_await read_request_body(ex);
+  if (!body) co_return std::nullopt;
+  auto image = parse_image_request(*body);
+  if (!image) {
+    co_await send_error(ex, 400, image.error().message);
+    co_return std::nullopt;
+  }
+  auto routed = co_await route_image(ex, router, *image);
+  if (!routed) co_return std::nullopt;
+  auto shown = display(*routed, image->reference);
+  co_return requested_image{std::move(*image), std::move(*routed), std::move(shown)};
 }
 
 // Resolving with the body fetches an uncached image's manifests, as a pull would.
@@ -235,6 +265,33 @@ asio::awaitable<void> run_fsck(store::remover* remover, bool dry_run,
   co_return;
 }
 
+json::object scan_json(const core::digest& digest, const std::optional<store::scan_record>& record) {
+  if (!record)
+    return {{"digest", digest.str()},
+            {"verdict", "pending"},
+            {"summary", "no verdict within scan.timeout (a webhook may still post it)"}};
+  return {{"digest", digest.str()},
+          {"image", record->image},
+          {"verdict", scan::verdict_name(record->verdict)},
+          {"summary", record->summary},
+          {"report", record->report},
+          {"scanned_ms", record->scanned_ms}};
+}
+
+// What `regcache scan` scans of a resolved image: the manifest, or an
+// index's platform manifests that are cached.
+std::vector<core::digest> scan_targets(const store::index& index, const cache::manifest_result& top) {
+  if (!oci::is_index_media_type(top.media_type)) return {top.digest};
+  std::vector<core::digest> targets;
+  auto info = oci::parse_manifest(top.bytes ? std::string_view(*top.bytes) : std::string_view(), top.media_type);
+  if (!info) return targets;
+  for (const auto& child : info->referenced()) {
+    auto row = index.get_manifest(child);
+    if (row && *row) targets.push_back(child);
+  }
+  return targets;
+}
+
 }  // namespace
 
 handler::handler(services s) : s_(std::move(s)) {}
@@ -272,6 +329,8 @@ asio::awaitable<void> handler::serve(exchange& ex) {
   if (path == "/api/v1/purge" && post) co_return co_await purge(ex);
   if (path == "/api/v1/gc" && post) co_return co_await gc(ex);
   if (path == "/api/v1/verify" && post) co_return co_await verify(ex);
+  if (path == "/api/v1/scan" && post) co_return co_await scan_image(ex);
+  if (path.starts_with(scans_path) && post) co_return co_await scan_verdict(ex, path.substr(scans_path.size()));
 
   if (const auto allow = allowed_methods(path); !allow.empty()) {
     response_head head{405, {}, std::nullopt};
@@ -444,15 +503,12 @@ asio::awaitable<void> handler::prefetch(exchange& ex) {
 }
 
 asio::awaitable<void> handler::purge(exchange& ex) {
-  auto body = co_await read_request_body(ex);
-  if (!body) co_return;
-  auto image_ref = parse_purge_request(*body);
-  if (!image_ref) co_return co_await send_error(ex, 400, image_ref.error().message);
-  auto routed = co_await route_image(ex, s_.router, *image_ref);
-  if (!routed) co_return;
-  const auto image = display(*routed, image_ref->reference);
+  auto requested = co_await read_image_request(ex, s_.router);
+  if (!requested) co_return;
+  const auto& routed = requested->routed;
+  const auto& image = requested->shown;
   auto outcome = co_await asio::co_spawn(
-      s_.blocking, purge_task(&s_.remover, routed->source->name, routed->repository, image_ref->reference),
+      s_.blocking, purge_task(&s_.remover, routed.source->name, routed.repository, requested->image.reference),
       asio::use_awaitable);
   if (!outcome) {
     const auto& f = outcome.error();
@@ -523,6 +579,48 @@ asio::awaitable<void> handler::verify(exchange& ex) {
     ignore_error(ec, "the admin client may be gone");
     co_return;
   }
+}
+
+asio::awaitable<void> handler::scan_image(exchange& ex) {
+  if (!s_.scanner || !s_.scanner->enabled())
+    co_return co_await send_error(ex, 409, "scanning is not configured (a scan: section whose mode is not off)");
+  auto requested = co_await read_image_request(ex, s_.router);
+  if (!requested) co_return;
+  const auto& routed = requested->routed;
+  const auto& image = requested->shown;
+  auto top = co_await resolve_top(&s_.manifests, routed, requested->image.reference);
+  if (!top) co_return co_await send_failure(ex, top.error(), image);
+  const auto targets = scan_targets(s_.index, *top);
+  if (targets.empty())
+    co_return co_await send_error(ex, 409, image + " is an index none of whose platform manifests is cached: pull or "
+                                               "prefetch it first");
+  spdlog::info("admin: scanning {} ({} manifests)", image, targets.size());
+  json::array scans;
+  for (const auto& digest : targets) {
+    scan::scan_target target{routed.source->name, routed.repository, digest};
+    auto record = co_await s_.scanner->scan_now(std::move(target));
+    scans.push_back(scan_json(digest, record));
+  }
+  json::object o{{"image", image}, {"digest", top->digest.str()}, {"scans", std::move(scans)}};
+  co_await send_object(ex, 200, std::move(o));
+}
+
+asio::awaitable<void> handler::scan_verdict(exchange& ex, std::string digest_text) {
+  if (!s_.scanner || !s_.scanner->enabled())
+    co_return co_await send_error(ex, 409, "scanning is not configured (a scan: section whose mode is not off)");
+  const auto digest = core::digest::parse(digest_text);
+  if (!digest) co_return co_await send_error(ex, 400, "not a digest: use /api/v1/scans/sha256:<64 hex>");
+  auto body = co_await read_request_body(ex);
+  if (!body) co_return;
+  auto outcome = scan::parse_verdict(*body);
+  if (!outcome)
+    co_return co_await send_error(
+        ex, 400, R"(expected {"verdict": "pass" | "fail" | "error", "summary": "...", "report": "..."})");
+  const auto verdict = scan::verdict_name(outcome->verdict);
+  if (auto ec = s_.scanner->accept_verdict(*digest, std::move(*outcome)))
+    co_return co_await send_failure(ex, ec, "the verdict for " + digest->str());
+  json::object o{{"digest", digest->str()}, {"verdict", verdict}};
+  co_await send_object(ex, 200, std::move(o));
 }
 
 }  // namespace regcache::admin

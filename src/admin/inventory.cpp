@@ -2,6 +2,7 @@
 
 #include "regcache/cache/image_closure.hpp"
 #include "regcache/oci/manifest.hpp"
+#include "regcache/oci/media_type.hpp"
 
 #include <algorithm>
 #include <map>
@@ -36,6 +37,24 @@ struct repository_totals {
   std::unordered_set<core::digest> blobs;
   std::uint64_t cached_bytes = 0;
   std::int64_t last_used_ms = 0;
+};
+
+// An image's scan column: the worst of its manifests' verdicts.
+struct scan_tally {
+  std::size_t pass = 0, fail = 0, error = 0, none = 0;
+
+  void add(std::optional<store::scan_verdict> verdict) {
+    if (!verdict) ++none;
+    else if (*verdict == store::scan_verdict::pass) ++pass;
+    else if (*verdict == store::scan_verdict::fail) ++fail;
+    else ++error;
+  }
+  std::string summary() const {
+    if (fail) return "fail";
+    if (error) return "error";
+    if (none) return pass ? "pending" : "";
+    return pass ? "pass" : "";
+  }
 };
 
 }  // namespace
@@ -94,11 +113,18 @@ result<inventory> take_inventory(const store::index& index) {
     }
     e.complete = closure->missing_manifests.empty();
     e.total_bytes = closure->blob_bytes();
+    scan_tally scans;
     for (const auto& m : closure->manifests) {
       auto row = index.get_manifest(m);
       if (!row) return row.error();
-      if (*row) e.last_used_ms = std::max(e.last_used_ms, (*row)->last_access_ms);
+      if (!*row) continue;
+      e.last_used_ms = std::max(e.last_used_ms, (*row)->last_access_ms);
+      if (oci::is_index_media_type((*row)->media_type)) continue;
+      auto verdict = index.get_scan(m);
+      if (!verdict) return verdict.error();
+      scans.add(*verdict ? std::optional((*verdict)->verdict) : std::nullopt);
     }
+    e.scan = scans.summary();
     for (const auto& b : closure->blobs) {
       auto row = index.get_blob(b.digest);
       if (!row) return row.error();

@@ -97,7 +97,7 @@ parsed<prefetch_request> parse_prefetch_request(std::string_view body) {
   return request;
 }
 
-parsed<image_ref> parse_purge_request(std::string_view body) {
+parsed<image_ref> parse_image_request(std::string_view body) {
   auto o = parse_object(body, false);
   if (!o) return o.error();
   if (auto k = only_keys(*o, {"image"}); !k) return k.error();

@@ -17,6 +17,7 @@
 #include "regcache/metrics/registry.hpp"
 #include "regcache/oci/repository_glob.hpp"
 #include "regcache/registry/handler.hpp"
+#include "regcache/scan/scanner.hpp"
 #include "regcache/store/blob_store.hpp"
 #include "regcache/store/index.hpp"
 #include "regcache/store/reconcile.hpp"
@@ -236,6 +237,33 @@ void setup_logging(const config::log_config& log) {
   audit->set_level(log.level == "off" ? spdlog::level::off : spdlog::level::info);
 }
 
+scan::scanner_options scan_options_of(const config::scan_config& sc) {
+  scan::scanner_options options;
+  options.command = sc.command;
+  options.webhook = sc.webhook;
+  options.mode = !sc.enabled || sc.mode == "off" ? scan::scan_mode::off
+                 : sc.mode == "warn"             ? scan::scan_mode::warn
+                                                 : scan::scan_mode::enforce;
+  options.block_until_scanned = sc.block_until_scanned;
+  options.parallelism = sc.parallelism;
+  options.timeout = sc.timeout;
+  if (options.mode != scan::scan_mode::off)
+    spdlog::info("scan gate: mode {}, {} at most {} at a time, timeout {} s{}", sc.mode,
+                 sc.command.empty() ? "webhook " + sc.webhook : "command " + sc.command.front(), sc.parallelism,
+                 sc.timeout.count() / 1000, sc.block_until_scanned ? ", pending manifests wait" : "");
+  return options;
+}
+
+// Where a scanner reaches this regcache: the registry listener's address as
+// an image reference's host (a wildcard address means this machine).
+std::string pull_host(const std::string& listen, std::uint16_t port) {
+  auto host = config::split_listen(listen).first;
+  if (host.empty() || host == "0.0.0.0") host = "127.0.0.1";
+  else if (host == "::") host = "::1";
+  if (host.find(':') != std::string::npos) host = "[" + host + "]";
+  return host + ":" + std::to_string(port);
+}
+
 auth::policy policy_of(const config::config& cfg) {
   std::vector<auth::access_rule> rules;
   for (const auto& r : cfg.access.value_or(std::vector<config::access_rule_config>{})) {
@@ -328,7 +356,10 @@ struct app::parts {
   std::atomic<bool> stopping{false};
   const registry::router router{sources, cfg.default_upstream};
   auth::gate gate = make_gate(cfg, metrics, clock);
-  registry::handler handler{{cfg.metrics.enabled, cfg.metrics.path},
+  // Hears of every manifest that enters the cache (the constructor connects
+  // it); its webhooks run on thread 0, its commands on threads of its own.
+  scan::scanner scanner{scan_options_of(cfg.scan), *index, metrics, clock, contexts.front()->get_executor()};
+  registry::handler handler{{cfg.metrics.enabled, cfg.metrics.path, &scanner},
                             router,
                             manifest_cache,
                             blob_cache,
@@ -339,7 +370,8 @@ struct app::parts {
   // The operator's API: its own listener (loopback by default; a bearer
   // token with admin.token_file), its own access log lines, the same threads.
   admin::handler admin_handler{{*index, remover, router, manifest_cache, evictor, prefetcher, cache_metrics,
-                                blocking.get_executor(), clock, REGCACHE_VERSION, admin_token_of(cfg.admin)}};
+                                blocking.get_executor(), clock, REGCACHE_VERSION, admin_token_of(cfg.admin),
+                                &scanner}};
   std::unique_ptr<tls::server_context> tls_context = make_tls_context(cfg.server, metrics);
   std::optional<http::server> server;      // server.listen: plain HTTP
   std::optional<http::server> tls_server;  // server.tls.listen
@@ -357,6 +389,11 @@ app::parts::parts(config::config c) : cfg(std::move(c)) {
   // full disk (served uncached, eviction asked for).
   blobs->keep_free(evictor.policy().min_free_bytes, store::filesystem_space(blobs->root()));
   fills.on_disk_full([this] { evictor.request(); });
+  if (scanner.enabled())
+    manifest_cache.on_stored([this](const cache::upstream_source& source, const std::string& repository,
+                                    const core::digest& digest, const std::string& media_type) {
+      scanner.manifest_stored(source.name, repository, digest, media_type);
+    });
   if (!cfg.server.listen.empty()) {
     server.emplace(contexts.front()->get_executor(), workers, server_options_of(cfg, cfg.server.listen),
                    std::ref(handler), metrics);
@@ -374,6 +411,8 @@ app::parts::parts(config::config c) : cfg(std::move(c)) {
                  config::split_listen(cfg.server.tls.listen).first, tls_server->port(), contexts.size(),
                  cfg.storage.root.string());
   }
+  if (server) scanner.set_pull_endpoint({pull_host(cfg.server.listen, server->port()), cfg.default_upstream});
+  else if (tls_server) scanner.set_pull_endpoint({pull_host(cfg.server.tls.listen, tls_server->port()), cfg.default_upstream});
   if (cfg.admin.enabled) {
     auto options = server_options_of(cfg, cfg.admin.listen);
     options.max_connections = 64;
@@ -480,6 +519,7 @@ void app::run() {
   main_context.run();
   for (auto& context : p.contexts) context->stop();
   for (auto& t : threads) t.join();
+  p.scanner.stop();
   p.blocking.join();
   if (p.hashing) p.hashing->join();
   if (auto ec = p.index->flush_access_times()) spdlog::warn("final access-time flush failed: {}", ec.message());

@@ -196,6 +196,7 @@ asio::awaitable<result<manifest_result>> manifest_cache::fetch(std::shared_ptr<c
   // lands, the in-memory copy answers.
   asio::post(ctx_.blocking, std::bind(persist_manifest, ctx_.index, actual,
                                       store::manifest_record{media_type, *m.bytes, now, now}));
+  if (on_stored_) on_stored_(*source, repository, actual, media_type);
   co_return m;
 }
 

@@ -159,15 +159,18 @@ void print_images(const json::object& reply) {
       size += " (partial)";
     else if (cached != total)
       size += " of " + core::format_bytes(total);
+    const auto scan = str(i, "scan");
     rows.push_back({str(i, "image"), short_digest(str(i, "digest")), platforms.empty() ? "-" : platforms, size,
-                    format_age(now, signed_num(i, "last_used_ms")), flag(i, "pinned") ? "yes" : ""});
+                    format_age(now, signed_num(i, "last_used_ms")), flag(i, "pinned") ? "yes" : "",
+                    scan.empty() ? "-" : scan});
   }
   if (rows.empty()) {
     std::printf("no images cached\n");
     return;
   }
   std::fputs(
-      render_table({{"IMAGE"}, {"DIGEST"}, {"PLATFORMS"}, {"SIZE", true}, {"LAST USED"}, {"PINNED"}}, rows).c_str(),
+      render_table({{"IMAGE"}, {"DIGEST"}, {"PLATFORMS"}, {"SIZE", true}, {"LAST USED"}, {"PINNED"}, {"SCAN"}}, rows)
+          .c_str(),
       stdout);
 }
 
@@ -253,9 +256,10 @@ int print_fsck(const json::object& r) {
 }  // namespace
 
 struct operator_commands::state {
-  common_flags common_ls, common_stats, common_pin, common_unpin, common_prefetch, common_purge, common_gc, common_fsck;
+  common_flags common_ls, common_stats, common_pin, common_unpin, common_prefetch, common_purge, common_gc, common_fsck,
+      common_scan;
   bool repositories = false;
-  std::string pin_image, unpin_image, purge_image;
+  std::string pin_image, unpin_image, purge_image, scan_image;
   std::vector<std::string> pin_platforms, prefetch_images, prefetch_platforms;
   std::string fsck_data;
   bool fsck_dry_run = false;
@@ -268,6 +272,7 @@ struct operator_commands::state {
   CLI::App* purge = nullptr;
   CLI::App* gc = nullptr;
   CLI::App* fsck = nullptr;
+  CLI::App* scan = nullptr;
 
   // The config file is read only when --admin does not say where the server is.
   static cli_settings settings_for(const common_flags& f) {
@@ -337,6 +342,28 @@ struct operator_commands::state {
                   plural(num(*r.reply, "blobs_removed"), "blob", "blobs").c_str(),
                   core::format_bytes(num(*r.reply, "bytes_removed")).c_str());
     return r.exit_code;
+  }
+
+  // Exit 0 when every scanned manifest passed, 1 otherwise (a fail, an error, no verdict).
+  int run_scan() const {
+    const auto client = client_for(common_scan);
+    json::object body{{"image", scan_image}};
+    auto r = call(client, "POST", "/api/v1/scan", json::serialize(body), common_scan.json);
+    if (!r.reply) return r.exit_code;
+    bool all_passed = true;
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& item : list(*r.reply, "scans")) {
+      if (!item.is_object()) continue;
+      const auto& scan = item.as_object();
+      all_passed = all_passed && str(scan, "verdict") == "pass";
+      rows.push_back({short_digest(str(scan, "digest")), str(scan, "verdict"), str(scan, "summary"),
+                      str(scan, "report").empty() ? "-" : str(scan, "report")});
+    }
+    if (!common_scan.json) {
+      std::printf("%s (%s)\n", str(*r.reply, "image").c_str(), str(*r.reply, "digest").c_str());
+      std::fputs(render_table({{"MANIFEST"}, {"VERDICT"}, {"SUMMARY"}, {"REPORT"}}, rows).c_str(), stdout);
+    }
+    return all_passed ? exit_ok : exit_failed;
   }
 
   int run_gc() const {
@@ -535,6 +562,10 @@ operator_commands::operator_commands(CLI::App& app) : state_(std::make_unique<st
   add_common(s.purge, s.common_purge);
   s.purge->add_option("image", s.purge_image, "Image, e.g. alpine:3.20")->required();
 
+  s.scan = app.add_subcommand("scan", "Scan an image now with the configured scanner and show the verdict");
+  add_common(s.scan, s.common_scan);
+  s.scan->add_option("image", s.scan_image, "Image, e.g. alpine:3.20 or ghcr.io/owner/app@sha256:...")->required();
+
   s.gc = app.add_subcommand("gc", "Run an eviction pass now, down to the low watermark");
   add_common(s.gc, s.common_gc);
 
@@ -559,6 +590,7 @@ std::optional<int> operator_commands::run() const {
     if (s.purge->parsed()) return s.run_purge();
     if (s.gc->parsed()) return s.run_gc();
     if (s.fsck->parsed()) return s.run_fsck();
+    if (s.scan->parsed()) return s.run_scan();
   } catch (const usage_error& e) {
     std::fprintf(stderr, "regcache: %s\n", e.what());
     return exit_usage;

@@ -10,6 +10,8 @@
 #include "regcache/oci/tag_list.hpp"
 #include "regcache/registry/manifest_responses.hpp"
 #include "regcache/registry/wire_error.hpp"
+#include "regcache/scan/errc.hpp"
+#include "regcache/scan/scanner.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -89,6 +91,13 @@ bool etag_matches(const exchange& ex, const core::digest& digest) {
     }
   }
   return false;
+}
+
+// The scan gate's refusal, with the scanner's summary.
+asio::awaitable<void> send_scan_refusal(exchange& ex, scan::refusal refusal, std::string what, const routed* r) {
+  auto e = to_wire_error(refusal.reason, what, r->source->name);
+  if (!refusal.summary.empty()) e.message += ": " + refusal.summary;
+  co_await send_wire_error(ex, std::move(e), base_fields(r));
 }
 
 asio::awaitable<void> send_not_modified(exchange& ex, header_fields fields) {
@@ -184,6 +193,7 @@ handler::handler(handler_options options, router r, cache::manifest_cache& manif
                  cache::discovery& discovery, cache::cache_metrics& metrics, std::function<bool()> ready,
                  auth::gate& gate)
     : options_(std::move(options)),
+      scanning_(options_.scanner && options_.scanner->enabled()),
       router_(std::move(r)),
       manifests_(manifests),
       blobs_(blobs),
@@ -248,7 +258,11 @@ asio::awaitable<void> handler::serve(exchange& ex) {
     co_return;
   }
 
-  auto routed_to = router_.route(route->name, target->query_value("ns"));
+  // The scanner pulling what it scans: the pass segment comes off the name.
+  std::optional<scan::pull_passes::split_name> pass;
+  if (scanning_) pass = scan::pull_passes::split(route->name);
+  auto routed_to = router_.route(pass ? std::string_view(pass->rest) : std::string_view(route->name),
+                                 target->query_value("ns"));
   if (!routed_to) {
     ex.annotate("invalid", "-");
     const auto& failure = routed_to.error();
@@ -261,7 +275,18 @@ asio::awaitable<void> handler::serve(exchange& ex) {
   // Without access control everyone is anonymous: the hot path then pays no
   // coroutine frame and no copies of the names for the gate.
   auth::requester who;
-  if (gate_.enabled()) {
+  if (pass) {
+    // The pass stands in for the access gate, for exactly what it covers.
+    const bool by_digest = (route->kind == oci::route_kind::manifest || route->kind == oci::route_kind::blob) &&
+                           route->reference.is_digest();
+    if (!by_digest || !options_.scanner->passes().admits(pass->token, routed_to->source->name,
+                                                         routed_to->repository, *route->reference.digest)) {
+      ex.annotate(route_name(route->kind), "-");
+      const auto what = described(*route, *routed_to);
+      co_await send_error(ex, scan::errc::pass_refused, what, &*routed_to);
+      co_return;
+    }
+  } else if (gate_.enabled()) {
     auto admitted = co_await gate_.admit(ex, routed_to->source->name, routed_to->repository, reference_of(*route));
     if (!admitted) {
       ex.annotate(route_name(route->kind), "-");
@@ -272,9 +297,13 @@ asio::awaitable<void> handler::serve(exchange& ex) {
     who = std::move(*admitted);
   }
   switch (route->kind) {
-    case oci::route_kind::manifest:
-      co_await serve_manifest(ex, std::move(*routed_to), std::move(route->reference), std::move(who));
+    case oci::route_kind::manifest: {
+      // A named local: g++ 12 destroys a ?: temporary of a co_await expression twice.
+      std::string pass_token = pass ? std::move(pass->token) : std::string();
+      co_await serve_manifest(ex, std::move(*routed_to), std::move(route->reference), std::move(who),
+                              std::move(pass_token));
       break;
+    }
     case oci::route_kind::blob:
       if (ex.method() == http::method::head) co_await serve_blob_head(ex, std::move(*routed_to), *route->reference.digest);
       else co_await serve_blob(ex, std::move(*routed_to), *route->reference.digest);
@@ -304,7 +333,8 @@ asio::awaitable<void> handler::serve_base(exchange& ex) {
   ignore_error(ec, "the client may be gone");
 }
 
-asio::awaitable<void> handler::serve_manifest(exchange& ex, routed r, oci::reference reference, auth::requester who) {
+asio::awaitable<void> handler::serve_manifest(exchange& ex, routed r, oci::reference reference, auth::requester who,
+                                              std::string pass) {
   ex.annotate("manifest", "-");
   // The hot path: a fresh tag whose manifest is in memory, answered with the
   // response prepared for that very manifest (a tag that moved resolves to
@@ -317,6 +347,15 @@ asio::awaitable<void> handler::serve_manifest(exchange& ex, routed r, oci::refer
         const auto described = "manifest " + r.repository + ":" + reference.text + " (" + manifest->media_type + ")";
         co_await send_error(ex, cache::errc::not_acceptable, described, &r);
         co_return;
+      }
+      if (scanning_) {
+        auto refused = co_await options_.scanner->admit(r.source->name, r.repository, manifest->digest,
+                                                        manifest->media_type);
+        if (refused) {
+          const auto described = "manifest " + r.repository + ":" + reference.text + " (" + manifest->digest.str() + ")";
+          co_await send_scan_refusal(ex, std::move(*refused), described, &r);
+          co_return;
+        }
       }
       gate_.pulled(ex, who, r.source->name, r.repository, reference.text, manifest->digest.str());
       const auto ns = r.by_namespace ? std::string_view(r.source->name) : std::string_view{};
@@ -341,6 +380,18 @@ asio::awaitable<void> handler::serve_manifest(exchange& ex, routed r, oci::refer
     const auto described = what + " (" + found->media_type + ")";
     co_await send_error(ex, cache::errc::not_acceptable, described, &r);
     co_return;
+  }
+  if (!pass.empty()) {
+    // What this manifest references opens to the pass only once it was served through it.
+    options_.scanner->passes().served_manifest(pass, found->digest, found->media_type,
+                                               found->bytes ? std::string_view(*found->bytes) : std::string_view());
+  } else if (scanning_) {
+    auto refused = co_await options_.scanner->admit(r.source->name, r.repository, found->digest, found->media_type);
+    if (refused) {
+      const auto described = reference.is_digest() ? what : what + " (" + found->digest.str() + ")";
+      co_await send_scan_refusal(ex, std::move(*refused), described, &r);
+      co_return;
+    }
   }
   gate_.pulled(ex, who, r.source->name, r.repository, reference.text, found->digest.str());
   auto fields = base_fields(&r);

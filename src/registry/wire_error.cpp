@@ -5,6 +5,7 @@
 #include "regcache/core/errc.hpp"
 #include "regcache/http/errc.hpp"
 #include "regcache/oci/errc.hpp"
+#include "regcache/scan/errc.hpp"
 #include "regcache/store/errc.hpp"
 #include "regcache/upstream/errc.hpp"
 
@@ -146,6 +147,21 @@ error_status status_of(auth::errc e) {
   return internal;
 }
 
+// The scan gate's answers (scan/scanner.hpp).
+error_status status_of(scan::errc e) {
+  switch (e) {
+    case scan::errc::failed: return {403, wire_code::denied};
+    // Not scanned yet: worth retrying once the scan is done (a runtime may
+    // also try its next mirror).
+    case scan::errc::not_scanned: return {503, wire_code::unavailable, 10};
+    case scan::errc::pass_refused: return {403, wire_code::denied};
+    // Admin API only: a verdict for a scan that does not await one.
+    case scan::errc::not_awaiting: return {409, wire_code::unsupported};
+    case scan::errc::webhook_failed: return bad_upstream;
+  }
+  return internal;
+}
+
 template <class Errc>
 bool in_category(const error_code& ec) {
   return ec.category() == make_error_code(Errc{}).category();
@@ -196,6 +212,11 @@ std::string message_of(const error_code& ec, const std::string& thing, const std
   if (ec == auth::errc::credentials_invalid)
     return "invalid credentials for " + thing + ": wrong user, password or token";
   if (ec == auth::errc::denied) return "access to " + thing + " is denied by regcache's access rules";
+  if (ec == scan::errc::failed) return thing + " failed its vulnerability scan and is not served";
+  if (ec == scan::errc::not_scanned)
+    return thing + " is not served before its vulnerability scan passed; retry later";
+  if (ec == scan::errc::pass_refused)
+    return thing + " is not covered by this scan pass (it opens one image by digest, while its scan runs)";
   if (ec == auth::errc::verifier_busy)
     return thing + ": too many password checks are waiting; retry in a second";
   return thing + ": " + ec.message();
@@ -212,6 +233,7 @@ error_status status_of(const error_code& ec) {
   if (in_category<upstream::errc>(ec)) return status_of(static_cast<upstream::errc>(value));
   if (in_category<cache::errc>(ec)) return status_of(static_cast<cache::errc>(value));
   if (in_category<auth::errc>(ec)) return status_of(static_cast<auth::errc>(value));
+  if (in_category<scan::errc>(ec)) return status_of(static_cast<scan::errc>(value));
   return internal;
 }
 

@@ -61,13 +61,14 @@ scanner::scanner(scanner_options options, store::index& index, metrics::registry
       warned_(gate_counter(metrics, "warned")),
       in_flight_(metrics.get_gauge("regcache_scans_in_flight", "Scans running now")),
       queued_(metrics.get_gauge("regcache_scans_queued", "Scans waiting for a free slot (scan.parallelism)")),
-      commands_(options_.command.empty() ? 1 : options_.parallelism) {}
+      commands_(enabled_ && !options_.command.empty() ? std::make_unique<asio::thread_pool>(options_.parallelism)
+                                                      : nullptr) {}
 
 scanner::~scanner() { stop(); }
 
 void scanner::stop() {
   stopping_.store(true);
-  commands_.join();
+  if (commands_) commands_->join();
 }
 
 void scanner::set_pull_endpoint(pull_endpoint endpoint) {
@@ -149,7 +150,7 @@ std::vector<scanner::launch> scanner::start_next_locked() {
 void scanner::launch_all(std::vector<launch> jobs) {
   for (auto& j : jobs) {
     if (options_.command.empty()) asio::co_spawn(io_, run_webhook_job(std::move(j)), asio::detached);
-    else asio::post(commands_, std::bind(&scanner::run_command_job, this, std::move(j)));
+    else asio::post(*commands_, std::bind(&scanner::run_command_job, this, std::move(j)));
   }
 }
 

@@ -21,6 +21,10 @@
 //   POST   /api/v1/purge          {"image"}: removes it and what nothing else uses; 409 if pinned
 //   POST   /api/v1/gc             a forced eviction pass → its report
 //   POST   /api/v1/verify         {"dry_run"?} → NDJSON stream of fsck progress, then the report
+//   POST   /api/v1/scan           {"image"}: scans it now (an index: its cached platform manifests) and
+//                                 answers the verdicts; 409 when scan is not configured
+//   POST   /api/v1/scans/<digest> {"verdict", "summary"?, "report"?}: a scan webhook's later verdict
+//                                 (after its 202); 409 when no webhook scan awaits one for the digest
 //
 // Index scans, purge, gc and verify run on the blocking executor. A prefetch
 // or verify outlives its client: if the client goes away the image being
@@ -46,6 +50,10 @@
 #include <memory>
 #include <string>
 
+namespace regcache::scan {
+class scanner;
+}
+
 namespace regcache::admin {
 
 // Everything the admin API acts on; all owned by serve() in main.cpp and
@@ -68,6 +76,8 @@ struct services {
   std::string version;
   // The token every request must present; null: no authentication (loopback only).
   std::shared_ptr<bearer_token> token = nullptr;
+  // The scan gate; null when scan is not configured.
+  scan::scanner* scanner = nullptr;
 };
 
 class handler {
@@ -87,6 +97,8 @@ class handler {
   boost::asio::awaitable<void> purge(http::exchange& ex);
   boost::asio::awaitable<void> gc(http::exchange& ex);
   boost::asio::awaitable<void> verify(http::exchange& ex);
+  boost::asio::awaitable<void> scan_image(http::exchange& ex);
+  boost::asio::awaitable<void> scan_verdict(http::exchange& ex, std::string digest);
 
   services s_;
   // One verification at a time: two would race to remove the same files.

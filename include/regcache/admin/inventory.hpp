@@ -32,6 +32,10 @@ struct image_entry {
   bool complete = true;
   std::int64_t last_used_ms = 0;  // newest access of its manifests and cached blobs
   bool pinned = false;
+  // The scan gate's verdicts on its cached image manifests (an index's are
+  // its platform manifests'), worst first: "fail", "error", "pending" (some
+  // have none yet), "pass"; empty when none was scanned.
+  std::string scan;
 };
 
 struct repository_entry {

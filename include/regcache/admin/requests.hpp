@@ -29,8 +29,8 @@ struct prefetch_request {
 };
 [[nodiscard]] parsed<prefetch_request> parse_prefetch_request(std::string_view body);
 
-// POST /api/v1/purge: {"image": "alpine:3.20"}
-[[nodiscard]] parsed<image_ref> parse_purge_request(std::string_view body);
+// POST /api/v1/purge and /api/v1/scan: {"image": "alpine:3.20"}
+[[nodiscard]] parsed<image_ref> parse_image_request(std::string_view body);
 
 // POST /api/v1/verify: {"dry_run": true}; an empty body means {}.
 struct verify_request {

@@ -17,6 +17,7 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include <functional>
 #include <list>
 #include <memory>
 #include <mutex>
@@ -51,6 +52,14 @@ class manifest_cache {
   // copies on the hot path (a tag HEAD is a map lookup).
   explicit manifest_cache(context ctx, std::size_t hot_bytes = 16 * 1024 * 1024)
       : ctx_(std::move(ctx)), hot_limit_bytes_(hot_bytes) {}
+
+  // Told of every manifest fetched from the upstream and stored, for the
+  // first time since it was last missing from the cache (a pull or a
+  // prefetch), on the fetching coroutine's thread; must return at once.
+  // Set before requests are served (not synchronised).
+  using stored_listener = std::function<void(const upstream_source& source, const std::string& repository,
+                                             const core::digest& digest, const std::string& media_type)>;
+  void on_stored(stored_listener listener) { on_stored_ = std::move(listener); }
 
   // Upstream work in progress, shared by concurrent requests (tests read it).
   std::size_t in_flight() const { return tag_flights_.in_flight() + digest_flights_.in_flight(); }
@@ -111,6 +120,7 @@ class manifest_cache {
                  const store::tag_record& record);
 
   context ctx_;
+  stored_listener on_stored_;
   // Concurrent requests for the same tag or missing manifest share one upstream exchange.
   core::single_flight<result<manifest_result>> tag_flights_{errc::upstream_unreachable};
   core::single_flight<result<manifest_result>> digest_flights_{errc::upstream_unreachable};

@@ -1,6 +1,6 @@
 #pragma once
-// The operator's commands: ls, stats, pin, unpin, prefetch, purge, gc and
-// fsck. All but an offline fsck talk to the running server's admin API
+// The operator's commands: ls, stats, pin, unpin, prefetch, purge, gc,
+// fsck and scan. All but an offline fsck talk to the running server's admin API
 // (admin_client), found through --admin or the config file's admin.listen
 // (admin_address.hpp). Tables for people by default, --json for scripts.
 //

@@ -12,6 +12,13 @@
 // name only when the upstream confirmed that repository holds it, so an
 // identity allowed one repository never gets another's content through it.
 //
+// With the scan gate on (scan/scanner.hpp), a manifest is served only as
+// the scanner's verdict allows, after the access gate; image indexes pass
+// and their platform manifests are gated when fetched. A repository path
+// starting with a scan pass segment (scan/pull_pass.hpp) is the scanner
+// pulling the image it scans: the pass stands in for the access and scan
+// gates and opens only what it covers (a manifest or blob by digest).
+//
 // Thread-safety: one handler serves all connections on all threads.
 #include "regcache/auth/gate.hpp"
 #include "regcache/cache/blob_cache.hpp"
@@ -29,11 +36,17 @@
 #include <functional>
 #include <string>
 
+namespace regcache::scan {
+class scanner;
+}
+
 namespace regcache::registry {
 
 struct handler_options {
   bool metrics_enabled = true;
   std::string metrics_path = "/metrics";
+  // The scan gate; null or not enabled(): manifests are served unscanned.
+  scan::scanner* scanner = nullptr;
 };
 
 class handler {
@@ -47,8 +60,9 @@ class handler {
  private:
   boost::asio::awaitable<void> serve(http::exchange& ex);
   boost::asio::awaitable<void> serve_base(http::exchange& ex);
+  // `pass`: the scan pass the request came through, or empty.
   boost::asio::awaitable<void> serve_manifest(http::exchange& ex, routed r, oci::reference reference,
-                                              auth::requester who);
+                                              auth::requester who, std::string pass);
   boost::asio::awaitable<void> serve_blob(http::exchange& ex, routed r, core::digest digest);
   boost::asio::awaitable<void> serve_blob_head(http::exchange& ex, routed r, core::digest digest);
   boost::asio::awaitable<void> serve_tags(http::exchange& ex, routed r, std::string path_name, http::target target);
@@ -56,6 +70,8 @@ class handler {
                                                http::target target);
 
   handler_options options_;
+  // The scan gate is on: the one check the hot path pays when it is off.
+  const bool scanning_;
   router router_;
   cache::manifest_cache& manifests_;
   cache::blob_cache& blobs_;

@@ -3,7 +3,7 @@
 // shared by the registry API and the admin API.
 //
 // status_of() is the table: every enumerator of every module's errc (core,
-// oci, http, store, upstream, cache, auth) has its HTTP status and OCI error code
+// oci, http, store, upstream, cache, auth, scan) has its HTTP status and OCI error code
 // there, in one place. The rules it follows:
 //   - the request is wrong (a name, digest, target or parameter that
 //     does not parse)                                      → 400 and the OCI code naming it
@@ -16,6 +16,10 @@
 //     wrong credentials, or an identity the rules do not
 //     let pull the repository                             → 401 UNAUTHORIZED (the handler adds
 //                                                           the Basic challenge), 403 DENIED
+//   - regcache's scan gate refuses the manifest (failed its
+//     scan), or a scan pass does not cover the request    → 403 DENIED; not scanned yet
+//                                                           (block_until_scanned) → 503 UNAVAILABLE,
+//                                                           Retry-After
 //   - the upstream refused the request (401, 403, another
 //     4xx): not retried, and not regcache's failure       → the same 4xx: UNAUTHORIZED,
 //                                                           DENIED, or 400 UNSUPPORTED

@@ -48,6 +48,7 @@
 #include <atomic>
 #include <chrono>
 #include <deque>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -189,7 +190,8 @@ class scanner {
   core::wake_list waiters_;
 
   std::atomic<bool> stopping_{false};
-  boost::asio::thread_pool commands_;
+  // Where commands run; none with a webhook or with the gate off.
+  std::unique_ptr<boost::asio::thread_pool> commands_;
 };
 
 [[nodiscard]] std::string_view verdict_name(store::scan_verdict verdict) noexcept;

@@ -169,5 +169,27 @@ TEST_F(purge_test, inventory_sizes_platforms_last_use_and_pins) {
   EXPECT_EQ(inv->repositories[0].cached_bytes, 18u);  // shared blobs once
 }
 
+TEST_F(purge_test, inventory_shows_the_worst_scan_verdict_of_an_images_manifests) {
+  const auto amd64 = image("config-a", {"base-layer"});
+  const auto arm64 = image("config-b", {"base-layer"});
+  const auto both = index_of(amd64, arm64);
+  tag("library/app", "multi", both);
+  tag("library/app", "single", amd64);
+  const auto scan_of = [&] {
+    auto inv = take_inventory(*idx_);
+    EXPECT_TRUE(inv.has_value());
+    return std::make_pair(inv->images[0].scan, inv->images[1].scan);  // multi, single
+  };
+  EXPECT_EQ(scan_of(), std::make_pair(std::string(), std::string()));
+  ASSERT_FALSE(idx_->put_scan(amd64, {store::scan_verdict::pass, 1, "", "", ""}));
+  EXPECT_EQ(scan_of(), std::make_pair(std::string("pending"), std::string("pass")));
+  ASSERT_FALSE(idx_->put_scan(arm64, {store::scan_verdict::error, 1, "", "", ""}));
+  EXPECT_EQ(scan_of().first, "error");
+  ASSERT_FALSE(idx_->put_scan(arm64, {store::scan_verdict::fail, 1, "", "", ""}));
+  EXPECT_EQ(scan_of().first, "fail");
+  ASSERT_FALSE(idx_->put_scan(arm64, {store::scan_verdict::pass, 1, "", "", ""}));
+  EXPECT_EQ(scan_of().first, "pass");
+}
+
 }  // namespace
 }  // namespace regcache::admin

@@ -34,7 +34,7 @@ TEST(requests, prefetch) {
 }
 
 TEST(requests, purge_and_verify) {
-  EXPECT_EQ(parse_purge_request(R"({"image":"x:y"})")->reference.text, "y");
+  EXPECT_EQ(parse_image_request(R"({"image":"x:y"})")->reference.text, "y");
   EXPECT_FALSE(parse_verify_request("")->dry_run);
   EXPECT_TRUE(parse_verify_request(R"({"dry_run":true})")->dry_run);
   EXPECT_FALSE(parse_verify_request(R"({"dry_run":"yes"})").has_value());

@@ -159,6 +159,27 @@ TEST_F(manifest_cache_test, forgotten_tags_and_manifests_leave_memory_and_are_fe
   EXPECT_EQ(requests("GET"), 2u);
 }
 
+TEST_F(manifest_cache_test, the_stored_listener_hears_of_each_manifest_fetched_from_upstream) {
+  std::vector<std::string> heard;
+  cache_->on_stored([&](const upstream_source& source, const std::string& repository, const core::digest& digest,
+                        const std::string& media_type) {
+    heard.push_back(source.name + "/" + repository + "@" + digest.str() + " " + media_type);
+  });
+  const auto digest = core::hasher::of(image_manifest('a'));
+  ASSERT_TRUE(by_tag());
+  ASSERT_TRUE(by_tag());  // a hit: nothing entered the cache
+  ASSERT_TRUE(run(ioc_, cache_->by_digest(source_, "team/app", digest, true)));
+  ASSERT_EQ(heard.size(), 1u);
+  EXPECT_EQ(heard[0], "upstream.test/team/app@" + digest.str() + " application/vnd.oci.image.manifest.v1+json");
+  // Forgotten (evicted) and pulled again: it enters the cache again.
+  cache_->forget_tag("upstream.test", "team/app", "v1");
+  cache_->forget_manifest(digest);
+  ASSERT_FALSE(index_->remove_manifest(digest));
+  ASSERT_FALSE(index_->remove_tag("upstream.test", "team/app", "v1"));
+  ASSERT_TRUE(by_tag());
+  EXPECT_EQ(heard.size(), 2u);
+}
+
 TEST_F(manifest_cache_test, within_tag_ttl_the_upstream_is_not_asked) {
   ASSERT_TRUE(by_tag());
   clock_.advance(59s);

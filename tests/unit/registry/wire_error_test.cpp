@@ -5,6 +5,7 @@
 #include "regcache/core/errc.hpp"
 #include "regcache/http/errc.hpp"
 #include "regcache/oci/errc.hpp"
+#include "regcache/scan/errc.hpp"
 #include "regcache/store/errc.hpp"
 #include "regcache/upstream/errc.hpp"
 
@@ -102,6 +103,12 @@ const std::vector<row>& table() {
       {auth::errc::credentials_invalid, {401, wire_code::unauthorized}},
       {auth::errc::denied, {403, wire_code::denied}},
       {auth::errc::verifier_busy, {503, wire_code::too_many_requests, 1}},
+
+      {scan::errc::failed, {403, wire_code::denied}},
+      {scan::errc::not_scanned, {503, wire_code::unavailable, 10}},
+      {scan::errc::pass_refused, {403, wire_code::denied}},
+      {scan::errc::not_awaiting, {409, wire_code::unsupported}},
+      {scan::errc::webhook_failed, {502, wire_code::unknown}},
   };
   return rows;
 }
@@ -127,7 +134,7 @@ TEST(status_of, every_enumerator_has_a_row) {
       {&core::core_category(), "unknown core error"},       {&oci::oci_category(), "unknown oci error"},
       {&http::http_category(), "unknown http error"},       {&store::store_category(), "unknown store error"},
       {&upstream::upstream_category(), "unknown upstream error"}, {&cache::cache_category(), "unknown cache error"},
-      {&auth::auth_category(), "unknown auth error"},
+      {&auth::auth_category(), "unknown auth error"},       {&scan::scan_category(), "unknown scan error"},
   };
   for (const auto& [category, unknown] : categories) {
     int enumerators = 0;
