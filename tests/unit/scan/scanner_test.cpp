@@ -8,11 +8,17 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_future.hpp>
+#include <boost/json.hpp>
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <fstream>
+#include <mutex>
 #include <thread>
 
 namespace regcache::scan {
@@ -228,6 +234,130 @@ TEST_F(scanner_test, the_pull_reference_names_the_upstream_unless_it_is_the_defa
 TEST_F(scanner_test, a_late_verdict_is_taken_only_for_an_awaited_scan) {
   auto s = make({script("exit 0")});
   EXPECT_EQ(s->accept_verdict(digest_of("nothing awaited"), {scan_verdict::pass, "", ""}), errc::not_awaiting);
+}
+
+// A webhook on loopback: answers every POST with `answer` (a whole HTTP
+// response) and keeps the request bodies.
+class fake_webhook {
+ public:
+  explicit fake_webhook(std::string answer) : answer_(std::move(answer)) {
+    listener_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    EXPECT_EQ(::bind(listener_, reinterpret_cast<sockaddr*>(&addr), len), 0);
+    EXPECT_EQ(::listen(listener_, 8), 0);
+    ::getsockname(listener_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+    thread_ = std::thread([this] { serve(); });
+  }
+  ~fake_webhook() {
+    ::shutdown(listener_, SHUT_RDWR);
+    ::close(listener_);
+    thread_.join();
+  }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/scan"; }
+  std::vector<std::string> bodies() {
+    std::lock_guard lock(mutex_);
+    return bodies_;
+  }
+
+ private:
+  void serve() {
+    for (;;) {
+      const int fd = ::accept(listener_, nullptr, nullptr);
+      if (fd < 0) return;
+      std::string request;
+      char buf[4096];
+      std::size_t wanted = std::string::npos;
+      while (request.size() < wanted) {
+        const auto n = ::read(fd, buf, sizeof buf);
+        if (n <= 0) break;
+        request.append(buf, static_cast<std::size_t>(n));
+        const auto end = request.find("\r\n\r\n");
+        if (end != std::string::npos && wanted == std::string::npos) {
+          const auto at = request.find("Content-Length: ");
+          wanted = end + 4 + (at == std::string::npos ? 0 : std::stoul(request.substr(at + 16)));
+        }
+      }
+      {
+        std::lock_guard lock(mutex_);
+        bodies_.push_back(request.substr(request.find("\r\n\r\n") + 4));
+      }
+      EXPECT_EQ(::write(fd, answer_.data(), answer_.size()), static_cast<ssize_t>(answer_.size()));
+      ::close(fd);
+    }
+  }
+
+  std::string answer_;
+  int listener_ = -1;
+  std::uint16_t port_ = 0;
+  std::thread thread_;
+  std::mutex mutex_;
+  std::vector<std::string> bodies_;
+};
+
+std::string http_answer(std::string status, std::string body) {
+  return "HTTP/1.1 " + status + "\r\nContent-Type: application/json\r\nContent-Length: " +
+         std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
+}
+
+TEST_F(scanner_test, a_webhook_answers_the_verdict_at_once) {
+  fake_webhook hook(http_answer("200 OK", R"({"verdict":"fail","summary":"2 critical","report":"https://s/r/1"})"));
+  scanner_options options;
+  options.webhook = hook.url();
+  options.mode = scan_mode::enforce;
+  options.timeout = 5s;
+  thread_ = std::thread([this] { io_.run(); });
+  scanner s(options, *index_, metrics_, clock_, io_.get_executor());
+  s.set_pull_endpoint({"127.0.0.1:5000", "docker.io"});
+  const auto d = digest_of("hooked");
+  auto refused = admit(s, d);
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->reason, errc::failed);
+  EXPECT_EQ(refused->summary, "2 critical");
+  EXPECT_EQ(s.verdict_of(d)->report, "https://s/r/1");
+  ASSERT_EQ(hook.bodies().size(), 1u);
+  const auto body = boost::json::parse(hook.bodies()[0]).as_object();
+  EXPECT_EQ(body.at("image").as_string(), "docker.io/library/alpine@" + d.str());
+  EXPECT_EQ(body.at("digest").as_string(), d.str());
+  EXPECT_TRUE(std::string(body.at("pull_url").as_string()).starts_with("127.0.0.1:5000/regcache-scan-"));
+}
+
+TEST_F(scanner_test, a_webhook_that_answers_202_posts_its_verdict_later) {
+  fake_webhook hook(http_answer("202 Accepted", ""));
+  scanner_options options;
+  options.webhook = hook.url();
+  options.mode = scan_mode::enforce;
+  options.timeout = 5s;
+  options.wait_bound = 300ms;
+  thread_ = std::thread([this] { io_.run(); });
+  scanner s(options, *index_, metrics_, clock_, io_.get_executor());
+  const auto d = digest_of("later");
+  auto refused = admit(s, d);
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->reason, errc::not_scanned);
+  EXPECT_EQ(s.running(), 0u);  // the slot is free while the verdict is awaited
+  EXPECT_EQ(s.passes().size(), 1u);  // the pass stays valid meanwhile
+  EXPECT_FALSE(s.accept_verdict(d, {scan_verdict::pass, "clean", ""}));
+  EXPECT_FALSE(admit(s, d));
+  EXPECT_EQ(s.passes().size(), 0u);
+  EXPECT_EQ(s.accept_verdict(d, {scan_verdict::fail, "", ""}), errc::not_awaiting);
+}
+
+TEST_F(scanner_test, a_webhook_failing_is_an_error_verdict) {
+  fake_webhook hook(http_answer("500 Internal Server Error", "{}"));
+  scanner_options options;
+  options.webhook = hook.url();
+  options.mode = scan_mode::enforce;
+  options.timeout = 5s;
+  thread_ = std::thread([this] { io_.run(); });
+  scanner s(options, *index_, metrics_, clock_, io_.get_executor());
+  auto refused = admit(s, digest_of("broken hook"));
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->reason, errc::not_scanned);
+  EXPECT_EQ(refused->summary, "its last scan ended in error (the scan webhook answered 500)");
 }
 
 TEST(scan_webhook, verdict_bodies_parse) {
