@@ -39,7 +39,8 @@ from support.fixtures import KiB, wait_until
 from support.regcache import Regcache, upstream_config
 
 MARKER = "scan-marker"
-TIMEOUT_S = 6
+# Long enough for a real scan of a tiny image on a loaded machine (and the ASan build).
+TIMEOUT_S = 10
 
 SCANNER = textwrap.dedent("""\
     #!/bin/sh
@@ -209,7 +210,7 @@ class ScanGateTests(fixtures.UpstreamTestCase):
             pgid = int(f.read())
         self.assertTrue(wait_until(lambda: not process_group_alive(pgid), 5), f"process group {pgid} still runs")
         self.assertGreaterEqual(self.rc.metric("regcache_scan_verdicts_total", verdict="error"), 1)
-        self.assertIn("timed out after 6 s; its process group was killed", self.rc.log_text())
+        self.assertIn(f"timed out after {TIMEOUT_S} s; its process group was killed", self.rc.log_text())
         # Still not scanned: refused at once (no scan to wait for until the retry is due).
         status, _, body = self.get_manifest(self.hang.repo, self.hang.tag)
         self.assertOciError(status, body.decode(), 503, "UNAVAILABLE")

@@ -54,10 +54,13 @@ class scanner_test : public ::testing::Test {
     return path.string();
   }
 
+  // A scanner running `command`, or asking the webhook at `webhook` (5 s timeout), on the fixture's io thread.
   std::unique_ptr<scanner> make(std::vector<std::string> command, scan_mode mode = scan_mode::enforce,
-                                std::size_t parallelism = 2, std::chrono::milliseconds wait_bound = 5s) {
+                                std::size_t parallelism = 2, std::chrono::milliseconds wait_bound = 5s,
+                                std::string webhook = {}) {
     scanner_options options;
     options.command = std::move(command);
+    options.webhook = std::move(webhook);
     options.mode = mode;
     options.parallelism = parallelism;
     options.timeout = 5s;
@@ -66,6 +69,9 @@ class scanner_test : public ::testing::Test {
     s->set_pull_endpoint({"127.0.0.1:5000", "docker.io"});
     if (!thread_.joinable()) thread_ = std::thread([this] { io_.run(); });
     return s;
+  }
+  std::unique_ptr<scanner> make_webhook(std::string url, std::chrono::milliseconds wait_bound = 5s) {
+    return make({}, scan_mode::enforce, 2, wait_bound, std::move(url));
   }
 
   std::optional<refusal> admit(scanner& s, const core::digest& d, std::string_view media_type = image_manifest) {
@@ -305,13 +311,8 @@ std::string http_answer(std::string status, std::string body) {
 
 TEST_F(scanner_test, a_webhook_answers_the_verdict_at_once) {
   fake_webhook hook(http_answer("200 OK", R"({"verdict":"fail","summary":"2 critical","report":"https://s/r/1"})"));
-  scanner_options options;
-  options.webhook = hook.url();
-  options.mode = scan_mode::enforce;
-  options.timeout = 5s;
-  thread_ = std::thread([this] { io_.run(); });
-  scanner s(options, *index_, metrics_, clock_, io_.get_executor());
-  s.set_pull_endpoint({"127.0.0.1:5000", "docker.io"});
+  auto hooked = make_webhook(hook.url());
+  auto& s = *hooked;
   const auto d = digest_of("hooked");
   auto refused = admit(s, d);
   ASSERT_TRUE(refused);
@@ -327,13 +328,8 @@ TEST_F(scanner_test, a_webhook_answers_the_verdict_at_once) {
 
 TEST_F(scanner_test, a_webhook_that_answers_202_posts_its_verdict_later) {
   fake_webhook hook(http_answer("202 Accepted", ""));
-  scanner_options options;
-  options.webhook = hook.url();
-  options.mode = scan_mode::enforce;
-  options.timeout = 5s;
-  options.wait_bound = 300ms;
-  thread_ = std::thread([this] { io_.run(); });
-  scanner s(options, *index_, metrics_, clock_, io_.get_executor());
+  auto hooked = make_webhook(hook.url(), 300ms);
+  auto& s = *hooked;
   const auto d = digest_of("later");
   auto refused = admit(s, d);
   ASSERT_TRUE(refused);
@@ -348,13 +344,8 @@ TEST_F(scanner_test, a_webhook_that_answers_202_posts_its_verdict_later) {
 
 TEST_F(scanner_test, a_webhook_failing_is_an_error_verdict) {
   fake_webhook hook(http_answer("500 Internal Server Error", "{}"));
-  scanner_options options;
-  options.webhook = hook.url();
-  options.mode = scan_mode::enforce;
-  options.timeout = 5s;
-  thread_ = std::thread([this] { io_.run(); });
-  scanner s(options, *index_, metrics_, clock_, io_.get_executor());
-  auto refused = admit(s, digest_of("broken hook"));
+  auto hooked = make_webhook(hook.url());
+  auto refused = admit(*hooked, digest_of("broken hook"));
   ASSERT_TRUE(refused);
   EXPECT_EQ(refused->reason, errc::not_scanned);
   EXPECT_EQ(refused->summary, "its last scan ended in error (the scan webhook answered 500)");
