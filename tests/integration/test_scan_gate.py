@@ -18,9 +18,14 @@ REGCACHE_PULL_URL down and waits until the test has probed it.
   * the pull URL's pass opens the scanned manifest and its blobs by digest
     under its repository only, and nothing once the scan ended.
 
+ScanWebhookTests: scan.webhook with a webhook (an HTTP server in the test)
+that answers 202 and whose verdict the test then posts to the admin API, as
+docs/PROTOCOL.md describes; until then the image is not served.
+
 Run:  REGCACHE_BIN=build/regcache python3 -m unittest -v test_scan_gate
 """
 
+import http.server
 import json
 import os
 import re
@@ -255,6 +260,66 @@ class ScanGateTests(fixtures.UpstreamTestCase):
         self.assertTrue(wait_until(lambda: self.image_scan("library/scan-probe") == "pass", 20), self.scans_log())
         self.assertEqual(status_of(f"/library/scan-probe/manifests/{digest}"), 403, "revoked when the scan ended")
         self.assertPulls(self.rc.docker_ref("library/scan-probe", digest), self.probe)
+
+
+class ScanWebhookTests(fixtures.UpstreamTestCase):
+    IMAGES = ("alt",)
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.posted = []
+
+        class Webhook(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length", "0"))
+                cls.posted.append((self.path, self.headers.get("Content-Type"), json.loads(self.rfile.read(length))))
+                self.send_response(202)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        cls.webhook = h.serve_in_thread(Webhook)
+        cls.addClassCleanup(h.stop_server, cls.webhook)
+        config = upstream_config(cls.registry, tag_ttl="1h")
+        config["scan"] = {"webhook": f"http://127.0.0.1:{cls.webhook.server_address[1]}/scan",
+                          "block_until_scanned": False, "timeout": "1m"}
+        cls.rc = Regcache(config=config)
+        cls.addClassCleanup(cls.rc.close)
+        cls.rc.start()
+
+    def post_verdict(self, digest, verdict):
+        return h.request(f"{self.rc.admin_url}/api/v1/scans/{digest}", method="POST",
+                         body=json.dumps(verdict).encode(), timeout=30)
+
+    def test_a_webhook_gets_the_scan_and_posts_its_verdict_later(self):
+        img = self.images["alt"]
+        digest = img.top_digest
+        # Served while pending (block_until_scanned: false); the webhook heard of it.
+        status, _, body = h.request(self.rc.manifest_url(img.repo, img.tag),
+                                    headers={"Accept": img.top_media_type}, timeout=30)
+        self.assertEqual(status, 200, body[:300])
+        self.assertTrue(wait_until(lambda: self.posted, 10))
+        path, content_type, request = self.posted[0]
+        self.assertEqual((path, content_type), ("/scan", "application/json"))
+        self.assertEqual(request["image"], f"{self.registry.host}/{img.repo}@{digest}")
+        self.assertEqual(request["digest"], digest)
+        self.assertRegex(request["pull_url"],
+                         re.escape(self.rc.host) + r"/regcache-scan-[0-9a-f]{32}/" + re.escape(img.repo) + "@")
+        self.assertEqual(self.post_verdict("sha256:" + "0" * 64, {"verdict": "pass"})[0], 409, "never scanned")
+        self.assertEqual(self.post_verdict(digest, {"verdict": "maybe"})[0], 400)
+        status, _, body = self.post_verdict(digest, {"verdict": "fail", "summary": "CVE-2024-0001 critical",
+                                                     "report": "https://scanner/r/1"})
+        self.assertEqual(status, 200, body)
+        # Failed: refused now, with the webhook's summary.
+        status, _, body = h.request(self.rc.manifest_url(img.repo, digest), headers={"Accept": img.top_media_type},
+                                    timeout=30)
+        self.assertOciError(status, body.decode(), 403, "DENIED")
+        self.assertIn("CVE-2024-0001 critical", h.oci_errors(body)[0]["message"])
+        self.assertEqual(self.post_verdict(digest, {"verdict": "pass"})[0], 409, "no scan awaits a verdict now")
+        self.assertEqual(self.rc.cli_json("ls")["images"][0]["scan"], "fail")
 
 
 if __name__ == "__main__":
