@@ -13,7 +13,10 @@ namespace asio = boost::asio;
 namespace {
 
 constexpr std::size_t max_tag_pages = 100;
-constexpr std::size_t max_remembered = 4096;
+
+std::int64_t seconds_since(const core::clock& clock, std::int64_t then_ms) {
+  return (core::to_unix_ms(clock.now()) - then_ms) / 1000;
+}
 
 }  // namespace
 
@@ -36,21 +39,20 @@ asio::awaitable<result<std::vector<std::string>>> discovery::fetch_tags(
 asio::awaitable<result<tag_listing>> discovery::tags(std::shared_ptr<const upstream_source> source,
                                                      std::string repository) {
   if (auto refused = egress_refusal(*source, repository)) co_return refused;
-  const key k{source->name, repository, {}};
   auto fetched = co_await fetch_tags(source, repository);
   if (fetched) {
-    std::lock_guard lock(mutex_);
-    if (last_tags_.size() >= max_remembered) last_tags_.erase(last_tags_.begin());
-    last_tags_[k] = *fetched;
-    co_return tag_listing{std::move(*fetched), "pass"};
+    store::tag_list_record record{std::move(*fetched), core::to_unix_ms(ctx_.clock->now())};
+    ignore_error(ctx_.index->put_tag_list(source->name, repository, record),
+                 "only an offline listing needs it, and the next answer is written again");
+    co_return tag_listing{std::move(record.tags), "pass"};
   }
   if (fetched.error() == errc::manifest_unknown) co_return errc::manifest_unknown;
-  {
-    std::lock_guard lock(mutex_);
-    if (auto it = last_tags_.find(k); it != last_tags_.end()) {
-      ctx_.metrics->stale.inc();
-      co_return tag_listing{it->second, "stale"};
-    }
+  auto stored = ctx_.index->get_tag_list(source->name, repository);
+  if (stored && *stored) {
+    spdlog::warn("upstream={} unavailable for tags of {}: serving its list of {}s ago ({})", source->name, repository,
+                 seconds_since(*ctx_.clock, (*stored)->fetched_ms), fetched.error().message());
+    ctx_.metrics->stale.inc();
+    co_return tag_listing{std::move((*stored)->tags), "stale"};
   }
   auto known = ctx_.index->list_tags(source->name, repository);
   if (known && !known->empty()) {
@@ -66,27 +68,24 @@ asio::awaitable<result<referrers_listing>> discovery::referrers(std::shared_ptr<
                                                                 std::string repository, core::digest subject,
                                                                 std::string artifact_type) {
   if (auto refused = egress_refusal(*source, repository)) co_return refused;
-  const key k{source->name, repository + "@" + subject.str(), artifact_type};
   auto fetched = co_await source->registry->referrers(repository, subject, artifact_type);
   if (fetched) {
-    referrers_listing listing{std::move(fetched->bytes), std::move(fetched->filters_applied), "pass"};
-    std::lock_guard lock(mutex_);
-    if (last_referrers_.size() >= max_remembered) last_referrers_.erase(last_referrers_.begin());
-    last_referrers_[k] = listing;
-    co_return listing;
+    store::referrers_record record{std::move(fetched->bytes), std::move(fetched->filters_applied),
+                                   core::to_unix_ms(ctx_.clock->now())};
+    ignore_error(ctx_.index->put_referrers(source->name, repository, subject, artifact_type, record),
+                 "only an offline listing needs it, and the next answer is written again");
+    co_return referrers_listing{std::move(record.body), std::move(record.filters_applied), "pass"};
   }
   const auto failure = from_upstream(fetched.error(), errc::manifest_unknown);
   // A registry without the referrers API answers 404: pass that on so
   // clients fall back to the referrers tag schema.
   if (failure == errc::manifest_unknown) co_return failure;
-  std::lock_guard lock(mutex_);
-  if (auto it = last_referrers_.find(k); it != last_referrers_.end()) {
-    ctx_.metrics->stale.inc();
-    auto listing = it->second;
-    listing.outcome = "stale";
-    co_return listing;
-  }
-  co_return failure;
+  auto stored = ctx_.index->get_referrers(source->name, repository, subject, artifact_type);
+  if (!stored || !*stored) co_return failure;
+  spdlog::warn("upstream={} unavailable for referrers of {}@{}: serving its answer of {}s ago ({})", source->name,
+               repository, subject.str(), seconds_since(*ctx_.clock, (*stored)->fetched_ms), failure.message());
+  ctx_.metrics->stale.inc();
+  co_return referrers_listing{std::move((*stored)->body), std::move((*stored)->filters_applied), "stale"};
 }
 
 }  // namespace regcache::cache

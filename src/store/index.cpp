@@ -1,7 +1,7 @@
 // Opening the index and what spans its families (stats, repair, the
 // readiness probe). The families themselves live in index_blobs.cpp,
-// index_manifests.cpp, index_references.cpp and index_access_times.cpp; the
-// row formats in index_codec.cpp.
+// index_manifests.cpp, index_references.cpp, index_lists.cpp, index_scans.cpp and
+// index_access_times.cpp; the row formats in index_codec.cpp.
 #include "regcache/store/index.hpp"
 
 #include "index_codec.hpp"
@@ -57,7 +57,7 @@ index::~index() {
   ignore_error(flush_access_times(), "shutting down; only LRU precision is lost");
 }
 
-result<std::unique_ptr<index>> index::open(std::filesystem::path dir) {
+result<std::unique_ptr<index>> index::open(std::filesystem::path dir, list_limits limits) {
   std::error_code fs_ec;
   std::filesystem::create_directories(dir, fs_ec);
   if (fs_ec) return error_from_errno(fs_ec.value());
@@ -68,8 +68,8 @@ result<std::unique_ptr<index>> index::open(std::filesystem::path dir) {
   db_options.max_background_jobs = 2;
   db_options.keep_log_file_num = 4;
   db_options.max_log_file_size = 4 << 20;
-  // With several families the WAL can only be recycled once all of them flushed;
-  // this bound forces the quiet ones (links, tags) to flush eventually.
+  // With a family per kind of row the WAL is only recycled once all of them flushed;
+  // this bound forces the quiet ones (links, tags, lists) to flush eventually.
   db_options.max_total_wal_size = 64 << 20;
 
   // Shared by all families: the index is small and read-heavy, so a few tens
@@ -107,6 +107,7 @@ result<std::unique_ptr<index>> index::open(std::filesystem::path dir) {
   } else if (schema.ToStringView() != std::string_view(&codec::format_version, 1)) {
     return errc::corrupt_record;
   }
+  if (auto ec = state->load_bounded_rows(limits)) return ec;
   return std::unique_ptr<index>(new index(std::move(state)));
 }
 

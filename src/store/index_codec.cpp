@@ -1,5 +1,7 @@
 #include "index_codec.hpp"
 
+#include <vector>
+
 namespace regcache::store::codec {
 namespace {
 
@@ -15,6 +17,11 @@ void put_u32(std::string& out, std::uint32_t v) {
 void put_str(std::string& out, std::string_view s) {
   put_u32(out, static_cast<std::uint32_t>(s.size()));
   out.append(s);
+}
+// u32 count │ str(s)*
+void put_strings(std::string& out, const std::vector<std::string>& strings) {
+  put_u32(out, static_cast<std::uint32_t>(strings.size()));
+  for (const auto& s : strings) put_str(out, s);
 }
 
 // Bounds-checked reading of the formats; every accessor fails instead of
@@ -42,6 +49,18 @@ class decoder {
     if (!fixed(n, 4) || data_.size() < n) return false;
     s = data_.substr(0, n);
     data_.remove_prefix(n);
+    return true;
+  }
+  // u32 count │ str(s)*
+  bool strings(std::vector<std::string>& out) {
+    std::uint32_t count = 0;
+    if (!u32(count)) return false;
+    // No reserve(count): the count is read from disk and may be garbage.
+    for (std::uint32_t i = 0; i < count; ++i) {
+      std::string_view s;
+      if (!str(s)) return false;
+      out.emplace_back(s);
+    }
     return true;
   }
   bool version() {
@@ -140,8 +159,7 @@ std::string encode(const pin_record& r) {
   out.push_back(format_version);
   put_str(out, r.digest.str());
   put_i64(out, r.pinned_at_ms);
-  put_u32(out, static_cast<std::uint32_t>(r.platforms.size()));
-  for (const auto& platform : r.platforms) put_str(out, platform);
+  put_strings(out, r.platforms);
   return out;
 }
 
@@ -149,17 +167,10 @@ std::optional<pin_record> decode_pin(std::string_view value) {
   decoder in(value);
   std::string_view digest_text;
   std::int64_t pinned_at_ms = 0;
-  std::uint32_t count = 0;
-  if (!in.version() || !in.str(digest_text) || !in.i64(pinned_at_ms) || !in.u32(count)) return std::nullopt;
+  std::vector<std::string> platforms;
+  if (!in.version() || !in.str(digest_text) || !in.i64(pinned_at_ms) || !in.strings(platforms)) return std::nullopt;
   auto d = core::digest::parse(digest_text);
   if (!d) return std::nullopt;
-  // No reserve(count): the count is read from disk and may be garbage.
-  std::vector<std::string> platforms;
-  for (std::uint32_t i = 0; i < count; ++i) {
-    std::string_view platform;
-    if (!in.str(platform)) return std::nullopt;
-    platforms.emplace_back(platform);
-  }
   if (!in.rest().empty()) return std::nullopt;
   return pin_record{std::move(*d), std::move(platforms), pinned_at_ms};
 }
@@ -197,6 +208,48 @@ std::string encode_link(std::int64_t seen_ms) {
   return out;
 }
 
+std::string encode(const tag_list_record& r) {
+  std::string out;
+  out.push_back(format_version);
+  put_i64(out, r.fetched_ms);
+  put_strings(out, r.tags);
+  return out;
+}
+
+std::optional<tag_list_record> decode_tag_list(std::string_view value) {
+  decoder in(value);
+  tag_list_record r;
+  if (!in.version() || !in.i64(r.fetched_ms) || !in.strings(r.tags) || !in.rest().empty()) return std::nullopt;
+  return r;
+}
+
+std::string encode(const referrers_record& r) {
+  std::string out;
+  out.reserve(13 + r.filters_applied.size() + r.body.size());
+  out.push_back(format_version);
+  put_i64(out, r.fetched_ms);
+  put_str(out, r.filters_applied);
+  out.append(r.body);
+  return out;
+}
+
+std::optional<referrers_record> decode_referrers(std::string_view value) {
+  decoder in(value);
+  referrers_record r;
+  std::string_view filters_applied;
+  if (!in.version() || !in.i64(r.fetched_ms) || !in.str(filters_applied)) return std::nullopt;
+  r.filters_applied = filters_applied;
+  r.body = in.rest();
+  return r;
+}
+
+std::optional<std::int64_t> decode_fetched_ms(std::string_view value) {
+  decoder in(value);
+  std::int64_t fetched_ms = 0;
+  if (!in.version() || !in.i64(fetched_ms)) return std::nullopt;
+  return fetched_ms;
+}
+
 std::string repository_prefix(std::string_view upstream, std::string_view repository) {
   std::string key;
   key.reserve(8 + upstream.size() + repository.size());
@@ -208,6 +261,14 @@ std::string repository_prefix(std::string_view upstream, std::string_view reposi
 std::string repository_key(std::string_view upstream, std::string_view repository, std::string_view name) {
   auto key = repository_prefix(upstream, repository);
   key.append(name);
+  return key;
+}
+
+std::string referrers_key(std::string_view upstream, std::string_view repository, const core::digest& subject,
+                          std::string_view artifact_type) {
+  auto key = repository_prefix(upstream, repository);
+  put_str(key, subject.str());
+  key.append(artifact_type);
   return key;
 }
 

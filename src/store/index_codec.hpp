@@ -22,17 +22,28 @@ std::string encode(const tag_record& r);
 std::string encode(const pin_record& r);
 std::string encode(const scan_record& r);
 std::string encode_link(std::int64_t seen_ms);
+std::string encode(const tag_list_record& r);
+std::string encode(const referrers_record& r);
 
 std::optional<blob_record> decode_blob(std::string_view value);
 std::optional<manifest_record> decode_manifest(std::string_view value);
 std::optional<tag_record> decode_tag(std::string_view value);
 std::optional<pin_record> decode_pin(std::string_view value);
 std::optional<scan_record> decode_scan(std::string_view value);
+std::optional<tag_list_record> decode_tag_list(std::string_view value);
+std::optional<referrers_record> decode_referrers(std::string_view value);
+// The fetched_ms both bounded families' values start with.
+std::optional<std::int64_t> decode_fetched_ms(std::string_view value);
 
-// Keys of tags, links and pins: str(upstream) │ str(repository) │ name. The
+// Keys of tags, links and pins: str(upstream) │ str(repository) │ name (of
+// tag_lists: the prefix alone). The
 // length prefixes make the prefix of one repository match no other.
 std::string repository_prefix(std::string_view upstream, std::string_view repository);
 std::string repository_key(std::string_view upstream, std::string_view repository, std::string_view name);
+
+// Key of referrers: str(upstream) │ str(repository) │ str(subject) │ artifact_type.
+std::string referrers_key(std::string_view upstream, std::string_view repository, const core::digest& subject,
+                          std::string_view artifact_type);
 
 struct repository_key_parts {
   std::string_view upstream;

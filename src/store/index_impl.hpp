@@ -1,7 +1,8 @@
 #pragma once
 // The RocksDB side of store::index, shared by the files that implement its
 // column families (index.cpp, index_blobs.cpp, index_manifests.cpp,
-// index_references.cpp, index_access_times.cpp, index_scans.cpp). Private to the store.
+// index_references.cpp, index_lists.cpp, index_access_times.cpp,
+// index_scans.cpp). Private to the store.
 #include "regcache/store/errc.hpp"
 #include "regcache/store/index.hpp"
 
@@ -11,17 +12,47 @@
 #include <array>
 #include <memory>
 #include <mutex>
+#include <map>
+#include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace regcache::store {
 
 // New families go at the end: an index opened by an older build gains them
 // (create_missing_column_families), and the order below indexes the handles.
-enum family : std::size_t { default_family, blobs, lru, manifests, tags, links, pins, scans, family_count };
-inline constexpr std::array<std::string_view, family_count> family_names{"default", "blobs", "lru",  "manifests",
-                                                                         "tags",    "links", "pins", "scans"};
+enum family : std::size_t {
+  default_family,
+  blobs,
+  lru,
+  manifests,
+  tags,
+  links,
+  pins,
+  scans,
+  tag_lists,
+  referrers,
+  family_count
+};
+inline constexpr std::array<std::string_view, family_count> family_names{
+    "default", "blobs", "lru", "manifests", "tags", "links", "pins", "scans", "tag_lists", "referrers"};
+
+// The rows of a bounded family (tag_lists, referrers) oldest first, so that a
+// put past the bound knows which rows leave without scanning the family.
+// Filled at open; kept in step by the family's puts (index_lists.cpp), the
+// only writers of those families.
+struct bounded_rows {
+  std::size_t max_rows = 0;
+  std::uint64_t max_bytes = 0;
+  std::uint64_t bytes = 0;  // keys and values of all rows
+  // key → fetched_ms.
+  std::unordered_map<std::string, std::int64_t> fetched;
+  // (fetched_ms, key) → the row's bytes, key and value. The key views its
+  // `fetched` entry (node-based, so the view lives as long as that entry).
+  std::map<std::pair<std::int64_t, std::string_view>, std::uint64_t> by_age;
+};
 
 inline error_code from_status(const rocksdb::Status& s) {
   return s.IsNoSpace() ? errc::no_space : errc::index_error;
@@ -42,6 +73,17 @@ struct index::impl {
 
   std::mutex pending_mutex;
   std::unordered_map<core::digest, std::int64_t> pending_access;
+
+  // Guards the bounded families' age orders; see index.hpp.
+  std::mutex lists_mutex;
+  bounded_rows tag_list_rows;
+  bounded_rows referrers_rows;
+
+  // Fills the age orders from the families (at open) under `limits`.
+  error_code load_bounded_rows(const list_limits& limits);
+  // Writes one row of a bounded family (tag_lists, referrers) and, in the
+  // same batch, deletes the oldest rows its bound has no more room for.
+  error_code put_bounded(family f, std::string key, std::string value, std::int64_t fetched_ms);
 
   impl() { synced.sync = true; }
   impl(const impl&) = delete;

@@ -1,6 +1,7 @@
 """Serving while the upstream is down: cached images by tag (stale) and by
-digest, a bound on staleness, a clear fast error for what is not cached, and
-the policy for tags the upstream says are gone.
+digest, a bound on staleness, a clear fast error for what is not cached, the
+policy for tags the upstream says are gone, and tag lists and referrers
+answered from the index after a crash and a restart.
 
 The upstream is reached through a relay (support/relay.py); stopping the relay
 takes the upstream away without touching the registry the class shares.
@@ -8,14 +9,19 @@ takes the upstream away without touching the registry the class shares.
 Run one:  REGCACHE_BIN=build/regcache python3 -m unittest -v test_offline
 """
 
+import json
 import os
 import time
+import urllib.parse
 import urllib.request
 
 from support import fixtures, images, skopeo
 from support import http as h
 from support.fixtures import KiB
+from support.front import Front
 from support.relay import Relay
+
+COSIGN_SIGNATURE = "application/vnd.dev.cosign.artifact.sig.v1+json"
 
 
 class OfflineTests(fixtures.RegcacheTestCase):
@@ -97,3 +103,39 @@ class OfflineTests(fixtures.RegcacheTestCase):
                                     headers={"Accept": img.manifests[0].media_type})
         self.assertEqual(status, 200)
         self.assertBody(body, img.manifests[0].digest)
+
+    def test_tag_lists_and_referrers_are_answered_after_a_crash_with_the_upstream_down(self):
+        """Each answer is stored in the index: after kill -9 and a restart with
+        the upstream gone, both lists still answer (stale). docker-registry
+        has no referrers API, so a Front before it serves one."""
+        img = self.images["docker"]
+        referrers = [{"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": "sha256:" + c * 64,
+                      "size": 400, "artifactType": kind}
+                     for c, kind in (("5", COSIGN_SIGNATURE), ("6", "application/spdx+json"))]
+        front = Front(self.registry.url,
+                      referrers={f"/v2/{img.repo}/referrers/{img.top_digest}": referrers}).start()
+        self.addCleanup(front.stop)
+        upstream = {"name": self.registry.host, "url": front.url, "insecure_http": True}
+        rc = self.start_regcache(config={"upstreams": [upstream], "default_upstream": self.registry.host})
+        listing = f"{rc.url}/v2/{img.repo}/tags/list"
+        all_referrers = f"{rc.url}/v2/{img.repo}/referrers/{img.top_digest}"
+        signatures = all_referrers + "?artifactType=" + urllib.parse.quote(COSIGN_SIGNATURE, safe="")
+        fresh = {}
+        for url in (listing, all_referrers, signatures):
+            status, headers, body = h.request(url)
+            self.assertEqual(status, 200, url)
+            fresh[url] = (headers.get("oci-filters-applied"), body)
+        self.assertIn(img.tag, json.loads(fresh[listing][1])["tags"])
+        self.assertEqual(len(json.loads(fresh[all_referrers][1])["manifests"]), 2)
+        self.assertEqual(json.loads(fresh[signatures][1])["manifests"], referrers[:1])
+
+        front.stop()
+        rc.kill9()
+        rc.restart()
+        for url in (listing, all_referrers, signatures):
+            status, headers, body = h.request(url)
+            self.assertEqual(status, 200, url)
+            self.assertEqual((headers.get("oci-filters-applied"), body), fresh[url], url)
+        self.assertIn(f"unavailable for tags of {img.repo}: serving its list", rc.log_text())
+        self.assertIn(f"unavailable for referrers of {img.repo}@{img.top_digest}", rc.log_text())
+        self.assertEqual(rc.metric("regcache_cache_requests_total", outcome="stale"), 3)

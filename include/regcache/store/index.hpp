@@ -24,6 +24,9 @@
 //   scans      digest text                                verdict u8 (0 pass, 1 fail, 2 error) │
 //                                                         scanned_ms i64 │ str(image) │ str(summary) │
 //                                                         report (rest)
+//   tag_lists  str(upstream) │ str(repository)            fetched_ms i64 │ u32 count │ str(tag)*
+//   referrers  str(upstream) │ str(repository) │          fetched_ms i64 │ str(filters_applied) │
+//              str(subject digest text) │ artifactType    index body (rest)
 //
 // The sign bit of the lru time is flipped so that byte order is the order of
 // signed times. Every blobs row has exactly one lru row, written in the same
@@ -33,21 +36,30 @@
 // A scans row goes with its manifest's row (remove_manifest deletes both in
 // one batch), so the family never holds more rows than manifests.
 //
+// tag_lists and referrers hold the upstream's last answers (cache::discovery)
+// and are bounded (list_limits): a put that takes a family past its row or
+// byte bound removes, in the same batch, the rows fetched longest ago (never
+// the row it writes; a row larger than the whole byte bound is refused with
+// errc::no_space). Nothing else removes them, so nothing leaves while the
+// upstream cannot be reached: no answer, no put.
+//
 // Durability: put_blob, put_manifest, put_pin and remove_pin write with
 // sync=true (a pin is an operator's promise, and so is its removal). A blob row is
 // written right after its file was fsync'ed into place; losing the row in a
 // power cut would cost a full re-hash of the file at the next start, and a lost
 // manifest row cannot be refetched while the upstream is down. Everything else
-// (tags, links, removals, access times) writes with sync=false: the WAL still
+// (tags, links, tag lists, referrers, removals, access times) writes with sync=false: the WAL still
 // survives a process crash, and what an OS crash can lose is the last moments of
-// data that is relearned from upstream (tags, links), harmless (a removal whose
+// data that is relearned from upstream (tags, links, lists), harmless (a removal whose
 // file is gone is redone by reconcile) or approximate anyway (access times).
 //
 // Thread-safety: every member function may be called from any thread. Reads go
 // straight to RocksDB. Writes that read a row first (put_blob, remove_blob,
 // put_manifest, remove_manifest, flush_access_times, repair) serialise on one
 // internal mutex so that an access-time flush can never resurrect a removed row
-// or undo a newer put. record_access only touches an in-memory map.
+// or undo a newer put. record_access only touches an in-memory map. The
+// bounded families' puts serialise on another mutex guarding their in-memory
+// age order (loaded at open by one scan of both families).
 //
 // Errors: lookups return errc::index_error or errc::corrupt_record (a row that
 // does not decode); writes return errc::index_error or errc::no_space.
@@ -121,6 +133,33 @@ struct tag_record {
   friend bool operator==(const tag_record&, const tag_record&) = default;
 };
 
+// The last tag list an upstream gave for a repository.
+struct tag_list_record {
+  std::vector<std::string> tags;  // as the caller gave them (discovery: sorted, unique)
+  std::int64_t fetched_ms = 0;
+
+  friend bool operator==(const tag_list_record&, const tag_list_record&) = default;
+};
+
+// The last referrers answer an upstream gave for a subject and artifactType filter.
+struct referrers_record {
+  std::string body;             // an OCI image index, as the upstream sent it
+  std::string filters_applied;  // the upstream's OCI-Filters-Applied
+  std::int64_t fetched_ms = 0;
+
+  friend bool operator==(const referrers_record&, const referrers_record&) = default;
+};
+
+// How much the bounded families (tag_lists, referrers) keep. A referrers
+// index is at most 4 MiB (the upstream read limit) and a tag list of 100 000
+// tags a few MiB, so the byte bounds hold many of the largest.
+struct list_limits {
+  std::size_t tag_list_rows = 4096;
+  std::uint64_t tag_list_bytes = 64ull << 20;
+  std::size_t referrers_rows = 16384;
+  std::uint64_t referrers_bytes = 64ull << 20;
+};
+
 class index {
  public:
   // A manifest's access time is rewritten at most this often: the row carries
@@ -130,7 +169,10 @@ class index {
   // Opens or creates the index in `dir`. errc::index_error if RocksDB cannot
   // open it (lock held, corruption), errc::no_space, errc::corrupt_record if it
   // was written with another schema version.
-  [[nodiscard]] static result<std::unique_ptr<index>> open(std::filesystem::path dir);
+  // `limits` bounds tag_lists and referrers (see above); an index holding more
+  // than they allow (opened before with larger ones) sheds the excess at the
+  // next put of that family.
+  [[nodiscard]] static result<std::unique_ptr<index>> open(std::filesystem::path dir, list_limits limits = {});
   // Flushes pending access times (best effort) and closes RocksDB.
   ~index();
   index(const index&) = delete;
@@ -198,6 +240,24 @@ class index {
   [[nodiscard]] error_code for_each_tag(
       const std::function<bool(std::string_view upstream, std::string_view repository,
                                std::string_view tag, const tag_record&)>& visit) const;
+
+  // The upstream's last tag list for a repository; put_tag_list overwrites
+  // and sheds the oldest rows past the bound. get: errc::corrupt_record on a
+  // row that does not decode.
+  [[nodiscard]] result<std::optional<tag_list_record>> get_tag_list(std::string_view upstream,
+                                                                    std::string_view repository) const;
+  [[nodiscard]] error_code put_tag_list(std::string_view upstream, std::string_view repository,
+                                        const tag_list_record& record);
+
+  // The upstream's last referrers answer for `subject` under the artifactType
+  // filter `artifact_type` (empty: unfiltered); as the tag lists above.
+  [[nodiscard]] result<std::optional<referrers_record>> get_referrers(std::string_view upstream,
+                                                                      std::string_view repository,
+                                                                      const core::digest& subject,
+                                                                      std::string_view artifact_type) const;
+  [[nodiscard]] error_code put_referrers(std::string_view upstream, std::string_view repository,
+                                         const core::digest& subject, std::string_view artifact_type,
+                                         const referrers_record& record);
 
   [[nodiscard]] result<bool> has_link(std::string_view upstream, std::string_view repository,
                                       const core::digest& d) const;

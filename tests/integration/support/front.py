@@ -1,17 +1,22 @@
 """A front door to a real registry that behaves like some public registries:
 it can require Basic credentials, answer blob GETs with a 307 to another host
 (blob storage), fail the first requests with a 503, report a pull quota in
-Docker Hub's RateLimit headers, and rate-limit every request with a 429.
+Docker Hub's RateLimit headers, rate-limit every request with a 429, and
+serve the OCI 1.1 referrers API that docker-registry lacks.
 
     front = Front(registry_url, storage_url, creds=("u", "p"), fail_first=1).start()
     front.url  ...  front.stop()
     front = Front(registry_url, quota=(100, 42)).start()   # RateLimit-Limit 100, -Remaining 42
     front.rate_limited = True                               # from now on: 429 + Retry-After
+    front = Front(registry_url, referrers={"/v2/<repo>/referrers/<digest>": [descriptor, ...]}).start()
+        # GET of that path: an image index of those descriptors, filtered by
+        # ?artifactType= (then with OCI-Filters-Applied: artifactType)
 """
 
 import base64
 import http.client
 import http.server
+import json
 import threading
 import urllib.parse
 
@@ -21,7 +26,7 @@ from . import http as h
 class Front:
     QUOTA_WINDOW = 21600  # Docker Hub's: six hours
 
-    def __init__(self, registry_url, storage_url=None, creds=None, fail_first=0, quota=None):
+    def __init__(self, registry_url, storage_url=None, creds=None, fail_first=0, quota=None, referrers=None):
         self.registry = urllib.parse.urlsplit(registry_url)
         self.storage_url = storage_url.rstrip("/") if storage_url else None
         self.quota = quota
@@ -29,6 +34,7 @@ class Front:
         self.in_flight = 0
         self.peak_in_flight = 0  # most requests it was answering at once
         self.creds = creds
+        self.referrers = referrers or {}
         self.fail_first = fail_first
         self.failed = 0
         self.redirects = 0
@@ -100,6 +106,17 @@ class Front:
                 return [("RateLimit-Limit", f"{limit};w={front.QUOTA_WINDOW}"),
                         ("RateLimit-Remaining", f"{left};w={front.QUOTA_WINDOW}")]
 
+            def referrers_index(self, target):
+                wanted = urllib.parse.parse_qs(target.query).get("artifactType", [""])[0]
+                manifests = [d for d in front.referrers[target.path]
+                             if not wanted or d.get("artifactType") == wanted]
+                body = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+                                   "manifests": manifests}).encode()
+                headers = [("Content-Type", "application/vnd.oci.image.index.v1+json")]
+                if wanted:
+                    headers.append(("OCI-Filters-Applied", "artifactType"))
+                self.reply(200, headers, body)
+
             def answer(self):
                 with front._lock:
                     fail = front.failed < front.fail_first
@@ -115,6 +132,9 @@ class Front:
                     want = "Basic " + base64.b64encode(":".join(front.creds).encode()).decode()
                     if self.headers.get("Authorization") != want:
                         return self.reply(401, [("WWW-Authenticate", 'Basic realm="front"')], b"{}")
+                target = urllib.parse.urlsplit(self.path)
+                if target.path in front.referrers and self.command == "GET":
+                    return self.referrers_index(target)
                 if front.storage_url and "/blobs/" in self.path and self.command == "GET":
                     with front._lock:
                         front.redirects += 1

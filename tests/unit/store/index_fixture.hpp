@@ -1,13 +1,15 @@
 #pragma once
 // The fixture of the index tests (index_test.cpp and the index_*_test.cpp
-// files mirroring src/store/index*.cpp): an index in a fresh directory, and a
-// way to write raw rows behind its back to model corruption on disk.
+// files mirroring src/store/index*.cpp): an index in a fresh directory, a
+// way to write raw rows behind its back to model corruption on disk, and one
+// to make an index as an older build left it.
 #include "regcache/store/index.hpp"
 #include "unit/store/test_support.hpp"
 
 #include <gtest/gtest.h>
 #include <rocksdb/db.h>
 
+#include <initializer_list>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -59,6 +61,22 @@ class index_test : public ::testing::Test {
                           rocksdb::Slice(value.data(), value.size()))
                       .ok());
     }
+    for (auto* h : handles) EXPECT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
+    delete db;
+  }
+
+  // Creates an index of schema 1 at `path` with only the families `names`,
+  // as an older build left it.
+  static void create_old_index(const std::string& path, std::initializer_list<const char*> names) {
+    rocksdb::DBOptions options;
+    options.create_if_missing = true;
+    options.create_missing_column_families = true;
+    std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+    for (const char* name : names) descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions());
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* db = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(options, path, descriptors, &handles, &db).ok());
+    EXPECT_TRUE(db->Put(rocksdb::WriteOptions(), handles[0], "schema_version", "\x01").ok());
     for (auto* h : handles) EXPECT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
     delete db;
   }

@@ -76,20 +76,7 @@ TEST_F(index_test, other_schema_version_is_refused) {
 TEST_F(index_test, an_index_from_before_pins_opens_and_gains_them) {
   idx_.reset();
   const auto path = (dir_.path() / "old-index").string();
-  {
-    rocksdb::DBOptions options;
-    options.create_if_missing = true;
-    options.create_missing_column_families = true;
-    std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
-    for (const char* name : {"default", "blobs", "lru", "manifests", "tags", "links"})
-      descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions());
-    std::vector<rocksdb::ColumnFamilyHandle*> handles;
-    rocksdb::DB* db = nullptr;
-    ASSERT_TRUE(rocksdb::DB::Open(options, path, descriptors, &handles, &db).ok());
-    EXPECT_TRUE(db->Put(rocksdb::WriteOptions(), handles[0], "schema_version", "\x01").ok());
-    for (auto* h : handles) EXPECT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
-    delete db;
-  }
+  create_old_index(path, {"default", "blobs", "lru", "manifests", "tags", "links"});
   auto opened = index::open(path);
   ASSERT_TRUE(opened.has_value()) << opened.error().message();
   EXPECT_FALSE((*opened)->get_pin("docker.io", "r", "t")->has_value());
