@@ -88,8 +88,9 @@ class discovery_test : public testing::cache_fixture {
   // The upstream "upstream.test" at 127.0.0.1:<port>; one attempt, since a
   // 503 here is the upstream being down. Port 1 refuses every connection.
   std::shared_ptr<upstream_source> source_at(std::uint16_t port) {
-    auto source = testing::test_upstream::source_at(
-        port, ioc_.get_executor(), registry_, upstream::registry_options{.max_attempts = 1});
+    upstream::registry_options options;
+    options.max_attempts = 1;
+    auto source = testing::test_upstream::source_at(port, ioc_.get_executor(), registry_, std::move(options));
     source->name = "upstream.test";
     return source;
   }
