@@ -2,6 +2,7 @@
 
 #include "regcache/admin/handler.hpp"
 #include "regcache/app/flags.hpp"
+#include "regcache/app/signature_policy.hpp"
 #include "regcache/app/upstreams.hpp"
 #include "regcache/auth/gate.hpp"
 #include "regcache/auth/secrets.hpp"
@@ -23,6 +24,7 @@
 #include "regcache/store/reconcile.hpp"
 #include "regcache/store/remover.hpp"
 #include "regcache/tls/server_context.hpp"
+#include "regcache/trust/signature_gate.hpp"
 #include "regcache/upstream/registry_client.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -350,6 +352,10 @@ struct app::parts {
   // evictor and the admin handler, which remove through it.
   cache::forgetter forgetter{remover, manifest_cache, cache_metrics};
   cache::discovery discovery{ctx};
+  // `verify:` (keys read now: one that does not load is a configuration
+  // error); a removal listener like the forgetter, so built before the
+  // evictor and the admin handler.
+  trust::signature_gate signatures{signature_policy_of(cfg), ctx, manifest_cache, blob_cache, discovery};
   cache::prefetcher prefetcher{ctx, manifest_cache, fills, cfg.prefetch.parallelism};
   cache::evictor evictor{ctx, eviction_policy_of(cfg.storage)};
   std::atomic<bool> storage_usable{true};
@@ -366,7 +372,8 @@ struct app::parts {
                             discovery,
                             cache_metrics,
                             [this] { return ready(); },
-                            gate};
+                            gate,
+                            signatures};
   // The operator's API: its own listener (loopback by default; a bearer
   // token with admin.token_file), its own access log lines, the same threads.
   admin::handler admin_handler{{*index, remover, router, manifest_cache, evictor, prefetcher, cache_metrics,

@@ -595,6 +595,31 @@ void read_access(const YAML::Node& n, const std::string& path, std::vector<acces
     read_access_rule(n[i], path + "[" + std::to_string(i) + "]", out.emplace_back());
 }
 
+void read_verify_rule(const YAML::Node& n, const std::string& path, verify_rule_config& r) {
+  static constexpr std::array<std::string_view, 6> keys{"upstream",    "repositories",         "mode",
+                                                        "cosign_keys", "notation_trust_store", "check_identity"};
+  if (n.IsNull()) fail_at(path, "expected a mapping (" + join(keys) + "), got nothing", n);
+  for_each_key(n, path, keys, [&](std::string_view key, const YAML::Node& v, const std::string& p) {
+    if (key == "upstream") r.upstream = read_string(v, p);
+    else if (key == "repositories") r.repositories = read_string_list(v, p);
+    else if (key == "mode") r.mode = read_string(v, p);
+    else if (key == "cosign_keys") r.cosign_keys = read_string_list(v, p);
+    else if (key == "notation_trust_store") r.notation_trust_store = read_string(v, p);
+    else r.check_identity = read_bool(v, p);
+  });
+}
+
+void read_verify(const YAML::Node& n, const std::string& path, std::vector<verify_rule_config>& out) {
+  if (n.IsNull()) return;
+  if (!n.IsSequence())
+    fail_at(path,
+            "expected a list of rules (- {upstream: ..., repositories: [...], mode: enforce, cosign_keys: [...]}), "
+            "got " + describe(n),
+            n);
+  for (std::size_t i = 0; i < n.size(); ++i)
+    read_verify_rule(n[i], path + "[" + std::to_string(i) + "]", out.emplace_back());
+}
+
 // ---------------------------------------------------------------- validation
 
 void check_positive(const std::string& path, std::chrono::milliseconds value, std::chrono::milliseconds fallback) {
@@ -922,19 +947,25 @@ void validate_subject(const std::string& subject, const std::string& path, const
     fail(path, quote(subject) + " is not a subject (allowed: an identity, group:<name>, *, anonymous)");
 }
 
-void validate_access(const std::vector<access_rule_config>& rules, const config& cfg) {
+// What access and verify rules share: the upstream is "*" or a configured
+// upstream's name, and the repositories are at least one valid glob.
+void validate_rule_scope(const std::string& path, const std::string& upstream,
+                         const std::vector<std::string>& repositories, const config& cfg) {
   std::vector<std::string> upstreams{"*"};
   for (const auto& u : cfg.upstreams) upstreams.push_back(u.name);
+  if (std::find(upstreams.begin(), upstreams.end(), upstream) == upstreams.end())
+    fail(path + ".upstream", quote(upstream) + " is not an upstream's name (allowed: " + join(upstreams) + ")");
+  if (repositories.empty())
+    fail(path + ".repositories", "must list at least one repository glob (e.g. [\"library/*\"], [\"**\"])");
+  for (std::size_t j = 0; j < repositories.size(); ++j)
+    if (auto problem = glob_problem(repositories[j])) fail(path + ".repositories[" + std::to_string(j) + "]", *problem);
+}
+
+void validate_access(const std::vector<access_rule_config>& rules, const config& cfg) {
   for (std::size_t i = 0; i < rules.size(); ++i) {
     const auto& rule = rules[i];
     const auto path = "access[" + std::to_string(i) + "]";
-    if (std::find(upstreams.begin(), upstreams.end(), rule.upstream) == upstreams.end())
-      fail(path + ".upstream", quote(rule.upstream) + " is not an upstream's name (allowed: " + join(upstreams) + ")");
-    if (rule.repositories.empty())
-      fail(path + ".repositories", "must list at least one repository glob (e.g. [\"library/*\"], [\"**\"])");
-    for (std::size_t j = 0; j < rule.repositories.size(); ++j)
-      if (auto problem = glob_problem(rule.repositories[j]))
-        fail(path + ".repositories[" + std::to_string(j) + "]", *problem);
+    validate_rule_scope(path, rule.upstream, rule.repositories, cfg);
     if (rule.has_allow == rule.has_deny) fail(path, "set exactly one of allow and deny");
     const auto& subjects = rule.has_allow ? rule.allow : rule.deny;
     const auto key = path + (rule.has_allow ? ".allow" : ".deny");
@@ -967,6 +998,22 @@ void validate_scan(const scan_config& sc) {
   }
 }
 
+void validate_verify(const std::vector<verify_rule_config>& rules, const config& cfg) {
+  for (std::size_t i = 0; i < rules.size(); ++i) {
+    const auto& rule = rules[i];
+    const auto path = "verify[" + std::to_string(i) + "]";
+    validate_rule_scope(path, rule.upstream, rule.repositories, cfg);
+    if (rule.mode != "enforce" && rule.mode != "warn" && rule.mode != "off")
+      fail(path + ".mode", quote(rule.mode) + " is not allowed (allowed: enforce, warn, off; default enforce)");
+    if (rule.mode != "off" && rule.cosign_keys.empty() && rule.notation_trust_store.empty())
+      fail(path, "mode " + rule.mode + " needs something to verify with: cosign_keys (PEM public key files) or "
+                 "notation_trust_store (a PEM file of root certificates)");
+    for (std::size_t j = 0; j < rule.cosign_keys.size(); ++j)
+      if (rule.cosign_keys[j].empty())
+        fail(path + ".cosign_keys[" + std::to_string(j) + "]", "must not be empty (a PEM public key file)");
+  }
+}
+
 void validate_default_access(const std::string& value) {
   if (!value.empty() && value != "allow" && value != "deny")
     fail("default_access", quote(value) + " is not allowed (allowed: allow, deny; default deny)");
@@ -991,9 +1038,9 @@ config parse_yaml(std::string_view text) {
   }
 
   config cfg;
-  static constexpr std::array<std::string_view, 12> keys{
-      "server",  "storage", "upstreams", "default_upstream", "log",           "metrics",
-      "admin",   "prefetch", "auth",     "access",           "default_access", "scan"};
+  static constexpr std::array<std::string_view, 13> keys{
+      "server",   "storage",  "upstreams", "default_upstream", "log",  "metrics", "admin",
+      "prefetch", "auth",     "access",    "default_access",   "scan", "verify"};
   for_each_key(root, "", keys, [&](std::string_view key, const YAML::Node& v, const std::string& p) {
     if (key == "server") read_server(v, p, cfg.server);
     else if (key == "storage") read_storage(v, p, cfg.storage);
@@ -1006,6 +1053,7 @@ config parse_yaml(std::string_view text) {
     else if (key == "access") read_access(v, p, cfg.access.emplace());
     else if (key == "default_access") cfg.default_access = read_string(v, p);
     else if (key == "scan") read_scan(v, p, cfg.scan);
+    else if (key == "verify") read_verify(v, p, cfg.verify);
     else read_prefetch(v, p, cfg.prefetch);
   });
   return cfg;
@@ -1042,6 +1090,7 @@ void validate(const config& cfg) {
   if (cfg.access) validate_access(*cfg.access, cfg);
   validate_default_access(cfg.default_access);
   validate_scan(cfg.scan);
+  validate_verify(cfg.verify, cfg);
 }
 
 namespace {

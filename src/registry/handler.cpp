@@ -191,7 +191,7 @@ bool is_read_method(http::method m) { return m == http::method::get || m == http
 
 handler::handler(handler_options options, router r, cache::manifest_cache& manifests, cache::blob_cache& blobs,
                  cache::discovery& discovery, cache::cache_metrics& metrics, std::function<bool()> ready,
-                 auth::gate& gate)
+                 auth::gate& gate, trust::signature_gate& signatures)
     : options_(std::move(options)),
       scanning_(options_.scanner && options_.scanner->enabled()),
       router_(std::move(r)),
@@ -200,7 +200,8 @@ handler::handler(handler_options options, router r, cache::manifest_cache& manif
       discovery_(discovery),
       metrics_(metrics),
       ready_(std::move(ready)),
-      gate_(gate) {}
+      gate_(gate),
+      signatures_(signatures) {}
 
 // No coroutine frame of its own: serve's is the request's.
 asio::awaitable<void> handler::operator()(exchange& ex) { return serve(ex); }
@@ -338,9 +339,14 @@ asio::awaitable<void> handler::serve_manifest(exchange& ex, routed r, oci::refer
   ex.annotate("manifest", "-");
   // The hot path: a fresh tag whose manifest is in memory, answered with the
   // response prepared for that very manifest (a tag that moved resolves to
-  // another manifest, so never to a stale response).
+  // another manifest, so never to a stale response). Under a signature rule
+  // only once its verdict in memory lets it through.
   if (!reference.is_digest() && !ex.header("If-None-Match")) {
-    if (auto manifest = manifests_.fresh_by_tag(*r.source, r.repository, reference.text)) {
+    auto manifest = manifests_.fresh_by_tag(*r.source, r.repository, reference.text);
+    if (manifest && signatures_.enabled() &&
+        !signatures_.admitted_from_memory(*r.source, r.repository, manifest->digest))
+      manifest = nullptr;
+    if (manifest) {
       ex.annotate("manifest", "hit");
       const auto accept = ex.headers("Accept");
       if (!accepts_memoized(accept, manifest->media_type)) {
@@ -365,7 +371,10 @@ asio::awaitable<void> handler::serve_manifest(exchange& ex, routed r, oci::refer
       co_return;
     }
   }
-  const bool need_body = ex.method() == http::method::get;
+  // The signature gate reads the manifest (an index's children, an image's
+  // blobs), also for a HEAD.
+  const bool signatures_checked = signatures_.enabled() && signatures_.checks(*r.source, r.repository);
+  const bool need_body = ex.method() == http::method::get || signatures_checked;
   const std::string what = "manifest " + r.repository + (reference.is_digest() ? "@" : ":") + reference.text;
   result<cache::manifest_result> found = cache::errc::manifest_unknown;
   if (reference.is_digest()) found = co_await manifests_.by_digest(r.source, r.repository, *reference.digest, need_body);
@@ -373,6 +382,15 @@ asio::awaitable<void> handler::serve_manifest(exchange& ex, routed r, oci::refer
   if (!found) {
     co_await send_error(ex, found.error(), what, &r);
     co_return;
+  }
+  if (signatures_checked) {
+    auto refused = co_await signatures_.admit_manifest(r.source, r.repository, found->digest, found->bytes);
+    if (refused) {
+      ex.annotate("manifest", "refused");
+      const auto named = reference.is_digest() ? what : what + " (" + found->digest.str() + ")";
+      co_await send_error(ex, refused, named, &r);
+      co_return;
+    }
   }
   ex.annotate("manifest", found->outcome);
   const auto accept = ex.headers("Accept");
@@ -403,7 +421,7 @@ asio::awaitable<void> handler::serve_manifest(exchange& ex, routed r, oci::refer
   fields.emplace_back("Content-Type", found->media_type);
   response_head head{200, std::move(fields), found->size};
   if (auto ec = co_await ex.send_head(std::move(head))) co_return;
-  if (need_body) {
+  if (ex.method() == http::method::get) {
     if (auto ec = co_await ex.write(std::string_view(*found->bytes))) co_return;
   }
   auto ec = co_await ex.finish();
@@ -412,6 +430,13 @@ asio::awaitable<void> handler::serve_manifest(exchange& ex, routed r, oci::refer
 
 asio::awaitable<void> handler::serve_blob_head(exchange& ex, routed r, core::digest digest) {
   ex.annotate("blob", "-");
+  if (signatures_.enabled()) {
+    if (auto refused = signatures_.admit_blob(*r.source, r.repository, digest)) {
+      const auto what = "blob " + r.repository + "@" + digest.str();
+      co_await send_error(ex, refused, what, &r);
+      co_return;
+    }
+  }
   auto stat = co_await blobs_.stat(r.source, r.repository, digest);
   if (!stat) {
     const auto what = "blob " + r.repository + "@" + digest.str();
@@ -435,6 +460,12 @@ asio::awaitable<void> handler::serve_blob_head(exchange& ex, routed r, core::dig
 asio::awaitable<void> handler::serve_blob(exchange& ex, routed r, core::digest digest) {
   ex.annotate("blob", "-");
   const std::string what = "blob " + r.repository + "@" + digest.str();
+  if (signatures_.enabled()) {
+    if (auto refused = signatures_.admit_blob(*r.source, r.repository, digest)) {
+      co_await send_error(ex, refused, what, &r);
+      co_return;
+    }
+  }
   auto opened = co_await blobs_.open(r.source, r.repository, digest);
   if (!opened) {
     co_await send_error(ex, opened.error(), what, &r);

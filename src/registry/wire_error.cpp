@@ -7,6 +7,7 @@
 #include "regcache/oci/errc.hpp"
 #include "regcache/scan/errc.hpp"
 #include "regcache/store/errc.hpp"
+#include "regcache/trust/errc.hpp"
 #include "regcache/upstream/errc.hpp"
 
 namespace regcache::registry {
@@ -162,6 +163,22 @@ error_status status_of(scan::errc e) {
   return internal;
 }
 
+// The signature gate's refusals (enforce): the content exists, and policy
+// refuses it, so no other mirror of the same policy will serve it either.
+error_status status_of(trust::errc e) {
+  switch (e) {
+    case trust::errc::not_signed: return {403, wire_code::denied};
+    case trust::errc::signature_invalid: return {403, wire_code::denied};
+    case trust::errc::signature_other_digest: return {403, wire_code::denied};
+    case trust::errc::signature_other_repository: return {403, wire_code::denied};
+    case trust::errc::signature_malformed: return {403, wire_code::denied};
+    // Not a verdict: the signatures could not be fetched; a runtime retries or moves on.
+    case trust::errc::signatures_unavailable: return unavailable;
+    case trust::errc::blob_not_verified: return {403, wire_code::denied};
+  }
+  return internal;
+}
+
 template <class Errc>
 bool in_category(const error_code& ec) {
   return ec.category() == make_error_code(Errc{}).category();
@@ -219,6 +236,11 @@ std::string message_of(const error_code& ec, const std::string& thing, const std
     return thing + " is not covered by this scan pass (it opens one image by digest, while its scan runs)";
   if (ec == auth::errc::verifier_busy)
     return thing + ": too many password checks are waiting; retry in a second";
+  if (ec == trust::errc::signatures_unavailable)
+    return thing + ": its signatures cannot be fetched from upstream " + from +
+           " and regcache's signature policy requires one; retry later";
+  if (ec.category() == trust::trust_category())
+    return thing + " is refused by regcache's signature policy: " + ec.message();
   return thing + ": " + ec.message();
 }
 
@@ -234,6 +256,7 @@ error_status status_of(const error_code& ec) {
   if (in_category<cache::errc>(ec)) return status_of(static_cast<cache::errc>(value));
   if (in_category<auth::errc>(ec)) return status_of(static_cast<auth::errc>(value));
   if (in_category<scan::errc>(ec)) return status_of(static_cast<scan::errc>(value));
+  if (in_category<trust::errc>(ec)) return status_of(static_cast<trust::errc>(value));
   return internal;
 }
 

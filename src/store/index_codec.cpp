@@ -201,6 +201,36 @@ std::optional<scan_record> decode_scan(std::string_view value) {
   return r;
 }
 
+std::string encode(const verdict_record& r) {
+  std::string out;
+  out.push_back(format_version);
+  put_u32(out, r.failure);
+  put_i64(out, r.checked_ms);
+  put_str(out, r.key_set);
+  put_str(out, r.verified_by);
+  out.append(r.reason);
+  return out;
+}
+
+std::optional<verdict_record> decode_verdict(std::string_view value) {
+  decoder in(value);
+  verdict_record r;
+  std::string_view key_set, verified_by;
+  if (!in.version() || !in.u32(r.failure) || !in.i64(r.checked_ms) || !in.str(key_set) || !in.str(verified_by))
+    return std::nullopt;
+  r.key_set = key_set;
+  r.verified_by = verified_by;
+  r.reason = in.rest();
+  return r;
+}
+
+std::string verdict_key(const core::digest& d, std::string_view upstream, std::string_view repository) {
+  std::string key = d.str();
+  put_str(key, upstream);
+  put_str(key, repository);
+  return key;
+}
+
 std::string encode_link(std::int64_t seen_ms) {
   std::string out;
   out.push_back(format_version);

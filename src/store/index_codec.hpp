@@ -21,6 +21,7 @@ std::string encode(const manifest_record& r);
 std::string encode(const tag_record& r);
 std::string encode(const pin_record& r);
 std::string encode(const scan_record& r);
+std::string encode(const verdict_record& r);
 std::string encode_link(std::int64_t seen_ms);
 std::string encode(const tag_list_record& r);
 std::string encode(const referrers_record& r);
@@ -34,6 +35,10 @@ std::optional<tag_list_record> decode_tag_list(std::string_view value);
 std::optional<referrers_record> decode_referrers(std::string_view value);
 // The fetched_ms both bounded families' values start with.
 std::optional<std::int64_t> decode_fetched_ms(std::string_view value);
+std::optional<verdict_record> decode_verdict(std::string_view value);
+
+// Keys of verdicts: digest text │ str(upstream) │ str(repository).
+std::string verdict_key(const core::digest& d, std::string_view upstream, std::string_view repository);
 
 // Keys of tags, links and pins: str(upstream) │ str(repository) │ name (of
 // tag_lists: the prefix alone). The

@@ -2,7 +2,7 @@
 // The RocksDB side of store::index, shared by the files that implement its
 // column families (index.cpp, index_blobs.cpp, index_manifests.cpp,
 // index_references.cpp, index_lists.cpp, index_access_times.cpp,
-// index_scans.cpp). Private to the store.
+// index_scans.cpp, index_verdicts.cpp). Private to the store.
 #include "regcache/store/errc.hpp"
 #include "regcache/store/index.hpp"
 
@@ -34,10 +34,12 @@ enum family : std::size_t {
   scans,
   tag_lists,
   referrers,
+  verdicts,
   family_count
 };
 inline constexpr std::array<std::string_view, family_count> family_names{
-    "default", "blobs", "lru", "manifests", "tags", "links", "pins", "scans", "tag_lists", "referrers"};
+    "default", "blobs", "lru", "manifests", "tags", "links", "pins", "scans", "tag_lists", "referrers",
+    "verdicts"};
 
 // The rows of a bounded family (tag_lists, referrers) oldest first, so that a
 // put past the bound knows which rows leave without scanning the family.

@@ -187,6 +187,17 @@ struct access_rule_config {
   bool has_deny = false;
 };
 
+// One entry of `verify:` (trust/policy.hpp has the precise semantics): the
+// signature policy of the repositories it matches.
+struct verify_rule_config {
+  std::string upstream = "*";             // an upstream's name or "*"
+  std::vector<std::string> repositories;  // globs, as in access rules
+  std::string mode = "enforce";           // enforce | warn | off
+  std::vector<std::string> cosign_keys;   // PEM public key files (cosign.pub)
+  std::string notation_trust_store;       // PEM file of the Notary Project root certificates
+  bool check_identity = false;            // the cosign payload's docker-reference must name the repository
+};
+
 struct log_config {
   std::string level = "info";   // trace debug info warn error off
   std::string format = "text";  // text | json
@@ -211,6 +222,7 @@ struct config {
   std::optional<auth_config> auth;
   std::optional<std::vector<access_rule_config>> access;
   std::string default_access;  // allow | deny; empty: deny with access control, else everyone pulls
+  std::vector<verify_rule_config> verify;  // first matching rule applies; none: no signature checks
 };
 
 // Access control is on when auth, access or default_access is configured;
@@ -261,7 +273,11 @@ class config_error : public std::runtime_error {
 // (when given and its mode is not off) has exactly one of command (whose
 // first word is an absolute path to an executable file) and webhook (an
 // http:// or https:// URL), mode enforce|warn|off, parallelism ≥ 1 and a
-// positive timeout.
+// positive timeout; each verify rule names "*" or a configured upstream and
+// at least one valid repository glob, mode is enforce|warn|off, and a rule
+// that is not off names cosign_keys or a notation_trust_store (the files are
+// read by the app at startup, where one that does not load is a
+// configuration error too).
 void validate(const config& cfg);
 
 // storage.quota in bytes: the size given, or its share of the total size of

@@ -12,6 +12,11 @@
 // name only when the upstream confirmed that repository holds it, so an
 // identity allowed one repository never gets another's content through it.
 //
+// Behind the access gate, the signature gate (trust/signature_gate.hpp)
+// judges every manifest (by tag or digest, GET and HEAD) and blob of a
+// repository its policy checks; without `verify:` rules it costs the hot
+// path one bool.
+//
 // With the scan gate on (scan/scanner.hpp), a manifest is served only as
 // the scanner's verdict allows, after the access gate; image indexes pass
 // and their platform manifests are gated when fetched. A repository path
@@ -29,6 +34,7 @@
 #include "regcache/metrics/registry.hpp"
 #include "regcache/oci/reference.hpp"
 #include "regcache/registry/router.hpp"
+#include "regcache/trust/signature_gate.hpp"
 
 #include <boost/asio/awaitable.hpp>
 
@@ -53,7 +59,7 @@ class handler {
  public:
   handler(handler_options options, router r, cache::manifest_cache& manifests, cache::blob_cache& blobs,
           cache::discovery& discovery, cache::cache_metrics& metrics, std::function<bool()> ready,
-          auth::gate& gate);
+          auth::gate& gate, trust::signature_gate& signatures);
 
   boost::asio::awaitable<void> operator()(http::exchange& ex);
 
@@ -79,6 +85,7 @@ class handler {
   cache::cache_metrics& metrics_;
   std::function<bool()> ready_;
   auth::gate& gate_;
+  trust::signature_gate& signatures_;
 };
 
 }  // namespace regcache::registry

@@ -3,7 +3,7 @@
 // shared by the registry API and the admin API.
 //
 // status_of() is the table: every enumerator of every module's errc (core,
-// oci, http, store, upstream, cache, auth, scan) has its HTTP status and OCI error code
+// oci, http, store, upstream, cache, auth, scan, trust) has its HTTP status and OCI error code
 // there, in one place. The rules it follows:
 //   - the request is wrong (a name, digest, target or parameter that
 //     does not parse)                                      → 400 and the OCI code naming it
@@ -23,6 +23,10 @@
 //   - the upstream refused the request (401, 403, another
 //     4xx): not retried, and not regcache's failure       → the same 4xx: UNAUTHORIZED,
 //                                                           DENIED, or 400 UNSUPPORTED
+//   - regcache's signature policy refuses the content
+//     (enforce: unsigned, badly signed, a blob of no
+//     manifest that passed)                               → 403 DENIED; 503 UNAVAILABLE when the
+//                                                           signatures cannot be fetched now
 //   - the upstream answered wrongly (a 5xx, malformed
 //     or mismatching content)                             → 502
 //   - regcache itself failed (disk, index, configuration)  → 500 UNKNOWN

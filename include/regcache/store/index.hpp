@@ -27,6 +27,8 @@
 //   tag_lists  str(upstream) │ str(repository)            fetched_ms i64 │ u32 count │ str(tag)*
 //   referrers  str(upstream) │ str(repository) │          fetched_ms i64 │ str(filters_applied) │
 //              str(subject digest text) │ artifactType    index body (rest)
+//   verdicts   digest text │ str(upstream) │ str(repository)  u32 failure (0 = passed) │ checked_ms i64 │
+//                                                         str(key_set) │ str(verified_by) │ reason (rest)
 //
 // The sign bit of the lru time is flipped so that byte order is the order of
 // signed times. Every blobs row has exactly one lru row, written in the same
@@ -122,6 +124,19 @@ struct scan_record {
   std::string report;   // a reference to the scanner's full report (a URL, a path), or empty
 
   friend bool operator==(const scan_record&, const scan_record&) = default;
+};
+
+// The signature gate's verdict on one manifest in one repository
+// (trust/signature_gate.hpp): the failure is the gate's own error value, 0
+// when the manifest passed; key_set names the rule's keys it was judged with.
+struct verdict_record {
+  std::uint32_t failure = 0;
+  std::int64_t checked_ms = 0;
+  std::string key_set;      // "sha256:<hex>" over the rule's keys and checks
+  std::string verified_by;  // fingerprint of the key that verified it; empty when it failed
+  std::string reason;       // what the check found, for logs and the operator
+
+  friend bool operator==(const verdict_record&, const verdict_record&) = default;
 };
 
 struct tag_record {
@@ -263,6 +278,16 @@ class index {
                                       const core::digest& d) const;
   [[nodiscard]] error_code put_link(std::string_view upstream, std::string_view repository,
                                     const core::digest& d, std::int64_t seen_ms);
+
+  // Signature verdicts, keyed by manifest digest first so that a manifest's
+  // verdicts in every repository go with it (remove_verdicts). Unsynced: a
+  // lost verdict is only checked again.
+  [[nodiscard]] result<std::optional<verdict_record>> get_verdict(const core::digest& d, std::string_view upstream,
+                                                                  std::string_view repository) const;
+  [[nodiscard]] error_code put_verdict(const core::digest& d, std::string_view upstream,
+                                       std::string_view repository, const verdict_record& record);
+  // Removes every verdict on `d`; the number removed.
+  [[nodiscard]] result<std::size_t> remove_verdicts(const core::digest& d);
 
   // Notes that a blob or manifest was served at now_ms. Never touches RocksDB:
   // a map guarded by its own mutex keeps the latest time per digest until the

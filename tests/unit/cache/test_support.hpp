@@ -1,10 +1,10 @@
 #pragma once
 // An upstream registry inside the test process, for the cache's tests: it
-// serves blobs by repository on 127.0.0.1 (port 0) from its own thread, GET
-// (also with "Range: bytes=<n>-", answered 206) and HEAD, 404 for anything
-// it does not hold, and records every request. A test can make it send a
-// body only up to some offset until it releases more (a stalled or
-// trickling upstream). Also the fixture the cache's tests share: a store and
+// serves blobs and manifests by repository on 127.0.0.1 (port 0) from its
+// own thread, GET (also with "Range: bytes=<n>-", answered 206) and HEAD,
+// 404 for anything it does not hold, and records every request. A test can
+// make it send a body only up to some offset until it releases more (a
+// stalled or trickling upstream). Also the fixture the cache's tests share: a store and
 // index in a temp directory, metrics, a manual clock and an io_context.
 #include "regcache/cache/context.hpp"
 #include "regcache/cache/upstream_source.hpp"
@@ -69,6 +69,12 @@ class test_upstream {
   void add_wrong_blob(const std::string& repository, const core::digest& digest, std::string content) {
     std::lock_guard lock(mutex_);
     blobs_["/v2/" + repository + "/blobs/" + digest.str()] = std::move(content);
+  }
+  // Serves `content` as the manifest `reference` (tag or digest) of
+  // `repository`, without a Content-Type: its JSON mediaType tells.
+  void add_manifest(const std::string& repository, const std::string& reference, std::string content) {
+    std::lock_guard lock(mutex_);
+    blobs_["/v2/" + repository + "/manifests/" + reference] = std::move(content);
   }
   // Body bytes at offsets from `offset` on wait until release() allows them.
   void hold_from(std::uint64_t offset) { allowed_ = offset; }

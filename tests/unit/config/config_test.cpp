@@ -285,7 +285,7 @@ TEST(config, unknown_keys_list_what_is_allowed) {
             "write_timeout, max_connections, shutdown_grace, threads, hashing_threads, tls, http2) (line 2, column 3)");
   EXPECT_THAT(parse_error("stroage: {root: /x}"),
               StartsWith("stroage: unknown key (allowed: server, storage, upstreams, default_upstream, log, metrics, "
-                         "admin, prefetch, auth, access, default_access, scan)"));
+                         "admin, prefetch, auth, access, default_access, scan, verify)"));
   EXPECT_THAT(parse_error("storage: {qouta: 50GiB}"),
               StartsWith("storage.qouta: unknown key (allowed: root, quota, min_free, high_watermark, low_watermark, "
                          "min_age, max_unused_age, eviction_interval)"));
@@ -509,6 +509,7 @@ TEST(config, documented_default_file_loads_and_validates) {
   EXPECT_EQ(cfg.log.access_log, defaults.log.access_log);
   EXPECT_EQ(cfg.metrics.enabled, defaults.metrics.enabled);
   EXPECT_EQ(cfg.metrics.path, defaults.metrics.path);
+  EXPECT_TRUE(cfg.verify.empty());
 }
 
 class config_file : public ::testing::Test {
@@ -1220,6 +1221,94 @@ TEST(config_scan, validation_names_the_key_and_what_is_allowed) {
   cfg.scan.enabled = true;
   cfg.scan.mode = "off";
   EXPECT_NO_THROW(validate(cfg));
+}
+
+// ---------------------------------------------------------------- signature policy
+
+TEST(config, verify_rules) {
+  const auto cfg = parse_yaml(R"(
+verify:
+  - upstream: "*"
+    repositories: ["team/**"]
+    mode: enforce
+    cosign_keys: [/etc/regcache/keys/team-cosign.pub, /etc/regcache/keys/ci.pub]
+    check_identity: true
+  - upstream: ghcr.io
+    repositories: ["**"]
+    mode: warn
+    notation_trust_store: /etc/regcache/notation/roots.pem
+  - repositories: ["library/*"]
+    mode: "off"
+)");
+  ASSERT_EQ(cfg.verify.size(), 3u);
+  EXPECT_EQ(cfg.verify[0].upstream, "*");
+  EXPECT_EQ(cfg.verify[0].repositories, std::vector<std::string>{"team/**"});
+  EXPECT_EQ(cfg.verify[0].mode, "enforce");
+  EXPECT_EQ(cfg.verify[0].cosign_keys,
+            (std::vector<std::string>{"/etc/regcache/keys/team-cosign.pub", "/etc/regcache/keys/ci.pub"}));
+  EXPECT_TRUE(cfg.verify[0].check_identity);
+  EXPECT_EQ(cfg.verify[1].upstream, "ghcr.io");
+  EXPECT_EQ(cfg.verify[1].mode, "warn");
+  EXPECT_EQ(cfg.verify[1].notation_trust_store, "/etc/regcache/notation/roots.pem");
+  EXPECT_FALSE(cfg.verify[1].check_identity);
+  EXPECT_EQ(cfg.verify[2].upstream, "*");
+  EXPECT_EQ(cfg.verify[2].mode, "off");
+  // Signature checks have nothing to do with who may pull.
+  EXPECT_FALSE(access_control_enabled(cfg));
+  // A rule without mode enforces.
+  EXPECT_EQ(parse_yaml("verify: [{repositories: [x], cosign_keys: [k]}]").verify[0].mode, "enforce");
+}
+
+TEST(config, verify_shape_errors_name_the_key) {
+  EXPECT_THAT(parse_error("verify: {mode: enforce}"), StartsWith("verify: expected a list of rules"));
+  EXPECT_THAT(parse_error("verify: [{keys: [k]}]"),
+              StartsWith("verify[0].keys: unknown key (allowed: upstream, repositories, mode, cosign_keys, "
+                         "notation_trust_store, check_identity)"));
+  EXPECT_THAT(parse_error("verify: [{cosign_keys: k.pub}]"), StartsWith("verify[0].cosign_keys: expected a list of strings"));
+  EXPECT_THAT(parse_error("verify: [{check_identity: maybe}]"),
+              StartsWith("verify[0].check_identity: \"maybe\" is not a boolean"));
+  EXPECT_THAT(parse_error("verify: [~]"), StartsWith("verify[0]: expected a mapping"));
+}
+
+config with_verify(std::vector<verify_rule_config> rules) {
+  auto cfg = with_upstream();
+  cfg.verify = std::move(rules);
+  return cfg;
+}
+
+verify_rule_config verify_rule(std::string mode, std::vector<std::string> keys, std::string upstream = "*") {
+  verify_rule_config r;
+  r.upstream = std::move(upstream);
+  r.repositories = {"team/**"};
+  r.mode = std::move(mode);
+  r.cosign_keys = std::move(keys);
+  return r;
+}
+
+TEST(config_validate, verify_rules) {
+  EXPECT_NO_THROW(validate(with_verify({verify_rule("enforce", {"a.pub"}), verify_rule("warn", {"b.pub"}, "docker.io"),
+                                        verify_rule("off", {})})));
+  auto notation_only = verify_rule("enforce", {});
+  notation_only.notation_trust_store = "roots.pem";
+  EXPECT_NO_THROW(validate(with_verify({notation_only})));
+
+  EXPECT_EQ(validate_error(with_verify({verify_rule("audit", {"a.pub"})})),
+            "verify[0].mode: \"audit\" is not allowed (allowed: enforce, warn, off; default enforce)");
+  EXPECT_EQ(validate_error(with_verify({verify_rule("enforce", {"a.pub"}), verify_rule("warn", {})})),
+            "verify[1]: mode warn needs something to verify with: cosign_keys (PEM public key files) or "
+            "notation_trust_store (a PEM file of root certificates)");
+  EXPECT_EQ(validate_error(with_verify({verify_rule("enforce", {"a.pub", ""})})),
+            "verify[0].cosign_keys[1]: must not be empty (a PEM public key file)");
+  EXPECT_EQ(validate_error(with_verify({verify_rule("enforce", {"a.pub"}, "quay.io")})),
+            "verify[0].upstream: \"quay.io\" is not an upstream's name (allowed: *, docker.io)");
+  auto no_globs = verify_rule("enforce", {"a.pub"});
+  no_globs.repositories.clear();
+  EXPECT_THAT(validate_error(with_verify({no_globs})),
+              StartsWith("verify[0].repositories: must list at least one repository glob"));
+  auto bad_glob = verify_rule("enforce", {"a.pub"});
+  bad_glob.repositories = {"team/**", "Team"};
+  EXPECT_THAT(validate_error(with_verify({bad_glob})),
+              StartsWith("verify[0].repositories[1]: \"Team\" is not a repository glob"));
 }
 
 }  // namespace

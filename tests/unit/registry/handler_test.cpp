@@ -4,6 +4,7 @@
 #include "regcache/core/hasher.hpp"
 #include "regcache/store/blob_store.hpp"
 #include "regcache/store/index.hpp"
+#include "regcache/trust/errc.hpp"
 #include "regcache/upstream/registry_client.hpp"
 #include "regcache/upstream/url.hpp"
 #include "unit/http/in_memory_session.hpp"
@@ -59,7 +60,8 @@ std::string manifest_naming(const core::digest& config, std::size_t size) {
 // connection, so these tests never touch the network.
 class handler_test : public ::testing::Test {
  protected:
-  handler_test() {
+  explicit handler_test(trust::signature_policy signature_rules = {})
+      : signatures_(std::move(signature_rules), ctx_, manifest_cache_, blob_cache_, discovery_) {
     const auto now = core::to_unix_ms(core::clock::system().now());
     put_blob(blob_, now);
     EXPECT_FALSE(index_->put_manifest(manifest_digest_, {std::string(manifest_type), manifest_, now, now}));
@@ -108,10 +110,11 @@ class handler_test : public ::testing::Test {
   std::shared_ptr<const cache::upstream_source> source_ = offline_source(idle_.get_executor(), registry_);
   std::atomic<bool> ready_{true};
   auth::gate gate_;
+  trust::signature_gate signatures_;
   handler handler_{{true, "/metrics"},        router({source_}, std::string(upstream_name)),
                    manifest_cache_,           blob_cache_,
                    discovery_,                metrics_,
-                   [this] { return ready_.load(); }, gate_};
+                   [this] { return ready_.load(); }, gate_, signatures_};
   in_memory_session session_{std::ref(handler_)};
 
   const std::string blob_ = store::testing::pattern(1000);
@@ -368,6 +371,89 @@ TEST_F(gated_handler_test, denials_and_first_pulls_are_audited) {
   EXPECT_THAT(audit_lines_[1], HasSubstr("decision=allow identity=alice client=local upstream=127.0.0.1:9 "
                                          "repository=team/app reference=v1 digest=" + manifest_digest_.str()));
   EXPECT_THAT(get("/metrics").body(), HasSubstr(R"(regcache_access_decisions_total{decision="deny"} 1)"));
+}
+
+// team/** must be signed (enforce), warned/** is checked in warn mode. The
+// verdicts are stored beforehand, as a check against the upstream would have
+// left them (the upstream here is offline; trust's own tests find and check
+// real signatures).
+trust::signature_policy signature_rules() {
+  std::vector<trust::signature_rule> rules(2);
+  rules[0].repositories = {oci::repository_glob::parse("team/**").value()};
+  rules[0].mode = trust::mode::enforce;
+  rules[1].repositories = {oci::repository_glob::parse("warned/**").value()};
+  rules[1].mode = trust::mode::warn;
+  return trust::signature_policy(std::move(rules));
+}
+
+class signed_handler_test : public handler_test {
+ protected:
+  signed_handler_test() : handler_test(signature_rules()) {}
+
+  void judge(std::string_view repository, trust::errc failure) { judge(repository, static_cast<std::uint32_t>(failure)); }
+  void judge(std::string_view repository, std::uint32_t failure = 0) {
+    const auto now = core::to_unix_ms(core::clock::system().now());
+    EXPECT_FALSE(index_->put_verdict(manifest_digest_, upstream_name, repository,
+                                     {failure, now, trust::key_set_of({}, "", false), "", "stored by the test"}));
+  }
+  void hold_in(std::string_view repository) {
+    const auto now = core::to_unix_ms(core::clock::system().now());
+    EXPECT_FALSE(index_->put_link(upstream_name, repository, manifest_digest_, now));
+    EXPECT_FALSE(index_->put_link(upstream_name, repository, blob_digest_, now));
+    EXPECT_FALSE(index_->put_tag(upstream_name, repository, "v1",
+                                 {manifest_digest_, std::string(manifest_type), now, ""}));
+  }
+  std::string verdicts(std::string_view verdict, std::string_view mode) {
+    return "regcache_signature_verdicts_total{mode=\"" + std::string(mode) + "\",verdict=\"" + std::string(verdict) +
+           "\"} ";
+  }
+};
+
+TEST_F(signed_handler_test, a_manifest_that_passed_is_served_by_tag_and_digest_and_its_blobs_with_it) {
+  judge("team/app");
+  const std::vector<std::pair<std::string, std::string>> accept{{"Accept", std::string(manifest_type)}};
+  EXPECT_EQ(head("/v2/team/app/manifests/v1", accept).result_int(), 200);
+  EXPECT_EQ(get("/v2/team/app/manifests/v1", accept).body(), manifest_);  // the hot path, from memory
+  EXPECT_EQ(get("/v2/team/app/manifests/" + manifest_digest_.str(), accept).result_int(), 200);
+  EXPECT_EQ(get("/v2/team/app/blobs/" + blob_digest_.str()).body(), blob_);
+  EXPECT_EQ(head("/v2/team/app/blobs/" + blob_digest_.str()).result_int(), 200);
+  EXPECT_THAT(get("/metrics").body(), HasSubstr(verdicts("pass", "enforce") + "3"));
+}
+
+TEST_F(signed_handler_test, an_unsigned_manifest_and_blobs_no_passed_manifest_names_are_denied_in_enforce) {
+  judge("team/app", trust::errc::not_signed);
+  const auto refused = get("/v2/team/app/manifests/v1", {{"Accept", std::string(manifest_type)}});
+  EXPECT_EQ(refused.result_int(), 403);
+  EXPECT_EQ(oci_code(refused), "DENIED");
+  EXPECT_THAT(refused.body(), HasSubstr("manifest team/app:v1 (" + manifest_digest_.str() +
+                                        ") is refused by regcache's signature policy: no signature found"));
+  EXPECT_EQ(head("/v2/team/app/manifests/v1").result_int(), 403);
+  EXPECT_EQ(get("/v2/team/app/manifests/" + manifest_digest_.str()).result_int(), 403);
+  const auto blob = get("/v2/team/app/blobs/" + blob_digest_.str());
+  EXPECT_EQ(blob.result_int(), 403);
+  EXPECT_THAT(blob.body(), HasSubstr("no manifest that passed the signature policy references it"));
+  EXPECT_EQ(head("/v2/team/app/blobs/" + blob_digest_.str()).result_int(), 403);
+  EXPECT_THAT(get("/metrics").body(), HasSubstr(verdicts("fail", "enforce") + "3"));
+}
+
+TEST_F(signed_handler_test, warn_serves_what_failed_and_counts_it) {
+  hold_in("warned/app");
+  judge("warned/app", trust::errc::signature_invalid);
+  const std::vector<std::pair<std::string, std::string>> accept{{"Accept", std::string(manifest_type)}};
+  EXPECT_EQ(get("/v2/warned/app/manifests/v1", accept).body(), manifest_);
+  EXPECT_EQ(get("/v2/warned/app/manifests/v1", accept).body(), manifest_);
+  EXPECT_EQ(get("/v2/warned/app/blobs/" + blob_digest_.str()).body(), blob_);
+  EXPECT_THAT(get("/metrics").body(), HasSubstr(verdicts("fail", "warn") + "2"));
+}
+
+TEST_F(signed_handler_test, signatures_that_cannot_be_fetched_answer_503_and_unruled_repositories_pass) {
+  // No verdict, and the upstream is offline: the signatures cannot be looked for.
+  const auto unavailable = get("/v2/team/app/manifests/v1", {{"Accept", std::string(manifest_type)}});
+  EXPECT_EQ(unavailable.result_int(), 503);
+  EXPECT_EQ(oci_code(unavailable), "UNAVAILABLE");
+  hold_in("other/app");
+  EXPECT_EQ(get("/v2/other/app/manifests/v1", {{"Accept", std::string(manifest_type)}}).result_int(), 200);
+  EXPECT_EQ(get("/v2/other/app/blobs/" + blob_digest_.str()).result_int(), 200);
 }
 
 }  // namespace

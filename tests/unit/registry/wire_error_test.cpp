@@ -7,6 +7,7 @@
 #include "regcache/oci/errc.hpp"
 #include "regcache/scan/errc.hpp"
 #include "regcache/store/errc.hpp"
+#include "regcache/trust/errc.hpp"
 #include "regcache/upstream/errc.hpp"
 
 #include <boost/asio/error.hpp>
@@ -109,6 +110,14 @@ const std::vector<row>& table() {
       {scan::errc::pass_refused, {403, wire_code::denied}},
       {scan::errc::not_awaiting, {409, wire_code::unsupported}},
       {scan::errc::webhook_failed, {502, wire_code::unknown}},
+
+      {trust::errc::not_signed, {403, wire_code::denied}},
+      {trust::errc::signature_invalid, {403, wire_code::denied}},
+      {trust::errc::signature_other_digest, {403, wire_code::denied}},
+      {trust::errc::signature_other_repository, {403, wire_code::denied}},
+      {trust::errc::signature_malformed, {403, wire_code::denied}},
+      {trust::errc::signatures_unavailable, {503, wire_code::unavailable, 5}},
+      {trust::errc::blob_not_verified, {403, wire_code::denied}},
   };
   return rows;
 }
@@ -135,6 +144,7 @@ TEST(status_of, every_enumerator_has_a_row) {
       {&http::http_category(), "unknown http error"},       {&store::store_category(), "unknown store error"},
       {&upstream::upstream_category(), "unknown upstream error"}, {&cache::cache_category(), "unknown cache error"},
       {&auth::auth_category(), "unknown auth error"},       {&scan::scan_category(), "unknown scan error"},
+      {&trust::trust_category(), "unknown signature gate error"},
   };
   for (const auto& [category, unknown] : categories) {
     int enumerators = 0;
@@ -179,6 +189,17 @@ TEST(to_wire_error, egress_refusal_names_the_upstream_and_the_keys) {
   EXPECT_EQ(e.code, wire_code::denied);
   EXPECT_THAT(e.message, HasSubstr("manifest team-b/app:v1: upstream docker.io"));
   EXPECT_THAT(e.message, HasSubstr("allow_repositories/deny_repositories"));
+}
+
+TEST(to_wire_error, signature_refusals_name_the_reason) {
+  const auto e = to_wire_error(trust::errc::signature_other_digest, "manifest team/app:v1 (sha256:ab)", "docker.io");
+  EXPECT_EQ(e.status, 403u);
+  EXPECT_EQ(e.message, "manifest team/app:v1 (sha256:ab) is refused by regcache's signature policy: its signature "
+                       "covers another manifest digest");
+  EXPECT_THAT(to_wire_error(trust::errc::not_signed, "manifest team/app@sha256:ab", "docker.io").message,
+              HasSubstr("signature policy: no signature found"));
+  EXPECT_THAT(to_wire_error(trust::errc::signatures_unavailable, "manifest team/app@sha256:ab", "docker.io").message,
+              HasSubstr("cannot be fetched from upstream docker.io"));
 }
 
 TEST(to_wire_error, invalid_input_says_what_is_allowed) {

@@ -1,38 +1,17 @@
 #include "regcache/verify/cosign.hpp"
 
-#include "regcache/core/base64.hpp"
 #include "regcache/core/hasher.hpp"
 #include "regcache/verify/errc.hpp"
+#include "unit/verify/cosign_fixtures.hpp"
 
-#include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
-
-#include <fstream>
-#include <sstream>
 
 namespace regcache::verify {
 namespace {
 
-// Real cosign output (tests/fixtures/cosign): a manifest, its signature as
-// cosign stores it, the key that signed it, another key, a signature of the
-// same payload by an unknown key, and a modified manifest.
-const std::filesystem::path fixtures = std::filesystem::path(REGCACHE_SOURCE_DIR) / "tests/fixtures/cosign";
-
-std::string read(const std::string& name) {
-  std::ifstream in(fixtures / name, std::ios::binary);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
-
-// A signature.json fixture as the layer cosign stores: payload bytes and annotation.
-cosign_signature signature_from(const std::string& name) {
-  const auto doc = boost::json::parse(read(name)).as_object();
-  return {core::base64_decode(std::string_view(doc.at("payload").as_string())).value(),
-          std::string(doc.at("annotations").at(cosign_signature_annotation).as_string())};
-}
-
-public_key key(const std::string& name) { return public_key::from_file(fixtures / name).value(); }
+using testing::key;
+using testing::signature_from;
+std::string read(const std::string& name) { return testing::read_fixture(name); }
 
 const core::digest signed_manifest = core::hasher::of(read("manifest.json"));
 
