@@ -1,6 +1,7 @@
 #include "regcache/app/signature_policy.hpp"
 
 #include "regcache/oci/repository_glob.hpp"
+#include "regcache/verify/notation.hpp"
 #include "regcache/verify/public_key.hpp"
 
 #include <spdlog/spdlog.h>
@@ -19,14 +20,16 @@ trust::mode mode_of(const std::string& mode) {
   return trust::mode::enforce;
 }
 
-std::string read_trust_store(const std::string& path, const std::string& key) {
+verify::trust_store read_trust_store(const std::string& path, const std::string& key) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw config::config_error(key + ": cannot read " + path + ": " + std::strerror(errno));
   std::ostringstream text;
   text << in.rdbuf();
   if (text.str().find("-----BEGIN CERTIFICATE-----") == std::string::npos)
     throw config::config_error(key + ": " + path + " holds no PEM certificate (-----BEGIN CERTIFICATE-----)");
-  return text.str();
+  auto store = verify::trust_store::from_pem(text.str());
+  if (!store) throw config::config_error(key + ": " + path + ": " + store.error().message());
+  return std::move(*store);
 }
 
 }  // namespace
@@ -54,7 +57,7 @@ trust::signature_policy signature_policy_of(const config::config& cfg) {
     if (rule.mode != trust::mode::off)
       spdlog::info("signature policy {}: {} repositories {} of upstream {} with {} cosign key(s){}{}", path, r.mode,
                    r.repositories.size(), r.upstream, rule.cosign_keys.size(),
-                   rule.notation_trust_store.empty() ? "" : " and a notation trust store",
+                   rule.notation_trust_store ? " and a notation trust store" : "",
                    rule.check_identity ? ", identity checked" : "");
     rules.push_back(std::move(rule));
   }

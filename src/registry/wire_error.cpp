@@ -175,6 +175,8 @@ error_status status_of(trust::errc e) {
     // Not a verdict: the signatures could not be fetched; a runtime retries or moves on.
     case trust::errc::signatures_unavailable: return unavailable;
     case trust::errc::blob_not_verified: return {403, wire_code::denied};
+    case trust::errc::signature_untrusted: return {403, wire_code::denied};
+    case trust::errc::signature_unsupported: return {403, wire_code::denied};
   }
   return internal;
 }

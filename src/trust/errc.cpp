@@ -16,6 +16,10 @@ std::string_view describe(errc e) noexcept {
     case errc::signature_malformed: return "its signature artifact is malformed";
     case errc::signatures_unavailable: return "its signatures cannot be fetched from the upstream now";
     case errc::blob_not_verified: return "no manifest that passed the signature policy references it";
+    case errc::signature_untrusted:
+      return "its Notary Project signature's certificate chain does not lead to the trust store or is not valid now";
+    case errc::signature_unsupported:
+      return "its Notary Project signature is of a kind not verified here (COSE envelope, signing authority or plugin)";
   }
   return "unknown signature gate error";
 }

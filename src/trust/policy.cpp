@@ -15,21 +15,22 @@ std::string_view mode_name(mode m) noexcept {
   return "off";
 }
 
-std::string key_set_of(std::span<const verify::public_key> cosign_keys, std::string_view notation_trust_store,
-                       bool check_identity) {
+std::string key_set_of(std::span<const verify::public_key> cosign_keys,
+                       std::string_view notation_trust_store_fingerprint, bool check_identity) {
   std::vector<std::string> fingerprints;
   for (const auto& key : cosign_keys) fingerprints.push_back(key.fingerprint());
   std::sort(fingerprints.begin(), fingerprints.end());
   core::hasher h;
   for (const auto& fingerprint : fingerprints) h.update("cosign " + fingerprint + "\n");
-  h.update("notation " + core::hasher::of(notation_trust_store).str() + "\n");
+  h.update("notation " + std::string(notation_trust_store_fingerprint) + "\n");
   h.update(check_identity ? "identity\n" : "any identity\n");
   return h.finish().str();
 }
 
 signature_policy::signature_policy(std::vector<signature_rule> rules) : rules_(std::move(rules)) {
   for (auto& rule : rules_) {
-    rule.key_set = key_set_of(rule.cosign_keys, rule.notation_trust_store, rule.check_identity);
+    const std::string store = rule.notation_trust_store ? rule.notation_trust_store->fingerprint() : std::string();
+    rule.key_set = key_set_of(rule.cosign_keys, store, rule.check_identity);
     if (rule.mode != mode::off) checks_anything_ = true;
   }
 }

@@ -16,6 +16,8 @@ enum class errc {
   signature_malformed,       // the signature artifact cannot be read (not Base64, payload not JSON)
   signatures_unavailable,    // the signatures could not be fetched and none is cached; try again
   blob_not_verified,         // a blob no manifest that passed the gate references
+  signature_untrusted,       // notation: the certificate chain does not lead to the trust store, or is not valid now
+  signature_unsupported,     // notation: an envelope or scheme not verified here (COSE, signing authority, plugin)
 };
 
 const boost::system::error_category& trust_category() noexcept;

@@ -14,8 +14,10 @@
 //
 // Immutable after construction; safe from any thread.
 #include "regcache/oci/repository_glob.hpp"
+#include "regcache/verify/notation.hpp"
 #include "regcache/verify/public_key.hpp"
 
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -33,9 +35,9 @@ struct signature_rule {
   trust::mode mode = mode::enforce;
   // cosign keys, loaded at startup.
   std::vector<verify::public_key> cosign_keys;
-  // The PEM text of the Notary Project trust store (verify/notation.hpp
-  // checks signatures against it); empty without one.
-  std::string notation_trust_store;
+  // The Notary Project trust store notation signatures must chain to
+  // (verify/notation.hpp), loaded at startup; none: they are not checked.
+  std::optional<verify::trust_store> notation_trust_store;
   // The cosign payload's docker-reference must name the repository.
   bool check_identity = false;
   // What a verdict under this rule depends on (key_set_of()); a stored
@@ -44,9 +46,10 @@ struct signature_rule {
 };
 
 // "sha256:<hex>" over the keys' fingerprints (in any order), the trust
-// store's bytes and check_identity: the same for the same checks.
+// store's fingerprint (empty: none) and check_identity: the same for the
+// same checks.
 [[nodiscard]] std::string key_set_of(std::span<const verify::public_key> cosign_keys,
-                                     std::string_view notation_trust_store, bool check_identity);
+                                     std::string_view notation_trust_store_fingerprint, bool check_identity);
 
 class signature_policy {
  public:

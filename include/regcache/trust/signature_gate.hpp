@@ -10,9 +10,11 @@
 //            referrers API; on a 404 the index tagged sha256-<hex>), all
 //            through the caches, so tag revalidation and offline serving
 //            apply; signature payloads are read through the blob cache
-//   check    verify::check_cosign on each cosign layer; the first that holds
-//            passes D. Notary Project signatures are found and named in the
-//            verdict, not checked
+//   check    verify::check_cosign on each cosign layer and, under a rule with
+//            a notation_trust_store, verify::check_notation on each Notary
+//            Project envelope (at the injected clock's now); the first that
+//            holds passes D. Without a trust store Notary Project signatures
+//            are found and named in the verdict, not checked
 //   remember the verdict: in the index (`verdicts`, with the rule's key set)
 //            and in memory. A pass holds until the key set changes; a
 //            failure is checked again once the upstream's tag_ttl passed

@@ -14,6 +14,8 @@ using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
 const std::filesystem::path cosign_fixtures = std::filesystem::path(REGCACHE_SOURCE_DIR) / "tests/fixtures/cosign";
+const std::filesystem::path notation_roots =
+    std::filesystem::path(REGCACHE_SOURCE_DIR) / "tests/fixtures/notation/alpine.pem";
 
 config::verify_rule_config rule(std::string mode, std::vector<std::string> keys) {
   config::verify_rule_config r;
@@ -71,8 +73,12 @@ TEST(signature_policy_of, a_key_or_trust_store_that_does_not_load_names_its_key)
   std::ofstream(dir.path() / "roots.pem") << "not a certificate\n";
   EXPECT_THAT(config_error_of(cfg), HasSubstr("holds no PEM certificate"));
   std::ofstream(dir.path() / "roots.pem") << "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+  EXPECT_THAT(config_error_of(cfg), HasSubstr("the trust store cannot be read"));
+  cfg.verify[0].notation_trust_store = notation_roots.string();
   const auto policy = signature_policy_of(cfg);
-  EXPECT_FALSE(policy.rule_for("docker.io", "team/app")->notation_trust_store.empty());
+  const auto* rule = policy.rule_for("docker.io", "team/app");
+  ASSERT_TRUE(rule->notation_trust_store);
+  EXPECT_EQ(rule->key_set, trust::key_set_of({}, rule->notation_trust_store->fingerprint(), false));
 }
 
 }  // namespace

@@ -118,6 +118,8 @@ const std::vector<row>& table() {
       {trust::errc::signature_malformed, {403, wire_code::denied}},
       {trust::errc::signatures_unavailable, {503, wire_code::unavailable, 5}},
       {trust::errc::blob_not_verified, {403, wire_code::denied}},
+      {trust::errc::signature_untrusted, {403, wire_code::denied}},
+      {trust::errc::signature_unsupported, {403, wire_code::denied}},
   };
   return rows;
 }

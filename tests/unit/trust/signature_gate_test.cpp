@@ -5,12 +5,16 @@
 #include "regcache/trust/errc.hpp"
 #include "regcache/trust/signature_artifacts.hpp"
 #include "regcache/verify/cosign.hpp"
+#include "regcache/verify/notation.hpp"
 #include "unit/cache/test_support.hpp"
 #include "unit/verify/cosign_fixtures.hpp"
 
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+
+#include <fstream>
+#include <sstream>
 
 
 namespace regcache::trust {
@@ -305,6 +309,55 @@ TEST_F(signature_gate_test, a_signature_made_with_openssl_like_the_integration_t
   EXPECT_EQ(admit(repo_, manifest), errc::signature_invalid) << "the stored failure stands until tag_ttl";
   clock_.advance(60s);
   EXPECT_FALSE(admit(repo_, manifest));
+}
+
+// A Notary Project signature artifact as notation pushes it: the envelope
+// as its one layer, `subject` the signed manifest.
+std::string notation_artifact(const core::digest& envelope, std::size_t size, std::string_view media_type,
+                              const core::digest& subject, std::size_t subject_size) {
+  const auto config = core::hasher::of("{}");
+  return R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","artifactType":")" +
+         std::string(notation_artifact_type) + R"(","config":{"mediaType":"application/vnd.oci.empty.v1+json",)" +
+         R"("digest":")" + config.str() + R"(","size":2},"layers":[{"mediaType":")" + std::string(media_type) +
+         R"(","digest":")" + envelope.str() + R"(","size":)" + std::to_string(size) +
+         R"(}],"subject":{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":")" + subject.str() +
+         R"(","size":)" + std::to_string(subject_size) + "}}";
+}
+
+TEST_F(signature_gate_test, a_real_notation_signature_passes_under_its_trust_store_and_a_cose_one_is_refused) {
+  const auto fixtures = std::filesystem::path(REGCACHE_SOURCE_DIR) / "tests/fixtures/notation";
+  const auto read_notation = [&](const char* name) {
+    std::ifstream in(fixtures / name, std::ios::binary);
+    std::ostringstream out;
+    out << in.rdbuf();
+    return out.str();
+  };
+  auto rule = rule_with(mode::enforce, {});
+  rule.notation_trust_store = verify::trust_store::from_file(fixtures / "alpine.pem").value();
+  use(std::move(rule));
+  // Real notation output: the manifest, its JWS envelope, found through the
+  // referrers tag schema (the fake upstream has no referrers API).
+  const auto manifest = read_notation("manifest.json");
+  const auto digest = push(repo_, "v1", manifest);
+  const auto envelope = read_notation("signature.jws");
+  const auto layer = upstream_.add_blob(repo_, envelope);
+  const auto artifact = push(repo_, "notation-signature",
+                             notation_artifact(layer, envelope.size(), jws_envelope_type, digest, manifest.size()));
+  push(repo_, referrers_tag(digest), index_of({{artifact, std::string(notation_artifact_type)}}));
+  EXPECT_FALSE(admit(repo_, manifest));
+  const auto stored = index_->get_verdict(digest, source_->name, repo_).value();
+  ASSERT_TRUE(stored);
+  EXPECT_EQ(stored->failure, 0u);
+  EXPECT_TRUE(stored->verified_by.starts_with("sha256:")) << stored->verified_by;
+
+  // A COSE envelope is refused for its type, its bytes never read.
+  const auto other = read("modified-manifest.json");
+  const auto other_digest = push(repo_, "v2", other);
+  const auto cose = core::hasher::of("a COSE_Sign1 envelope");
+  const auto cose_artifact =
+      push(repo_, "cose-signature", notation_artifact(cose, 21, cose_envelope_type, other_digest, other.size()));
+  push(repo_, referrers_tag(other_digest), index_of({{cose_artifact, std::string(notation_artifact_type)}}));
+  EXPECT_EQ(admit(repo_, other), errc::signature_unsupported);
 }
 
 TEST_F(signature_gate_test, unreachable_signatures_refuse_in_enforce_serve_in_warn_and_store_nothing) {
