@@ -351,6 +351,10 @@ struct app::parts {
   // Registered with the remover: built before and destroyed after the
   // evictor and the admin handler, which remove through it.
   cache::forgetter forgetter{remover, manifest_cache, cache_metrics};
+  // Hears of every manifest that enters the cache (the constructor connects
+  // it) and, like the forgetter, of every one that leaves it; its webhooks
+  // run on thread 0, its commands on threads of its own.
+  scan::scanner scanner{scan_options_of(cfg.scan), *index, metrics, clock, contexts.front()->get_executor()};
   cache::discovery discovery{ctx};
   // `verify:` (keys read now: one that does not load is a configuration
   // error); a removal listener like the forgetter, so built before the
@@ -362,9 +366,6 @@ struct app::parts {
   std::atomic<bool> stopping{false};
   const registry::router router{sources, cfg.default_upstream};
   auth::gate gate = make_gate(cfg, metrics, clock);
-  // Hears of every manifest that enters the cache (the constructor connects
-  // it); its webhooks run on thread 0, its commands on threads of its own.
-  scan::scanner scanner{scan_options_of(cfg.scan), *index, metrics, clock, contexts.front()->get_executor()};
   registry::handler handler{{cfg.metrics.enabled, cfg.metrics.path, &scanner},
                             router,
                             manifest_cache,
@@ -396,11 +397,13 @@ app::parts::parts(config::config c) : cfg(std::move(c)) {
   // full disk (served uncached, eviction asked for).
   blobs->keep_free(evictor.policy().min_free_bytes, store::filesystem_space(blobs->root()));
   fills.on_disk_full([this] { evictor.request(); });
-  if (scanner.enabled())
+  if (scanner.enabled()) {
+    remover.add_listener(scanner);
     manifest_cache.on_stored([this](const cache::upstream_source& source, const std::string& repository,
                                     const core::digest& digest, const std::string& media_type) {
       scanner.manifest_stored(source.name, repository, digest, media_type);
     });
+  }
   if (!cfg.server.listen.empty()) {
     server.emplace(contexts.front()->get_executor(), workers, server_options_of(cfg, cfg.server.listen),
                    std::ref(handler), metrics);

@@ -3,6 +3,7 @@
 #include "regcache/oci/media_type.hpp"
 #include "regcache/scan/errc.hpp"
 #include "regcache/scan/webhook.hpp"
+#include "regcache/store/errc.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -69,6 +70,11 @@ scanner::~scanner() { stop(); }
 void scanner::stop() {
   stopping_.store(true);
   if (commands_) commands_->join();
+}
+
+void scanner::manifest_removed(const core::digest& d) {
+  std::lock_guard lock(mutex_);
+  verdicts_.erase(d);
 }
 
 void scanner::set_pull_endpoint(pull_endpoint endpoint) {
@@ -195,8 +201,17 @@ void scanner::finish(const scan_target& target, const std::string& token, scan_o
 void scanner::record_locked(const scan_target& target, const scan_outcome& outcome) {
   store::scan_record record{outcome.verdict, core::to_unix_ms(clock_.now()), image_of(target), outcome.summary,
                             outcome.report};
-  if (auto ec = index_.put_scan(target.digest, record))
+  // A manifest evicted or purged while it was scanned keeps no verdict, so
+  // that the digest is scanned again if it comes back (manifest_removed
+  // drops a verdict recorded before the removal).
+  if (auto ec = index_.put_scan(target.digest, record); ec == store::errc::not_found) {
+    spdlog::info("scan of {} ended after its manifest left the cache: verdict {} dropped", record.image,
+                 verdict_name(outcome.verdict));
+    verdicts_.erase(target.digest);
+    return;
+  } else if (ec) {
     spdlog::error("storing the scan verdict of {} failed (kept in memory): {}", record.image, ec.message());
+  }
   if (verdicts_.size() >= max_remembered_verdicts) verdicts_.clear();
   verdicts_.insert_or_assign(target.digest, record);
   switch (outcome.verdict) {
@@ -281,7 +296,9 @@ asio::awaitable<std::optional<store::scan_record>> scanner::scan_now(scan_target
       expire_awaiting_locked();
       const bool busy = jobs_.contains(target.digest);
       auto known = stored_locked(target.digest);
-      if (!busy && known && known->scanned_ms >= started_ms) co_return known;
+      // Not busy: the scan ended, with a verdict or with none kept (its
+      // manifest left the cache meanwhile).
+      if (!busy) co_return known && known->scanned_ms >= started_ms ? known : std::nullopt;
       if (std::chrono::steady_clock::now() >= deadline || stopping_.load()) co_return std::nullopt;
       ticket = waiters_.park(executor);
     }

@@ -5,6 +5,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -30,6 +31,7 @@ struct parsed_url {
   std::string host;
   std::string port;
   std::string target;
+  std::string authority;  // the Host header: host, and port unless the scheme's default
 };
 
 // scan.webhook was validated at startup (http:// or https://, a host, no
@@ -46,12 +48,14 @@ std::optional<parsed_url> parse_url(std::string_view url) {
   }
   const auto slash = url.find('/');
   auto authority = url.substr(0, slash);
+  out.authority = std::string(authority);
   out.target = slash == std::string_view::npos ? "/" : std::string(url.substr(slash));
   const auto colon = authority.rfind(':');
   const auto bracket = authority.rfind(']');
   if (colon != std::string_view::npos && (bracket == std::string_view::npos || colon > bracket)) {
     out.port = std::string(authority.substr(colon + 1));
     authority = authority.substr(0, colon);
+    if (out.port == (out.tls ? "443" : "80")) out.authority = std::string(authority);
   } else {
     out.port = out.tls ? "443" : "80";
   }
@@ -96,19 +100,27 @@ asio::awaitable<webhook_reply> post_webhook(std::string url, webhook_request req
   const auto target = parse_url(url);
   if (!target) co_return failed("scan.webhook is not an http:// or https:// URL");
   auto executor = co_await asio::this_coro::executor;
+  // scan.timeout bounds the whole exchange, the name lookup included: a
+  // resolver that hangs must not hold a scan slot for ever.
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
   asio::ip::tcp::resolver resolver(executor);
+  asio::steady_timer lookup_deadline(executor, deadline);
+  lookup_deadline.async_wait([&resolver](boost::system::error_code ec) {
+    if (!ec) resolver.cancel();
+  });
   auto [resolve_ec, endpoints] = co_await resolver.async_resolve(target->host, target->port, use_tuple);
+  lookup_deadline.cancel();
   if (resolve_ec) co_return failed("cannot resolve the scan webhook's host: " + resolve_ec.message());
 
   http::request<http::string_body> post{http::verb::post, target->target, 11};
-  post.set(http::field::host, target->host);
+  post.set(http::field::host, target->authority);
   post.set(http::field::user_agent, "regcache");
   post.set(http::field::content_type, "application/json");
   post.body() = body_of(request);
   post.prepare_payload();
 
   beast::tcp_stream tcp(executor);
-  tcp.expires_after(timeout);
+  tcp.expires_at(deadline);
   auto [connect_ec, connected] = co_await tcp.async_connect(endpoints, use_tuple);
   if (connect_ec) co_return failed("cannot connect to the scan webhook: " + connect_ec.message());
   if (!target->tls) co_return co_await exchange(tcp, std::move(post));

@@ -9,7 +9,15 @@ result<std::optional<scan_record>> index::get_scan(const core::digest& d) const 
 }
 
 error_code index::put_scan(const core::digest& d, const scan_record& record) {
-  return impl_->put(scans, d.str(), codec::encode(record), impl_->unsynced);
+  // Under the mutex remove_manifest takes: a verdict never outlives its
+  // manifest's row, however the scan and the removal interleave.
+  std::lock_guard lock(impl_->write_mutex);
+  const auto key = d.str();
+  rocksdb::PinnableSlice manifest;
+  const auto s = impl_->get(manifests, key, manifest);
+  if (s.IsNotFound()) return errc::not_found;
+  if (!s.ok()) return from_status(s);
+  return impl_->put(scans, key, codec::encode(record), impl_->unsynced);
 }
 
 error_code index::for_each_scan(const std::function<bool(const core::digest&, const scan_record&)>& visit) const {

@@ -40,6 +40,7 @@
 #include "regcache/scan/command_runner.hpp"
 #include "regcache/scan/pull_pass.hpp"
 #include "regcache/store/index.hpp"
+#include "regcache/store/remover.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -92,7 +93,10 @@ struct refusal {
   std::string summary;
 };
 
-class scanner {
+// Also a removal listener (store/remover.hpp): a manifest that leaves the
+// cache takes its verdict along (its `scans` row goes in the same batch), so
+// that the digest is scanned again if it comes back.
+class scanner : public store::removal_listener {
  public:
   scanner(scanner_options options, store::index& index, metrics::registry& metrics, const core::clock& clock,
           boost::asio::any_io_executor io);
@@ -135,6 +139,10 @@ class scanner {
 
   // Kills running commands and joins them; idempotent.
   void stop();
+
+  void manifest_removed(const core::digest& d) override;
+  void blob_removed(const core::digest&, std::uint64_t) override {}
+  void tag_removed(std::string_view, std::string_view, std::string_view) override {}
 
  private:
   enum class job_state { queued, running, awaiting };

@@ -234,6 +234,8 @@ class index {
 
   // Scan verdicts per manifest digest (unsynced: a lost verdict is a rescan).
   [[nodiscard]] result<std::optional<scan_record>> get_scan(const core::digest& d) const;
+  // errc::not_found, writing nothing, when the manifest has no row (it left
+  // the cache while it was scanned).
   [[nodiscard]] error_code put_scan(const core::digest& d, const scan_record& record);
   // Visits every scans row in digest order; return false to stop.
   [[nodiscard]] error_code for_each_scan(

@@ -3,6 +3,8 @@
 #include "regcache/core/hasher.hpp"
 #include "regcache/scan/errc.hpp"
 #include "regcache/scan/webhook.hpp"
+#include "regcache/store/blob_store.hpp"
+#include "regcache/store/remover.hpp"
 #include "unit/core/temp_dir.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -39,6 +41,14 @@ class scanner_test : public ::testing::Test {
     ASSERT_TRUE(opened) << opened.error().message();
     index_ = std::move(*opened);
   }
+  // The digest of `text`, with a manifests row under it: the scanner keeps
+  // verdicts only for manifests still in the cache.
+  core::digest cached(std::string_view text) {
+    const auto d = digest_of(text);
+    EXPECT_FALSE(index_->put_manifest(d, {std::string(image_manifest), std::string(text), 1, 1}));
+    return d;
+  }
+
   void TearDown() override {
     work_.reset();
     io_.stop();
@@ -100,7 +110,7 @@ class scanner_test : public ::testing::Test {
 };
 
 TEST_F(scanner_test, a_stored_manifest_is_scanned_once_and_its_verdict_kept) {
-  const auto good = digest_of("good");
+  const auto good = cached("good");
   const auto log = dir_.path() / "runs";
   auto s = make({script("echo \"$REGCACHE_IMAGE $REGCACHE_PULL_URL\" >> " + log.string() +
                         "; echo clean; echo 'report: /reports/1'; exit 0")});
@@ -128,8 +138,41 @@ TEST_F(scanner_test, a_stored_manifest_is_scanned_once_and_its_verdict_kept) {
   EXPECT_EQ(s->passes().size(), 0u);  // revoked once the scan ended
 }
 
+TEST_F(scanner_test, a_manifest_that_leaves_the_cache_takes_its_verdict_along) {
+  const auto log = dir_.path() / "runs";
+  auto s = make({script("echo scanned >> " + log.string() + "; echo clean; exit 0")});
+  auto blobs = store::blob_store::open(dir_.path() / "blobs");
+  ASSERT_TRUE(blobs);
+  store::remover remover{**blobs, *index_};
+  remover.add_listener(*s);
+  const auto d = cached("evicted");
+  s->manifest_stored("docker.io", "library/alpine", d, std::string(image_manifest));
+  ASSERT_TRUE(stored(d));
+  ASSERT_TRUE(remover.remove_manifest(d));
+  EXPECT_FALSE(s->verdict_of(d));
+  EXPECT_FALSE(index_->get_scan(d)->has_value());
+  // Cached again: scanned again.
+  cached("evicted");
+  s->manifest_stored("docker.io", "library/alpine", d, std::string(image_manifest));
+  ASSERT_TRUE(stored(d));
+  std::ifstream runs(log);
+  std::string line;
+  int count = 0;
+  while (std::getline(runs, line)) ++count;
+  EXPECT_EQ(count, 2);
+}
+
+TEST_F(scanner_test, a_verdict_reached_after_the_manifest_left_is_dropped) {
+  const auto gone = digest_of("never cached");
+  auto s = make({script("echo clean; exit 0")});
+  auto verdict = asio::co_spawn(io_, s->scan_now({"docker.io", "library/alpine", gone}), asio::use_future).get();
+  EXPECT_FALSE(verdict);
+  EXPECT_FALSE(index_->get_scan(gone)->has_value());
+  EXPECT_FALSE(s->verdict_of(gone));
+}
+
 TEST_F(scanner_test, enforce_refuses_a_failed_manifest_with_the_summary_and_warn_serves_it) {
-  const auto bad = digest_of("bad");
+  const auto bad = cached("bad");
   auto s = make({script("echo 'marker file found: /etc/evil'; exit 1")});
   auto refused = admit(*s, bad);  // waits for the verdict (block_until_scanned)
   ASSERT_TRUE(refused);
@@ -144,7 +187,7 @@ TEST_F(scanner_test, enforce_refuses_a_failed_manifest_with_the_summary_and_warn
 }
 
 TEST_F(scanner_test, a_pending_scan_answers_not_scanned_after_the_wait_bound) {
-  const auto slow = digest_of("slow");
+  const auto slow = cached("slow");
   auto s = make({script("sleep 3; exit 0")}, scan_mode::enforce, 2, 200ms);
   auto refused = admit(*s, slow);
   ASSERT_TRUE(refused);
@@ -162,12 +205,12 @@ TEST_F(scanner_test, without_block_until_scanned_a_pending_manifest_is_served) {
   options.block_until_scanned = false;
   thread_ = std::thread([this] { io_.run(); });
   scanner s(options, *index_, metrics_, clock_, io_.get_executor());
-  EXPECT_FALSE(admit(s, digest_of("pending")));
+  EXPECT_FALSE(admit(s, cached("pending")));
   EXPECT_EQ(s.running(), 1u);
 }
 
 TEST_F(scanner_test, an_error_counts_as_not_scanned_and_is_retried_later) {
-  const auto flaky = digest_of("flaky");
+  const auto flaky = cached("flaky");
   const auto marker = dir_.path() / "second-run";
   // Errors the first time, passes afterwards.
   auto s = make({script("if [ -e " + marker.string() + " ]; then exit 0; fi; touch " + marker.string() +
@@ -187,7 +230,7 @@ TEST_F(scanner_test, an_error_counts_as_not_scanned_and_is_retried_later) {
 
 TEST_F(scanner_test, indexes_are_neither_scanned_nor_refused) {
   auto s = make({script("exit 1")});
-  const auto index_digest = digest_of("index");
+  const auto index_digest = cached("index");
   s->manifest_stored("docker.io", "library/alpine", index_digest, "application/vnd.oci.image.index.v1+json");
   EXPECT_FALSE(admit(*s, index_digest, "application/vnd.oci.image.index.v1+json"));
   EXPECT_EQ(s->running(), 0u);
@@ -201,7 +244,7 @@ TEST_F(scanner_test, at_most_parallelism_scans_run_at_once) {
                 scan_mode::enforce, 1);
   std::vector<core::digest> digests;
   for (int i = 0; i < 4; ++i) {
-    digests.push_back(digest_of("image " + std::to_string(i)));
+    digests.push_back(cached("image " + std::to_string(i)));
     s->manifest_stored("docker.io", "library/alpine", digests.back(), std::string(image_manifest));
   }
   EXPECT_LE(s->running(), 1u);
@@ -213,7 +256,7 @@ TEST_F(scanner_test, at_most_parallelism_scans_run_at_once) {
 }
 
 TEST_F(scanner_test, scan_now_replaces_a_verdict) {
-  const auto d = digest_of("rescanned");
+  const auto d = cached("rescanned");
   const auto verdict_file = dir_.path() / "verdict";
   std::ofstream(verdict_file) << "1";
   auto s = make({script("echo run; exit $(cat " + verdict_file.string() + ")")});
@@ -230,7 +273,7 @@ TEST_F(scanner_test, scan_now_replaces_a_verdict) {
 
 TEST_F(scanner_test, the_pull_reference_names_the_upstream_unless_it_is_the_default) {
   auto s = make({script("exit 0")});
-  const auto d = digest_of("x");
+  const auto d = cached("x");
   EXPECT_EQ(s->pull_reference({"docker.io", "library/alpine", d}, "tok"),
             "127.0.0.1:5000/regcache-scan-tok/library/alpine@" + d.str());
   EXPECT_EQ(s->pull_reference({"ghcr.io", "org/app", d}, "tok"),
@@ -239,7 +282,7 @@ TEST_F(scanner_test, the_pull_reference_names_the_upstream_unless_it_is_the_defa
 
 TEST_F(scanner_test, a_late_verdict_is_taken_only_for_an_awaited_scan) {
   auto s = make({script("exit 0")});
-  EXPECT_EQ(s->accept_verdict(digest_of("nothing awaited"), {scan_verdict::pass, "", ""}), errc::not_awaiting);
+  EXPECT_EQ(s->accept_verdict(cached("nothing awaited"), {scan_verdict::pass, "", ""}), errc::not_awaiting);
 }
 
 // A webhook on loopback: answers every POST with `answer` (a whole HTTP
@@ -313,7 +356,7 @@ TEST_F(scanner_test, a_webhook_answers_the_verdict_at_once) {
   fake_webhook hook(http_answer("200 OK", R"({"verdict":"fail","summary":"2 critical","report":"https://s/r/1"})"));
   auto hooked = make_webhook(hook.url());
   auto& s = *hooked;
-  const auto d = digest_of("hooked");
+  const auto d = cached("hooked");
   auto refused = admit(s, d);
   ASSERT_TRUE(refused);
   EXPECT_EQ(refused->reason, errc::failed);
@@ -330,7 +373,7 @@ TEST_F(scanner_test, a_webhook_that_answers_202_posts_its_verdict_later) {
   fake_webhook hook(http_answer("202 Accepted", ""));
   auto hooked = make_webhook(hook.url(), 300ms);
   auto& s = *hooked;
-  const auto d = digest_of("later");
+  const auto d = cached("later");
   auto refused = admit(s, d);
   ASSERT_TRUE(refused);
   EXPECT_EQ(refused->reason, errc::not_scanned);
@@ -345,7 +388,7 @@ TEST_F(scanner_test, a_webhook_that_answers_202_posts_its_verdict_later) {
 TEST_F(scanner_test, a_webhook_failing_is_an_error_verdict) {
   fake_webhook hook(http_answer("500 Internal Server Error", "{}"));
   auto hooked = make_webhook(hook.url());
-  auto refused = admit(*hooked, digest_of("broken hook"));
+  auto refused = admit(*hooked, cached("broken hook"));
   ASSERT_TRUE(refused);
   EXPECT_EQ(refused->reason, errc::not_scanned);
   EXPECT_EQ(refused->summary, "its last scan ended in error (the scan webhook answered 500)");

@@ -12,6 +12,8 @@ using testing::index_test;
 
 TEST_F(index_test, scan_rows_round_trip_overwrite_and_persist) {
   EXPECT_FALSE(idx_->get_scan(a_)->has_value());
+  ASSERT_FALSE(idx_->put_manifest(a_, {"application/vnd.oci.image.manifest.v1+json", "{}", 1, 1}));
+  ASSERT_FALSE(idx_->put_manifest(b_, {"application/vnd.oci.image.manifest.v1+json", "{}", 1, 1}));
   const scan_record failed{.verdict = scan_verdict::fail,
                            .scanned_ms = 1'700'000'000'000,
                            .image = "docker.io/library/alpine@" + a_.str(),
@@ -36,12 +38,16 @@ TEST_F(index_test, scan_rows_round_trip_overwrite_and_persist) {
 
 TEST_F(index_test, a_scan_row_leaves_with_its_manifest) {
   ASSERT_FALSE(idx_->put_manifest(a_, {"application/vnd.oci.image.manifest.v1+json", "{}", 1, 1}));
+  ASSERT_FALSE(idx_->put_manifest(b_, {"application/vnd.oci.image.manifest.v1+json", "{}", 1, 1}));
   ASSERT_FALSE(idx_->put_scan(a_, {scan_verdict::pass, 1, "x/y@" + a_.str(), "", ""}));
   ASSERT_FALSE(idx_->put_scan(b_, {scan_verdict::error, 1, "x/y@" + b_.str(), "timeout", ""}));
   ASSERT_FALSE(idx_->remove_manifest(a_));
   EXPECT_FALSE(idx_->get_scan(a_)->has_value());
   EXPECT_TRUE(idx_->get_scan(b_)->has_value());
   EXPECT_EQ(idx_->remove_manifest(a_), errc::not_found);
+  // A verdict reached after its manifest left is not written.
+  EXPECT_EQ(idx_->put_scan(a_, {scan_verdict::pass, 2, "x/y@" + a_.str(), "", ""}), errc::not_found);
+  EXPECT_FALSE(idx_->get_scan(a_)->has_value());
 }
 
 TEST_F(index_test, scan_rows_that_do_not_decode_are_corrupt) {
