@@ -29,9 +29,9 @@ const json::array* array_at(const json::object& object, std::string_view key) {
 }
 
 bool is_notation_signature(const json::object& manifest) {
-  if (string_at(manifest, "artifactType") == notation_artifact_type) return true;
+  if (string_at(manifest, "artifactType") == verify::notation_artifact_type) return true;
   const auto* config = object_at(manifest, "config");
-  return config && string_at(*config, "mediaType") == notation_artifact_type;
+  return config && string_at(*config, "mediaType") == verify::notation_artifact_type;
 }
 
 result<json::object> parse_object(std::string_view bytes) {
@@ -70,7 +70,7 @@ result<classified> classify(std::string_view bytes) {
       const auto* annotations = entry ? object_at(*entry, "annotations") : nullptr;
       if (annotations) signature.cosign_signature = std::string(string_at(*annotations, verify::cosign_signature_annotation));
       out.signatures.push_back(std::move(signature));
-    } else if (notation && (media_type == jws_envelope_type || media_type == cose_envelope_type)) {
+    } else if (notation && (media_type == verify::jws_media_type || media_type == verify::cose_media_type)) {
       signature.kind = signature_kind::notation;
       out.signatures.push_back(std::move(signature));
     }
@@ -115,7 +115,7 @@ result<std::vector<referrer>> signature_referrers(std::string_view index) {
     const auto* descriptor = entry.if_object();
     if (!descriptor) return oci::errc::manifest_invalid;
     const auto type = string_at(*descriptor, "artifactType");
-    if (type != cosign_artifact_type && type != notation_artifact_type) continue;
+    if (type != verify::cosign_artifact_type && type != verify::notation_artifact_type) continue;
     auto digest = core::digest::parse(string_at(*descriptor, "digest"));
     if (!digest) return oci::errc::manifest_invalid;
     out.push_back({std::move(*digest), std::string(type)});

@@ -22,6 +22,10 @@ own (verdicts are kept per digest):
 containerd's fallback `server` is an address nobody listens on, so a pull
 regcache refused cannot succeed past it.
 
+SignatureGateOfflineTests: verdicts are kept in the index, so after kill -9
+and a restart with the upstream gone, a signed image is still served and an
+unsigned one still refused.
+
 Run:  REGCACHE_BIN=build/regcache python3 -m unittest -v test_signature_gate
 """
 
@@ -36,6 +40,7 @@ from support import fixtures, ports, process, skips, skopeo
 from support import http as h
 from support.images import KiB
 from support.regcache import upstream_config
+from support.relay import Relay
 from test_containerd import access_entries
 
 ENFORCED = "signed/app"
@@ -235,3 +240,34 @@ class SignatureGateTests(fixtures.RegcacheTestCase):
         status, _, payload_body = h.request(self.rc.blob_url(ENFORCED, payload))
         self.assertEqual(status, 200)
         self.assertEqual(json.loads(payload_body)["critical"]["image"]["docker-manifest-digest"], digest)
+
+
+class SignatureGateOfflineTests(fixtures.RegcacheTestCase):
+    IMAGES = ["alt"]
+    REPO = "offline/app"
+
+    def test_verdicts_hold_after_a_crash_with_the_upstream_down(self):
+        d = self.tmpdir()
+        key, pub = make_key(d, "trusted")
+        signed = self.upstream.push(small_image("sig-offline-signed"), self.REPO, "signed")
+        unsigned = self.upstream.push(small_image("sig-offline-unsigned"), self.REPO, "unsigned")
+        push_cosign_signature(self.registry, self.REPO, signed.top_digest, signed.top_digest, key, d)
+        relay = Relay(self.registry.port).start()
+        self.addCleanup(relay.stop)
+        upstream = {"name": self.registry.host, "url": relay.url, "insecure_http": True}
+        rc = self.start_regcache(config={
+            "upstreams": [upstream], "default_upstream": self.registry.host,
+            "verify": [{"upstream": "*", "repositories": ["offline/**"], "mode": "enforce",
+                        "cosign_keys": [pub]}]})
+        self.assertPulls(rc.docker_ref(self.REPO, "signed"), signed)
+        status, _, body = h.request(rc.manifest_url(self.REPO, "unsigned"))
+        self.assertOciError(status, body, 403, "DENIED")
+
+        relay.stop()
+        rc.kill9()
+        rc.restart()
+        self.assertPulls(rc.docker_ref(self.REPO, "signed"), signed)
+        self.assertPulls(rc.docker_ref(self.REPO, signed.top_digest), signed)
+        status, _, body = h.request(rc.manifest_url(self.REPO, unsigned.top_digest))
+        self.assertOciError(status, body, 403, "DENIED")
+        self.assertIn("no signature found", h.oci_errors(body)[0]["message"])

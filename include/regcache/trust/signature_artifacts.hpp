@@ -4,15 +4,17 @@
 //
 // cosign stores the signatures of manifest sha256:<hex> as an image
 // manifest tagged `sha256-<hex>.sig` in the same repository (or, in its OCI
-// 1.1 mode, as a referrer with artifactType cosign_artifact_type): each
+// 1.1 mode, as a referrer with artifactType verify::cosign_artifact_type): each
 // layer is a simple-signing payload blob with the Base64 signature in the
 // layer's annotation. The Notary Project (notation) stores each signature
-// as a referrer with artifactType notation_artifact_type whose one layer is
+// as a referrer with artifactType verify::notation_artifact_type whose one layer is
 // the signature envelope (JWS application/jose+json, or COSE). Referrers
 // come from the registry's referrers API, or, on a registry without it,
 // from the index tagged `sha256-<hex>` (the referrers tag schema).
 #include "regcache/core/digest.hpp"
 #include "regcache/core/result.hpp"
+#include "regcache/verify/cosign.hpp"
+#include "regcache/verify/notation.hpp"
 
 #include <cstdint>
 #include <string>
@@ -20,11 +22,6 @@
 #include <vector>
 
 namespace regcache::trust {
-
-inline constexpr std::string_view cosign_artifact_type = "application/vnd.dev.cosign.artifact.sig.v1+json";
-inline constexpr std::string_view notation_artifact_type = "application/vnd.cncf.notary.signature";
-inline constexpr std::string_view jws_envelope_type = "application/jose+json";
-inline constexpr std::string_view cose_envelope_type = "application/cose";
 
 // cosign's tag for the signatures of `manifest`: "sha256-<hex>.sig".
 [[nodiscard]] std::string cosign_signature_tag(const core::digest& manifest);

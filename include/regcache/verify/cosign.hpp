@@ -17,6 +17,8 @@
 namespace regcache::verify {
 
 inline constexpr std::string_view cosign_signature_annotation = "dev.cosignproject.cosign/signature";
+// The artifactType of cosign's signature artifacts when stored as OCI 1.1 referrers.
+inline constexpr std::string_view cosign_artifact_type = "application/vnd.dev.cosign.artifact.sig.v1+json";
 inline constexpr std::string_view simple_signing_media_type = "application/vnd.dev.cosign.simplesigning.v1+json";
 
 // What a simple-signing payload says.

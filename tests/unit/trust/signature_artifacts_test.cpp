@@ -79,9 +79,9 @@ TEST(signature_artifacts, referrers_lists_keep_only_signatures) {
   ASSERT_TRUE(referrers);
   ASSERT_EQ(referrers->size(), 2u);
   EXPECT_EQ((*referrers)[0].manifest, payload);
-  EXPECT_EQ((*referrers)[0].artifact_type, cosign_artifact_type);
+  EXPECT_EQ((*referrers)[0].artifact_type, verify::cosign_artifact_type);
   EXPECT_EQ((*referrers)[1].manifest, target);
-  EXPECT_EQ((*referrers)[1].artifact_type, notation_artifact_type);
+  EXPECT_EQ((*referrers)[1].artifact_type, verify::notation_artifact_type);
   EXPECT_EQ(signature_referrers(R"({"manifests":[{"artifactType":"application/vnd.cncf.notary.signature"}]})").error(),
             oci::errc::manifest_invalid);
   EXPECT_TRUE(signature_referrers(R"({"schemaVersion":2,"manifests":[]})")->empty());

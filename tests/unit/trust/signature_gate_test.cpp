@@ -239,11 +239,11 @@ TEST_F(signature_gate_test, a_signature_is_found_through_the_referrers_tag_schem
   const auto signature = signature_from("signature.json");
   const auto payload = upstream_.add_blob(repo_, signature.payload);
   const auto artifact = signature_manifest(payload, signature.payload.size(), signature.signature_base64,
-                                           std::string(cosign_artifact_type));
+                                           std::string(verify::cosign_artifact_type));
   const auto artifact_digest = push(repo_, "unrelated", artifact);
   push(repo_, referrers_tag(signed_digest_),
        index_of({{core::hasher::of("an sbom"), "application/spdx+json"},
-                 {artifact_digest, std::string(cosign_artifact_type)}}));
+                 {artifact_digest, std::string(verify::cosign_artifact_type)}}));
   EXPECT_FALSE(admit(repo_, signed_));
   EXPECT_EQ(upstream_.count("GET /v2/" + repo_ + "/referrers/" + signed_digest_.str()), 1u);
 }
@@ -317,7 +317,7 @@ std::string notation_artifact(const core::digest& envelope, std::size_t size, st
                               const core::digest& subject, std::size_t subject_size) {
   const auto config = core::hasher::of("{}");
   return R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","artifactType":")" +
-         std::string(notation_artifact_type) + R"(","config":{"mediaType":"application/vnd.oci.empty.v1+json",)" +
+         std::string(verify::notation_artifact_type) + R"(","config":{"mediaType":"application/vnd.oci.empty.v1+json",)" +
          R"("digest":")" + config.str() + R"(","size":2},"layers":[{"mediaType":")" + std::string(media_type) +
          R"(","digest":")" + envelope.str() + R"(","size":)" + std::to_string(size) +
          R"(}],"subject":{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":")" + subject.str() +
@@ -342,8 +342,8 @@ TEST_F(signature_gate_test, a_real_notation_signature_passes_under_its_trust_sto
   const auto envelope = read_notation("signature.jws");
   const auto layer = upstream_.add_blob(repo_, envelope);
   const auto artifact = push(repo_, "notation-signature",
-                             notation_artifact(layer, envelope.size(), jws_envelope_type, digest, manifest.size()));
-  push(repo_, referrers_tag(digest), index_of({{artifact, std::string(notation_artifact_type)}}));
+                             notation_artifact(layer, envelope.size(), verify::jws_media_type, digest, manifest.size()));
+  push(repo_, referrers_tag(digest), index_of({{artifact, std::string(verify::notation_artifact_type)}}));
   EXPECT_FALSE(admit(repo_, manifest));
   const auto stored = index_->get_verdict(digest, source_->name, repo_).value();
   ASSERT_TRUE(stored);
@@ -355,8 +355,8 @@ TEST_F(signature_gate_test, a_real_notation_signature_passes_under_its_trust_sto
   const auto other_digest = push(repo_, "v2", other);
   const auto cose = core::hasher::of("a COSE_Sign1 envelope");
   const auto cose_artifact =
-      push(repo_, "cose-signature", notation_artifact(cose, 21, cose_envelope_type, other_digest, other.size()));
-  push(repo_, referrers_tag(other_digest), index_of({{cose_artifact, std::string(notation_artifact_type)}}));
+      push(repo_, "cose-signature", notation_artifact(cose, 21, verify::cose_media_type, other_digest, other.size()));
+  push(repo_, referrers_tag(other_digest), index_of({{cose_artifact, std::string(verify::notation_artifact_type)}}));
   EXPECT_EQ(admit(repo_, other), errc::signature_unsupported);
 }
 
