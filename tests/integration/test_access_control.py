@@ -33,7 +33,7 @@ import time
 
 from support import containerd, fixtures, ports, skips, skopeo, yamlish
 from support import http as h
-from support.images import CONTAINERD_ACCEPT, KiB
+from support.images import CONTAINERD_ACCEPT
 from support.regcache import regcache_bin
 from support.registry import Registry
 from support.tls import TestPki
@@ -86,11 +86,6 @@ def write_tokens(path, tokens):
             f.write(f"{identity} {h.sha256_digest(token.encode())}\n")
 
 
-def small_image(seed):
-    return fixtures.layout(seed, seed=seed, fmt="oci", multi_arch=False, shared_layers=[],
-                           layers=[24 * KiB])
-
-
 @skips.requires("htpasswd (apache2-utils)", missing_htpasswd)
 class AccessControlTestCase(fixtures.RegcacheTestCase):
     """One upstream holding the public, private and denied repositories, a
@@ -107,8 +102,8 @@ class AccessControlTestCase(fixtures.RegcacheTestCase):
         cls.other.start()
         cls.pushed = {}
         for repo in (PUBLIC, PRIVATE, DENIED):
-            cls.pushed[repo] = cls.upstream.push(small_image(repo.replace("/", "-")), repo, "v1")
-        cls.pushed[OTHER] = fixtures.images.push(small_image("other"), cls.other.host, OTHER, "v1")
+            cls.pushed[repo] = cls.upstream.push(fixtures.small_image(repo.replace("/", "-")), repo, "v1")
+        cls.pushed[OTHER] = fixtures.images.push(fixtures.small_image("other"), cls.other.host, OTHER, "v1")
 
     def config(self, workdir):
         htpasswd = os.path.join(workdir, "htpasswd")

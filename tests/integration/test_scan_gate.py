@@ -83,10 +83,6 @@ SCANNER = textwrap.dedent("""\
     """)
 
 
-def small_image(seed):
-    return fixtures.layout(seed, seed=seed, fmt="oci", multi_arch=False, shared_layers=[], layers=[8 * KiB])
-
-
 def process_group_alive(pgid):
     """Whether a process of group `pgid` still runs (zombies do not count)."""
     for entry in os.listdir("/proc"):
@@ -117,12 +113,12 @@ class ScanGateTests(fixtures.UpstreamTestCase):
             f.write(SCANNER.replace("__DIR__", cls.work).replace("__MARKER__", MARKER))
         os.chmod(cls.scanner, stat.S_IRWXU)
         push = cls.upstream.push
-        cls.clean = push(small_image("scan-clean"), "library/scan-clean", "v1")
-        cls.marked = push(small_image(MARKER), "library/scan-marked", "v1")
+        cls.clean = push(fixtures.small_image("scan-clean", 8 * KiB), "library/scan-clean", "v1")
+        cls.marked = push(fixtures.small_image(MARKER, 8 * KiB), "library/scan-marked", "v1")
         # The same image under a tag the rebuild test moves.
-        cls.rebuild = push(small_image(MARKER), "library/scan-rebuild", "v1")
-        cls.hang = push(small_image("scan-hang"), "library/scan-hang", "v1")
-        cls.probe = push(small_image("scan-probe"), "library/scan-probe", "v1")
+        cls.rebuild = push(fixtures.small_image(MARKER, 8 * KiB), "library/scan-rebuild", "v1")
+        cls.hang = push(fixtures.small_image("scan-hang", 8 * KiB), "library/scan-hang", "v1")
+        cls.probe = push(fixtures.small_image("scan-probe", 8 * KiB), "library/scan-probe", "v1")
         config = upstream_config(cls.registry, tag_ttl="1m")
         config["scan"] = {"command": [cls.scanner], "mode": "enforce", "block_until_scanned": True,
                           "parallelism": 2, "timeout": f"{TIMEOUT_S}s"}
@@ -196,7 +192,7 @@ class ScanGateTests(fixtures.UpstreamTestCase):
         self.assertIn("fail", out.stdout)
 
         # Rebuilt without the marker, pushed under the same tag: a new digest, scanned, served.
-        rebuilt = self.upstream.push(small_image("scan-rebuilt"), "library/scan-rebuild", "v1")
+        rebuilt = self.upstream.push(fixtures.small_image("scan-rebuilt", 8 * KiB), "library/scan-rebuild", "v1")
         self.assertNotEqual(rebuilt.top_digest, self.rebuild.top_digest)
         self.rc.advance_clock(61)  # past tag_ttl: regcache revalidates the tag
         self.assertPulls(self.rc.docker_ref("library/scan-rebuild", "v1"), rebuilt)

@@ -36,9 +36,8 @@ import shutil
 import tempfile
 
 from support import containerd as ctd
-from support import fixtures, ports, process, skips, skopeo
+from support import fixtures, images, ports, process, skips, skopeo
 from support import http as h
-from support.images import KiB
 from support.regcache import upstream_config
 from support.relay import Relay
 from test_containerd import access_entries
@@ -64,23 +63,6 @@ def make_key(directory, name):
     return private, public
 
 
-def push_blob(registry_url, repo, data):
-    """Monolithic upload of `data`; returns its digest."""
-    digest = h.sha256_digest(data)
-    status, hdrs, body = h.request(f"{registry_url}/v2/{repo}/blobs/uploads/", "POST",
-                                   headers={"Content-Length": "0"})
-    assert status == 202, (status, body[:300])
-    location = hdrs["location"]
-    if location.startswith("/"):
-        location = registry_url + location
-    sep = "&" if "?" in location else "?"
-    status, _, body = h.request(f"{location}{sep}digest={digest}", "PUT", body=data,
-                                headers={"Content-Length": str(len(data)),
-                                         "Content-Type": "application/octet-stream"})
-    assert status == 201, (status, body[:300])
-    return digest
-
-
 def push_cosign_signature(registry, repo, target_digest, signed_digest, private_key, workdir):
     """Signs a simple-signing payload naming `signed_digest` with `private_key`
     and pushes it as cosign does: payload blob, config, and the manifest
@@ -90,32 +72,23 @@ def push_cosign_signature(registry, repo, target_digest, signed_digest, private_
                      "image": {"docker-manifest-digest": signed_digest},
                      "type": "cosign container image signature"},
         "optional": None}, separators=(",", ":")).encode()
-    payload_path = os.path.join(workdir, "payload.json")
-    with open(payload_path, "wb") as f:
-        f.write(payload)
-    signature = base64.b64encode(openssl("dgst", "-sha256", "-sign", private_key, payload_path)).decode()
-    payload_digest = push_blob(registry.url, repo, payload)
+    payload_blob = images.blob_from_bytes(workdir, payload, "application/vnd.dev.cosign.simplesigning.v1+json")
+    signature = base64.b64encode(openssl("dgst", "-sha256", "-sign", private_key, payload_blob.path)).decode()
     config = json.dumps({"architecture": "", "config": {}, "created": "0001-01-01T00:00:00Z",
                          "history": [{"created": "0001-01-01T00:00:00Z"}], "os": "",
-                         "rootfs": {"type": "layers", "diff_ids": [payload_digest]}},
+                         "rootfs": {"type": "layers", "diff_ids": [payload_blob.digest]}},
                         separators=(",", ":")).encode()
-    config_digest = push_blob(registry.url, repo, config)
+    config_blob = images.blob_from_bytes(workdir, config, "application/vnd.oci.image.config.v1+json")
+    for blob in (payload_blob, config_blob):
+        images.http_push_blob(registry.url, repo, blob)
     manifest = json.dumps({
         "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "size": len(config),
-                   "digest": config_digest},
-        "layers": [{"mediaType": "application/vnd.dev.cosign.simplesigning.v1+json", "size": len(payload),
-                    "digest": payload_digest,
+        "config": {"mediaType": config_blob.media_type, "size": config_blob.size, "digest": config_blob.digest},
+        "layers": [{"mediaType": payload_blob.media_type, "size": payload_blob.size, "digest": payload_blob.digest,
                     "annotations": {"dev.cosignproject.cosign/signature": signature}}]},
         separators=(",", ":")).encode()
     tag = "sha256-" + target_digest.split(":", 1)[1] + ".sig"
-    status, _, body = h.request(f"{registry.url}/v2/{repo}/manifests/{tag}", "PUT", body=manifest,
-                                headers={"Content-Type": "application/vnd.oci.image.manifest.v1+json"})
-    assert status == 201, (status, body[:300])
-
-
-def small_image(seed):
-    return fixtures.layout(seed, seed=seed, fmt="oci", multi_arch=False, shared_layers=[], layers=[24 * KiB])
+    images.http_put_manifest(registry.url, repo, tag, manifest, images.OCI_MANIFEST)
 
 
 @skips.requires("containerd", ctd.missing_binaries)
@@ -133,7 +106,7 @@ class SignatureGateTests(fixtures.RegcacheTestCase):
         cls.pushed = {}
         for repo in (ENFORCED, WARNED):
             for case in CASES:
-                cls.pushed[repo, case] = cls.upstream.push(small_image("sig-" + case), repo, case)
+                cls.pushed[repo, case] = cls.upstream.push(fixtures.small_image("sig-" + case), repo, case)
         for repo in (ENFORCED, WARNED):
             digest = cls.pushed[repo, "signed"].top_digest
             push_cosign_signature(cls.registry, repo, digest, digest, cls.trusted_key, d)
@@ -249,8 +222,8 @@ class SignatureGateOfflineTests(fixtures.RegcacheTestCase):
     def test_verdicts_hold_after_a_crash_with_the_upstream_down(self):
         d = self.tmpdir()
         key, pub = make_key(d, "trusted")
-        signed = self.upstream.push(small_image("sig-offline-signed"), self.REPO, "signed")
-        unsigned = self.upstream.push(small_image("sig-offline-unsigned"), self.REPO, "unsigned")
+        signed = self.upstream.push(fixtures.small_image("sig-offline-signed"), self.REPO, "signed")
+        unsigned = self.upstream.push(fixtures.small_image("sig-offline-unsigned"), self.REPO, "unsigned")
         push_cosign_signature(self.registry, self.REPO, signed.top_digest, signed.top_digest, key, d)
         relay = Relay(self.registry.port).start()
         self.addCleanup(relay.stop)

@@ -30,10 +30,6 @@ PUBLIC = "library/node-base"
 PRIVATE = "team-a/node-app"
 
 
-def small_image(seed):
-    return fixtures.layout(seed, seed=seed, fmt="oci", multi_arch=False, shared_layers=[], layers=[48 * KiB])
-
-
 @skips.requires("containerd", ctd.missing_binaries)
 @skips.requires("htpasswd (apache2-utils)", missing_htpasswd)
 class TrustEndToEndTests(fixtures.RegcacheTestCase):
@@ -47,8 +43,8 @@ class TrustEndToEndTests(fixtures.RegcacheTestCase):
         cls.dir = d
         cls.pki = TestPki(os.path.join(d, "pki"))
         cls.node_cert = cls.pki.issue("node-7", "/CN=node-7", cls.pki.client_ext)
-        cls.public = cls.upstream.push(small_image("trust-public"), PUBLIC, "v1")
-        cls.private = cls.upstream.push(small_image("trust-private"), PRIVATE, "v1")
+        cls.public = cls.upstream.push(fixtures.small_image("trust-public", 48 * KiB), PUBLIC, "v1")
+        cls.private = cls.upstream.push(fixtures.small_image("trust-private", 48 * KiB), PRIVATE, "v1")
 
     def setUp(self):
         workdir = self.tmpdir()

@@ -80,6 +80,12 @@ def layout(name, **build_kwargs):
         return _layouts[key]
 
 
+def small_image(seed, layer_bytes=24 * KiB):
+    """A one-platform OCI image with one layer of `layer_bytes`, its content
+    drawn from `seed` (which also names the layout)."""
+    return layout(seed, seed=seed, fmt="oci", multi_arch=False, shared_layers=[], layers=[layer_bytes])
+
+
 def standard_layout(name):
     _, _, kwargs = STANDARD_IMAGES[name]
     return layout(name, **kwargs)

@@ -528,6 +528,15 @@ def _auth(creds):
     return {"Authorization": "Basic " + base64.b64encode(f"{creds[0]}:{creds[1]}".encode()).decode()}
 
 
+def blob_from_bytes(directory, data, media_type):
+    """A Blob of `data`, written to a file named by its digest in `directory`."""
+    digest = h.sha256_digest(data)
+    path = os.path.join(str(directory), digest.split(":", 1)[1])
+    with open(path, "wb") as f:
+        f.write(data)
+    return Blob(digest, len(data), media_type, path)
+
+
 def http_push_blob(registry_url, repo, blob, creds=None):
     """Upload one Blob with POST + PUT (skipped if the registry has it)."""
     status, _, _ = h.request(f"{registry_url}/v2/{repo}/blobs/{blob.digest}", "HEAD",

@@ -110,14 +110,6 @@ def sign_envelope(pki, descriptor, signing_time=None):
     return json.dumps(envelope, separators=(",", ":")).encode()
 
 
-def _blob_file(directory, data, media_type):
-    digest = h.sha256_digest(data)
-    path = os.path.join(str(directory), digest.split(":", 1)[1])
-    with open(path, "wb") as f:
-        f.write(data)
-    return images.Blob(digest, len(data), media_type, path)
-
-
 def _thumbprints(pki):
     return json.dumps([h.sha256_hex(base64.b64decode(_der_base64(p)))
                        for p in (pki.leaf_pem, pki.root_pem)], separators=(",", ":"))
@@ -129,8 +121,8 @@ def push_signature(registry_url, repo, subject, envelope, pki, directory,
     signed manifest's descriptor: mediaType, digest, size) to
     registry_url/repo. Returns the signature manifest's digest."""
     os.makedirs(str(directory), exist_ok=True)
-    config = _blob_file(directory, b"{}", EMPTY_MEDIA_TYPE)
-    layer = _blob_file(directory, envelope, envelope_media_type)
+    config = images.blob_from_bytes(directory, b"{}", EMPTY_MEDIA_TYPE)
+    layer = images.blob_from_bytes(directory, envelope, envelope_media_type)
     for blob in (config, layer):
         images.http_push_blob(registry_url, repo, blob)
     annotations = {THUMBPRINTS_ANNOTATION: _thumbprints(pki),
