@@ -24,7 +24,7 @@ build_pkgs=(
 )
 test_pkgs=(
   docker-registry skopeo containerd apache2-utils openssl curl python3 python3-yaml
-  clang libclang-rt-14-dev nghttp2-client
+  clang libclang-rt-14-dev nghttp2-client haproxy
 )
 bench_pkgs=(nginx-light wrk)
 
@@ -44,6 +44,7 @@ declare -A command_of=(
   [cmake]=cmake
   [ninja-build]=ninja
   [ccache]=ccache
+  [haproxy]=haproxy
 )
 
 pkgs=("${build_pkgs[@]}")

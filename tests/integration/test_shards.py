@@ -1,0 +1,235 @@
+"""Sharded regcache: the shipped HAProxy config (deploy/kubernetes/sharded/
+haproxy.cfg, only its addresses replaced) in front of three regcache
+processes and one docker-registry upstream.
+
+Three multi-arch images (two platforms each; the first also pushed under a
+second repository name) are pulled with `skopeo copy --all` by ten concurrent
+clients through the balancer, half of them through the registry's path prefix:
+  - every blob is fetched from the upstream exactly once in total (the
+    upstream's access log), and every pull verifies;
+  - one replica is killed (SIGKILL) while pulls run: pulls go on succeeding
+    once HAProxy marks it down, and the upstream sees exactly the blobs that
+    replica held, each once: its share moved, nothing else did;
+  - restarted on its data directory, it serves its old share from its cache:
+    no upstream fetch.
+The figures (fetch counts, shares, refetches) are printed for the report.
+
+Run:  REGCACHE_BIN=build/regcache python3 -m unittest -v test_shards
+"""
+
+import collections
+import os
+import shutil
+import tempfile
+import threading
+import time
+import unittest
+
+from support import fixtures, haproxy, images, skips, skopeo
+from support import http as h
+from support.images import KiB
+from support.regcache import Regcache, regcache_bin
+from support.registry import Registry
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+SHIPPED_HAPROXY_CFG = os.path.join(ROOT, "deploy", "kubernetes", "sharded", "haproxy.cfg")
+
+REPLICAS = ["regcache-0", "regcache-1", "regcache-2"]
+CLIENTS = 10
+# The upstream's name in regcache's config, also its path prefix:
+# /v2/upstream.test/library/x/... is library/x of that upstream.
+UPSTREAM_NAME = "upstream.test"
+
+# name -> (repositories it is pushed to, build kwargs)
+IMAGES = {
+    "shard-a": (["library/shard-a", "mirror/shard-a-copy"], dict(
+        fmt="oci", shared_layers=[12 * KiB], platform_layers={"amd64": [20 * KiB], "arm64": [16 * KiB]})),
+    "shard-b": (["library/shard-b"], dict(
+        fmt="docker", shared_layers=[10 * KiB], platform_layers={"amd64": [18 * KiB, 6 * KiB], "arm64": [14 * KiB]})),
+    "shard-c": (["team/shard-c"], dict(
+        fmt="oci", shared_layers=[], platform_layers={"amd64": [22 * KiB], "arm64": [8 * KiB, 4 * KiB]})),
+}
+
+
+@skips.requires("haproxy", haproxy.missing)
+class ShardedPullTests(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        regcache_bin()  # fail before building and pushing images if REGCACHE_BIN is unset
+        with open(SHIPPED_HAPROXY_CFG) as f:
+            shipped = f.read()
+        cls.registry = Registry()
+        cls.addClassCleanup(cls.registry.stop)
+        cls.registry.start()
+        # (docker ref path, Image) for every repository an image is pushed to.
+        cls.refs = []
+        cls.all_blobs = set()
+        for name, (repos, kwargs) in IMAGES.items():
+            img = fixtures.layout(name, seed=name, multi_arch=True, **kwargs)
+            cls.all_blobs |= {b.digest for b in img.blobs}
+            for repo in repos:
+                cls.refs.append((f"{repo}:v1", images.push(img, cls.registry.host, repo, "v1")))
+        config = {"upstreams": [{"name": UPSTREAM_NAME, "url": cls.registry.url, "insecure_http": True}],
+                  "default_upstream": UPSTREAM_NAME}
+        cls.replicas = {}
+        for name in REPLICAS:
+            rc = Regcache(config=config)
+            cls.addClassCleanup(rc.close)
+            cls.replicas[name] = rc.start()
+        cls.lb = haproxy.Haproxy(shipped, {name: rc.host for name, rc in cls.replicas.items()})
+        cls.addClassCleanup(cls.lb.stop)
+        cls.lb.start()
+
+    # -- pulls ---------------------------------------------------------------
+    def pull(self, client, ref_index, workdir, attempt=0):
+        """One verified `skopeo copy --all` of self.refs[ref_index] by client
+        number `client` (odd ones through the path prefix); returns the
+        problems (empty = good)."""
+        path, img = self.refs[ref_index % len(self.refs)]
+        prefix = f"{UPSTREAM_NAME}/" if client % 2 else ""
+        ref = f"docker://{self.lb.host}/{prefix}{path}"
+        dest = os.path.join(workdir, f"c{client}-{attempt}")
+        try:
+            skopeo.copy_to_dir(ref, dest, timeout=120, extra_args=["--retry-times", "3"])
+        except skopeo.SkopeoError as e:
+            return [f"{ref}: {e}"]
+        problems = [f"{ref}: {p}" for p in skopeo.verify_dir_copy(dest, img)]
+        shutil.rmtree(dest, ignore_errors=True)
+        return problems
+
+    def pull_concurrently(self):
+        """CLIENTS threads released together, client i pulling refs[i] (all
+        of them are pulled: CLIENTS > len(refs)); returns every problem."""
+        workdir = tempfile.mkdtemp(prefix="regcache-it-shards-")
+        self.addCleanup(shutil.rmtree, workdir, True)
+        barrier = threading.Barrier(CLIENTS)
+        problems = []
+
+        def client(i):
+            barrier.wait(timeout=30)
+            problems.extend(self.pull(i, i, workdir))
+
+        threads = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(CLIENTS)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(300)
+        return problems
+
+    # -- observations ----------------------------------------------------------
+    def upstream_blob_gets(self):
+        """{digest: GETs} the upstream answered since its log marker."""
+        counts = collections.Counter()
+        for entry in self.registry.requests("GET", "/blobs/"):
+            counts[entry.path.rsplit("/", 1)[1].split("?", 1)[0]] += 1
+        return counts
+
+    def blob_servers(self, since):
+        """{digest: {servers}} that answered a blob GET through the balancer."""
+        out = collections.defaultdict(set)
+        for entry in self.lb.requests(since):
+            if entry.method == "GET" and "/blobs/" in entry.path and entry.status == 200:
+                out[entry.path.rsplit("/", 1)[1].split("?", 1)[0]].add(entry.server)
+        return out
+
+    def cached_blobs(self, name):
+        rc = self.replicas[name]
+        return {d for d in self.all_blobs if os.path.exists(rc.blob_file(d))}
+
+    def report(self, line):
+        print(f"\n[shards] {line}", end="", flush=True)
+
+    # -- the test --------------------------------------------------------------
+    def test_each_blob_fetched_once_and_a_lost_replica_moves_only_its_share(self):
+        # 1. Cold: ten clients at once, every image and repository, both routings.
+        self.registry.reset_log_marker()
+        since = self.lb.log_offset()
+        self.assertEqual(self.pull_concurrently(), [])
+        fetched = self.upstream_blob_gets()
+        self.assertEqual(set(fetched), self.all_blobs, "the upstream saw blob GETs for exactly the images' blobs")
+        self.assertEqual({d: n for d, n in fetched.items() if n != 1}, {}, "each blob fetched once in total")
+        servers = self.blob_servers(since)
+        self.assertEqual({d: s for d, s in servers.items() if len(s) != 1}, {},
+                         "every request for a digest, whatever its repository or prefix, reached one replica")
+        share = {name: self.cached_blobs(name) for name in REPLICAS}
+        for name in REPLICAS:
+            self.assertEqual(share[name], {d for d, s in servers.items() if name in s},
+                             f"{name} holds exactly the blobs the balancer sent it")
+        # The query reaches the replica unchanged: ?ns= still routes.
+        path, img = self.refs[0]
+        repo, tag = path.split(":")
+        status, _, body = h.request(f"{self.lb.url}/v2/{repo}/manifests/{tag}?ns={UPSTREAM_NAME}",
+                                    headers={"Accept": images.ALL_MANIFEST_TYPES})
+        self.assertEqual((status, h.sha256_digest(body)), (200, img.top_digest))
+        self.report(f"cold pulls: {len(self.all_blobs)} distinct blobs, {sum(fetched.values())} upstream blob GETs; "
+                    f"shares {', '.join(f'{n}={len(share[n])}' for n in REPLICAS)}")
+
+        # 2. The replica with the largest share dies while the clients pull.
+        victim = max(REPLICAS, key=lambda n: len(share[n]))
+        self.assertTrue(share[victim])
+        self.registry.reset_log_marker()
+        since = self.lb.log_offset()
+        problems_before_down, problems_after_down = self.pull_through_a_crash(victim)
+        refetched = self.upstream_blob_gets()
+        redispatched = sum(1 for e in self.lb.requests(since) if e.redispatched)
+        self.assertEqual(problems_after_down, [], "pulls that started after HAProxy marked the replica down")
+        self.assertEqual(set(refetched), share[victim], "the upstream saw exactly the dead replica's share")
+        self.assertEqual({d: n for d, n in refetched.items() if n != 1}, {}, "each refetched once")
+        self.report(f"{victim} killed mid-pull: {sum(refetched.values())} blobs refetched of "
+                    f"{len(self.all_blobs)} ({sum(refetched.values()) / len(self.all_blobs):.0%}); its share was "
+                    f"{len(share[victim])} ({len(share[victim]) / len(self.all_blobs):.0%}); "
+                    f"pulls failed before it was marked down: {len(problems_before_down)}, "
+                    f"requests HAProxy retried on the next replica: {redispatched}")
+
+        # 3. Back on its data directory: its share comes from its cache again.
+        self.replicas[victim].start()
+        self.lb.wait_status(victim, "UP", 30)
+        self.registry.reset_log_marker()
+        since = self.lb.log_offset()
+        self.assertEqual(self.pull_concurrently(), [])
+        after_restart = self.upstream_blob_gets()
+        self.assertEqual(after_restart, {}, "no blob fetched from the upstream after the restart")
+        served = self.blob_servers(since)
+        self.assertEqual({d for d, s in served.items() if victim in s}, share[victim],
+                         f"{victim} serves its old share again")
+        self.report(f"{victim} restarted: {sum(after_restart.values())} upstream blob GETs, "
+                    f"it served {len(share[victim])} blobs from its cache")
+
+    def pull_through_a_crash(self, victim):
+        """Clients pull in a loop; once each has pulled once, `victim` gets
+        SIGKILL; once HAProxy says it is DOWN, each client pulls once more and
+        stops, client i pulling refs[i] again (so every image is pulled after
+        the DOWN). Returns the problems of pulls that started before and after
+        the DOWN."""
+        workdir = tempfile.mkdtemp(prefix="regcache-it-shards-")
+        self.addCleanup(shutil.rmtree, workdir, True)
+        pulled_once = threading.Barrier(CLIENTS + 1)
+        down = threading.Event()
+        before, after = [], []
+
+        def client(i):
+            before.extend(self.pull(i, i, workdir))
+            pulled_once.wait(timeout=120)
+            attempt = 1
+            while not down.is_set():
+                before.extend(self.pull(i, i + attempt, workdir, attempt))
+                attempt += 1
+            after.extend(self.pull(i, i, workdir, attempt))
+
+        threads = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(CLIENTS)]
+        for t in threads:
+            t.start()
+        try:
+            pulled_once.wait(timeout=120)
+            self.replicas[victim].kill9()
+            self.lb.wait_status(victim, "DOWN", 30)
+        finally:
+            down.set()
+            for t in threads:
+                t.join(300)
+        return before, after
+
+
+if __name__ == "__main__":
+    unittest.main()
