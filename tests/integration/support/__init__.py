@@ -16,6 +16,7 @@ Modules:
     fixtures  unittest base classes sharing one seeded upstream per class
     containerd  Containerd: a real containerd with private root/state/socket, and ctr
     front     Front: a fault-injecting front door (auth, redirects, 503, 429, RateLimit headers)
+    haproxy   Haproxy: Debian's haproxy running a shipped config on loopback addresses
     relay     Relay: a TCP relay that can cut, delay or wrap connections in TLS
     tls       TestPki: a throwaway CA and certificates
     skips     the one way a test says it cannot run: skipped and listed locally, a failure with CI=true
