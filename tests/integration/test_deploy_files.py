@@ -1,7 +1,7 @@
 """The files users copy to point runtimes at regcache and to deploy it:
 conf/containerd/certs.d/*/hosts.toml, conf/containers/registries.conf,
 conf/docker/daemon.json, docker/ (Dockerfile, regcache.yaml) and
-deploy/kubernetes/ (in-cluster, node-local).
+deploy/kubernetes/ (in-cluster, node-local, sharded with its haproxy.cfg).
 
 They must parse, agree with each other, and the regcache.yaml files they carry
 must be accepted by the real binary (started with them, /readyz must say 200).
@@ -107,6 +107,7 @@ def configs_to_check():
         ("docker/regcache.yaml", read(DOCKER_CONFIG)),
         ("in-cluster ConfigMap", configmap_regcache_yaml(os.path.join(K8S, "in-cluster", "configmap.yaml"))),
         ("node-local ConfigMap", configmap_regcache_yaml(os.path.join(K8S, "node-local", "configmap.yaml"))),
+        ("sharded ConfigMap", configmap_regcache_yaml(os.path.join(K8S, "sharded", "configmap.yaml"))),
     ]
 
 
@@ -167,7 +168,8 @@ class ListenAddressTests(unittest.TestCase):
                          "127.0.0.1:5000")
 
     def test_container_and_cluster_configs_listen_on_all_interfaces_and_say_why(self):
-        for path in (DOCKER_CONFIG, os.path.join(K8S, "in-cluster", "configmap.yaml")):
+        for path in (DOCKER_CONFIG, os.path.join(K8S, "in-cluster", "configmap.yaml"),
+                     os.path.join(K8S, "sharded", "configmap.yaml")):
             text = read(path)
             self.assertIn("listen: 0.0.0.0:5000", text, path)
             before = text.split("listen: 0.0.0.0:5000", 1)[0].splitlines()[-6:]
@@ -372,6 +374,67 @@ class KubernetesManifestTests(unittest.TestCase):
         self.assertEqual(volumes["cache"]["hostPath"],
                          {"path": "/var/cache/regcache", "type": "DirectoryOrCreate"})
         self.assertEqual(pod["containers"][0]["securityContext"]["runAsUser"], 10001)
+
+    def test_sharded_statefulset_balancers_and_haproxy_cfg_agree(self):
+        """The names and ports haproxy.cfg uses are the ones the manifests create."""
+        docs, pod, _ = self.check_workload("sharded", "StatefulSet")
+        by_name = {}
+        for name in os.listdir(os.path.join(K8S, "sharded")):
+            if name.endswith(".yaml") and name != "kustomization.yaml":
+                with open(os.path.join(K8S, "sharded", name)) as f:
+                    by_name.update({(d["kind"], d["metadata"]["name"]): d for d in yaml.safe_load_all(f)})
+        sts = docs["StatefulSet"]
+        namespace = sts["metadata"]["namespace"]
+        pod_labels = sts["spec"]["template"]["metadata"]["labels"]
+        self.assertEqual(sts["spec"]["updateStrategy"]["type"], "RollingUpdate")
+        (claim,) = sts["spec"]["volumeClaimTemplates"]
+        self.assertEqual((claim["metadata"]["name"], claim["spec"]["accessModes"]), ("cache", ["ReadWriteOnce"]))
+        self.assertIn("podAntiAffinity", pod["affinity"])
+        self.assertEqual(pod["securityContext"]["runAsUser"], 10001)
+
+        headless = by_name[("Service", sts["spec"]["serviceName"])]
+        self.assertEqual(headless["spec"]["clusterIP"], "None")
+        self.assertTrue(all(pod_labels.get(k) == v for k, v in headless["spec"]["selector"].items()))
+
+        with open(os.path.join(K8S, "sharded", "kustomization.yaml")) as f:
+            (generated,) = yaml.safe_load(f)["configMapGenerator"]
+        self.assertEqual(generated["files"], ["haproxy.cfg"])
+        cfg = read(os.path.join(K8S, "sharded", "haproxy.cfg"))
+        config = yaml.safe_load(docs["ConfigMap"]["data"]["regcache.yaml"])
+        port = int(config["server"]["listen"].rpartition(":")[2])
+        servers = re.findall(r"(?m)^\s*server\s+(\S+)\s+(\S+)\s*$", cfg)
+        expected = [f"{sts['metadata']['name']}-{i}.{headless['metadata']['name']}.{namespace}.svc.cluster.local:{port}"
+                    for i in range(len(servers))]
+        self.assertEqual([address for _, address in servers], expected, "one server per StatefulSet pod, in order")
+        self.assertGreaterEqual(len(servers), sts["spec"]["replicas"])
+        self.assertEqual(len({name for name, _ in servers}), len(servers))
+
+        balancer = by_name[("Deployment", "regcache-balancer")]
+        self.assertGreaterEqual(balancer["spec"]["replicas"], 2)
+        volume = balancer["spec"]["template"]["spec"]["volumes"][0]
+        self.assertEqual(volume["configMap"]["name"], generated["name"])
+        (haproxy,) = balancer["spec"]["template"]["spec"]["containers"]
+        self.assertIn("/usr/local/etc/haproxy/haproxy.cfg", haproxy["command"])
+        container_ports = {p["name"]: p["containerPort"] for p in haproxy["ports"]}
+        binds = sorted(int(p) for p in re.findall(r"(?m)^\s*bind\s+:(\d+)\s*$", cfg))
+        self.assertEqual(sorted(container_ports.values()), binds)
+        for probe in ("livenessProbe", "readinessProbe"):
+            self.assertEqual(container_ports[haproxy[probe]["httpGet"]["port"]], 8404, probe)
+        service = by_name[("Service", "regcache")]
+        balancer_labels = balancer["spec"]["template"]["metadata"]["labels"]
+        self.assertTrue(all(balancer_labels.get(k) == v for k, v in service["spec"]["selector"].items()))
+        self.assertFalse(all(pod_labels.get(k) == v for k, v in service["spec"]["selector"].items()),
+                         "clients reach the balancers, never a replica directly")
+        self.assertEqual([(p["port"], container_ports[p["targetPort"]]) for p in service["spec"]["ports"]],
+                         [(5000, 5000)])
+
+        budgets = [d for (kind, _), d in by_name.items() if kind == "PodDisruptionBudget"]
+        for labels in (pod_labels, balancer_labels):
+            self.assertTrue(any(all(labels.get(k) == v for k, v in b["spec"]["selector"]["matchLabels"].items())
+                                for b in budgets), f"a PodDisruptionBudget selects {labels}")
+        for doc in by_name.values():
+            if doc["kind"] != "Namespace":
+                self.assertEqual(doc["metadata"]["namespace"], namespace)
 
 
 if __name__ == "__main__":
