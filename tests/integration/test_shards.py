@@ -7,11 +7,15 @@ second repository name) are pulled with `skopeo copy --all` by ten concurrent
 clients through the balancer, half of them through the registry's path prefix:
   - every blob is fetched from the upstream exactly once in total (the
     upstream's access log), and every pull verifies;
-  - one replica is killed (SIGKILL) while pulls run: pulls go on succeeding
-    once HAProxy marks it down, and the upstream sees exactly the blobs that
-    replica held, each once: its share moved, nothing else did;
+  - the replica with the largest share is killed (SIGKILL) while pulls run:
+    pulls go on succeeding once HAProxy marks it down, and the upstream sees
+    exactly the blobs that replica held, each once: its share moved, nothing
+    else did;
   - restarted on its data directory, it serves its old share from its cache:
-    no upstream fetch.
+    no upstream fetch;
+  - another replica gets SIGTERM (a rolling update) while pulls run: it
+    drains and exits 0, not one pull fails, and again exactly its share is
+    fetched once more.
 The figures (fetch counts, shares, refetches) are printed for the report.
 
 Run:  REGCACHE_BIN=build/regcache python3 -m unittest -v test_shards
@@ -20,6 +24,7 @@ Run:  REGCACHE_BIN=build/regcache python3 -m unittest -v test_shards
 import collections
 import os
 import shutil
+import signal
 import tempfile
 import threading
 import time
@@ -142,7 +147,17 @@ class ShardedPullTests(unittest.TestCase):
 
     # -- the test --------------------------------------------------------------
     def test_each_blob_fetched_once_and_a_lost_replica_moves_only_its_share(self):
-        # 1. Cold: ten clients at once, every image and repository, both routings.
+        share = self.cold_pulls_fetch_each_blob_once()
+        # The replica with the largest share crashes, then one with another
+        # share is stopped as a rolling update stops it.
+        victim = max(REPLICAS, key=lambda n: len(share[n]))
+        self.crash_moves_only_its_share_and_restart_serves_it(victim, share)
+        drained = max((n for n in REPLICAS if n != victim), key=lambda n: len(share[n]))
+        self.drain_drops_no_pull(drained, share)
+
+    def cold_pulls_fetch_each_blob_once(self):
+        """Ten clients at once, every image and repository, both routings.
+        Returns {replica: the blobs it holds}."""
         self.registry.reset_log_marker()
         since = self.lb.log_offset()
         self.assertEqual(self.pull_concurrently(), [])
@@ -164,25 +179,21 @@ class ShardedPullTests(unittest.TestCase):
         self.assertEqual((status, h.sha256_digest(body)), (200, img.top_digest))
         self.report(f"cold pulls: {len(self.all_blobs)} distinct blobs, {sum(fetched.values())} upstream blob GETs; "
                     f"shares {', '.join(f'{n}={len(share[n])}' for n in REPLICAS)}")
+        return share
 
-        # 2. The replica with the largest share dies while the clients pull.
-        victim = max(REPLICAS, key=lambda n: len(share[n]))
+    def crash_moves_only_its_share_and_restart_serves_it(self, victim, share):
         self.assertTrue(share[victim])
         self.registry.reset_log_marker()
         since = self.lb.log_offset()
-        problems_before_down, problems_after_down = self.pull_through_a_crash(victim)
-        refetched = self.upstream_blob_gets()
-        redispatched = sum(1 for e in self.lb.requests(since) if e.redispatched)
-        self.assertEqual(problems_after_down, [], "pulls that started after HAProxy marked the replica down")
-        self.assertEqual(set(refetched), share[victim], "the upstream saw exactly the dead replica's share")
-        self.assertEqual({d: n for d, n in refetched.items() if n != 1}, {}, "each refetched once")
-        self.report(f"{victim} killed mid-pull: {sum(refetched.values())} blobs refetched of "
-                    f"{len(self.all_blobs)} ({sum(refetched.values()) / len(self.all_blobs):.0%}); its share was "
-                    f"{len(share[victim])} ({len(share[victim]) / len(self.all_blobs):.0%}); "
-                    f"pulls failed before it was marked down: {len(problems_before_down)}, "
+        before_down, after_down = self.pull_while_losing(victim, self.replicas[victim].kill9)
+        self.assertEqual(after_down, [], "pulls that started after HAProxy marked the replica down")
+        redispatched = self.assert_refetched_exactly(share[victim], since)
+        self.report(f"{victim} killed (SIGKILL) while clients pull: {len(share[victim])} blobs refetched of "
+                    f"{len(self.all_blobs)} ({len(share[victim]) / len(self.all_blobs):.0%}), exactly its share; "
+                    f"pulls failed before it was marked down: {len(before_down)}, "
                     f"requests HAProxy retried on the next replica: {redispatched}")
 
-        # 3. Back on its data directory: its share comes from its cache again.
+        # Back on its data directory: its share comes from its cache again.
         self.replicas[victim].start()
         self.lb.wait_status(victim, "UP", 30)
         self.registry.reset_log_marker()
@@ -194,11 +205,32 @@ class ShardedPullTests(unittest.TestCase):
         self.assertEqual({d for d, s in served.items() if victim in s}, share[victim],
                          f"{victim} serves its old share again")
         self.report(f"{victim} restarted: {sum(after_restart.values())} upstream blob GETs, "
-                    f"it served {len(share[victim])} blobs from its cache")
+                    f"it served its {len(share[victim])} blobs from its cache")
 
-    def pull_through_a_crash(self, victim):
-        """Clients pull in a loop; once each has pulled once, `victim` gets
-        SIGKILL; once HAProxy says it is DOWN, each client pulls once more and
+    def drain_drops_no_pull(self, name, share):
+        """SIGTERM (a rolling update): /readyz turns 503, HAProxy takes the
+        replica out, its running responses finish: not one pull fails."""
+        rc = self.replicas[name]
+        self.registry.reset_log_marker()
+        since = self.lb.log_offset()
+        before_down, after_down = self.pull_while_losing(name, lambda: os.kill(rc.pid, signal.SIGTERM))
+        self.assertEqual(before_down + after_down, [], "no pull fails while a replica drains")
+        self.assertEqual(rc.stop(timeout=60), 0, f"{name} exits cleanly after draining\n{rc.log_tail()}")
+        self.assert_refetched_exactly(share[name], since)
+        self.report(f"{name} stopped (SIGTERM) while clients pull: 0 pulls failed, {len(share[name])} blobs "
+                    f"refetched of {len(self.all_blobs)}, exactly its share")
+
+    def assert_refetched_exactly(self, lost_share, since):
+        """The upstream saw each blob of `lost_share` once since its marker and
+        nothing else; returns how many requests HAProxy redispatched since `since`."""
+        refetched = self.upstream_blob_gets()
+        self.assertEqual(set(refetched), lost_share, "the upstream saw exactly the lost replica's share")
+        self.assertEqual({d: n for d, n in refetched.items() if n != 1}, {}, "each refetched once")
+        return sum(1 for e in self.lb.requests(since) if e.redispatched)
+
+    def pull_while_losing(self, name, stop):
+        """Clients pull in a loop; once each has pulled once, stop() is called;
+        once HAProxy says replica `name` is DOWN, each client pulls once more and
         stops, client i pulling refs[i] again (so every image is pulled after
         the DOWN). Returns the problems of pulls that started before and after
         the DOWN."""
@@ -222,8 +254,8 @@ class ShardedPullTests(unittest.TestCase):
             t.start()
         try:
             pulled_once.wait(timeout=120)
-            self.replicas[victim].kill9()
-            self.lb.wait_status(victim, "DOWN", 30)
+            stop()
+            self.lb.wait_status(name, "DOWN", 30)
         finally:
             down.set()
             for t in threads:
