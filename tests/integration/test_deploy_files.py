@@ -436,6 +436,26 @@ class KubernetesManifestTests(unittest.TestCase):
             if doc["kind"] != "Namespace":
                 self.assertEqual(doc["metadata"]["namespace"], namespace)
 
+        # The replicas reach DNS and HTTPS (registries); the balancers reach
+        # DNS and the replicas' port only.
+        policies = {}
+        for (kind, _), doc in by_name.items():
+            if kind == "NetworkPolicy":
+                selector = doc["spec"]["podSelector"]["matchLabels"]
+                policies["shard" if selector == sts["spec"]["selector"]["matchLabels"] else "balancer"] = doc
+        self.assertEqual(sorted(policies), ["balancer", "shard"])
+
+        def egress_ports(policy):
+            return {(p["port"], p["protocol"]) for rule in policy["spec"]["egress"] for p in rule["ports"]}
+
+        self.assertEqual(egress_ports(policies["shard"]), {(53, "UDP"), (53, "TCP"), (443, "TCP")})
+        self.assertEqual(egress_ports(policies["balancer"]), {(53, "UDP"), (53, "TCP"), (port, "TCP")})
+        (to_replicas,) = [r for r in policies["balancer"]["spec"]["egress"]
+                          if r["ports"] == [{"port": port, "protocol": "TCP"}]]
+        self.assertEqual(to_replicas["to"], [{"podSelector": {"matchLabels": sts["spec"]["selector"]["matchLabels"]}}])
+        ingress = {p["port"] for rule in policies["balancer"]["spec"]["ingress"] for p in rule["ports"]}
+        self.assertEqual(ingress, set(container_ports.values()))
+
 
 if __name__ == "__main__":
     unittest.main()
