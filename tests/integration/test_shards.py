@@ -89,10 +89,10 @@ class ShardedPullTests(unittest.TestCase):
     # -- pulls ---------------------------------------------------------------
     def pull(self, client, ref_index, workdir, attempt=0):
         """One verified `skopeo copy --all` of self.refs[ref_index] by client
-        number `client` (odd ones through the path prefix); returns the
-        problems (empty = good)."""
+        number `client` (half of them through the path prefix, so that each
+        repository is pulled both ways); returns the problems (empty = good)."""
         path, img = self.refs[ref_index % len(self.refs)]
-        prefix = f"{UPSTREAM_NAME}/" if client % 2 else ""
+        prefix = f"{UPSTREAM_NAME}/" if (client + client // len(self.refs)) % 2 else ""
         ref = f"docker://{self.lb.host}/{prefix}{path}"
         dest = os.path.join(workdir, f"c{client}-{attempt}")
         try:
@@ -154,6 +154,7 @@ class ShardedPullTests(unittest.TestCase):
         self.crash_moves_only_its_share_and_restart_serves_it(victim, share)
         drained = max((n for n in REPLICAS if n != victim), key=lambda n: len(share[n]))
         self.drain_drops_no_pull(drained, share)
+        print(flush=True)
 
     def cold_pulls_fetch_each_blob_once(self):
         """Ten clients at once, every image and repository, both routings.
@@ -162,6 +163,7 @@ class ShardedPullTests(unittest.TestCase):
         since = self.lb.log_offset()
         self.assertEqual(self.pull_concurrently(), [])
         fetched = self.upstream_blob_gets()
+        manifest_requests = self.registry.requests(path_contains="/manifests/", settle=False)
         self.assertEqual(set(fetched), self.all_blobs, "the upstream saw blob GETs for exactly the images' blobs")
         self.assertEqual({d: n for d, n in fetched.items() if n != 1}, {}, "each blob fetched once in total")
         servers = self.blob_servers(since)
@@ -177,8 +179,11 @@ class ShardedPullTests(unittest.TestCase):
         status, _, body = h.request(f"{self.lb.url}/v2/{repo}/manifests/{tag}?ns={UPSTREAM_NAME}",
                                     headers={"Accept": images.ALL_MANIFEST_TYPES})
         self.assertEqual((status, h.sha256_digest(body)), (200, img.top_digest))
+        by_digest = sum(1 for e in manifest_requests if "/manifests/sha256:" in e.path)
         self.report(f"cold pulls: {len(self.all_blobs)} distinct blobs, {sum(fetched.values())} upstream blob GETs; "
-                    f"shares {', '.join(f'{n}={len(share[n])}' for n in REPLICAS)}")
+                    f"shares {', '.join(f'{n}={len(share[n])}' for n in REPLICAS)}; upstream manifest requests "
+                    f"{by_digest} by digest, {len(manifest_requests) - by_digest} by tag "
+                    f"({len(self.refs)} repositories, each named with and without the path prefix: two tag keys)")
         return share
 
     def crash_moves_only_its_share_and_restart_serves_it(self, victim, share):
