@@ -7,6 +7,8 @@ second repository name) are pulled with `skopeo copy --all` by ten concurrent
 clients through the balancer, half of them through the registry's path prefix:
   - every blob is fetched from the upstream exactly once in total (the
     upstream's access log), and every pull verifies;
+  - a node's regcache (send_ns, h2c) in front of the balancer pulls them all
+    over HTTP/2 with ?ns= on every request, from the shards' caches;
   - the replica with the largest share is killed (SIGKILL) while pulls run:
     pulls go on succeeding once HAProxy marks it down, and the upstream sees
     exactly the blobs that replica held, each once: its share moved, nothing
@@ -148,6 +150,7 @@ class ShardedPullTests(unittest.TestCase):
     # -- the test --------------------------------------------------------------
     def test_each_blob_fetched_once_and_a_lost_replica_moves_only_its_share(self):
         share = self.cold_pulls_fetch_each_blob_once()
+        self.node_cache_tier_pulls_through_the_balancer()
         # The replica with the largest share crashes, then one with another
         # share is stopped as a rolling update stops it.
         victim = max(REPLICAS, key=lambda n: len(share[n]))
@@ -185,6 +188,33 @@ class ShardedPullTests(unittest.TestCase):
                     f"{by_digest} by digest, {len(manifest_requests) - by_digest} by tag "
                     f"({len(self.refs)} repositories, each named with and without the path prefix: two tag keys)")
         return share
+
+    def node_cache_tier_pulls_through_the_balancer(self):
+        """A node's regcache in front of the shards, as README's tiers have it:
+        ?ns= on every request (send_ns) and HTTP/2 in cleartext (h2c) to the
+        balancer. Everything is in the shards already: no upstream fetch."""
+        node = Regcache(config={"upstreams": [{"name": UPSTREAM_NAME, "url": self.lb.url, "insecure_http": True,
+                                               "send_ns": True, "h2c": True}],
+                                "default_upstream": UPSTREAM_NAME})
+        self.addCleanup(node.close)
+        node.start()
+        self.registry.reset_log_marker()
+        since = self.lb.log_offset()
+        workdir = tempfile.mkdtemp(prefix="regcache-it-shards-")
+        self.addCleanup(shutil.rmtree, workdir, True)
+        for path, img in self.refs:
+            dest = os.path.join(workdir, path.replace("/", "_"))
+            skopeo.copy_to_dir(f"docker://{node.host}/{path}", dest)
+            self.assertEqual(skopeo.verify_dir_copy(dest, img), [], path)
+        self.assertEqual(self.upstream_blob_gets(), {})
+        through = self.lb.requests(since)
+        self.assertTrue(through, "the node cache asked the balancer")
+        self.assertEqual([e.raw for e in through if f"ns={UPSTREAM_NAME}" not in e.path or "HTTP/2.0" not in e.raw],
+                         [], "every request carries ?ns= and came over HTTP/2")
+        self.assertEqual({e.server for e in through}, set(REPLICAS), "each stream is hashed on its own")
+        node.close()
+        self.report(f"node cache (send_ns, h2c) through the balancer: {len(self.refs)} pulls verified, "
+                    f"{len(through)} requests to the shards, 0 upstream blob GETs")
 
     def crash_moves_only_its_share_and_restart_serves_it(self, victim, share):
         self.assertTrue(share[victim])
