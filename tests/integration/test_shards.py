@@ -76,7 +76,7 @@ class ShardedPullTests(unittest.TestCase):
             img = fixtures.layout(name, seed=name, multi_arch=True, **kwargs)
             cls.all_blobs |= {b.digest for b in img.blobs}
             for repo in repos:
-                cls.refs.append((f"{repo}:v1", images.push(img, cls.registry.host, repo, "v1")))
+                cls.refs.append((f"{repo}:v1", images.http_push(img, cls.registry.url, repo, "v1")))
         config = {"upstreams": [{"name": UPSTREAM_NAME, "url": cls.registry.url, "insecure_http": True}],
                   "default_upstream": UPSTREAM_NAME}
         cls.replicas = {}
@@ -89,13 +89,14 @@ class ShardedPullTests(unittest.TestCase):
         cls.lb.start()
 
     # -- pulls ---------------------------------------------------------------
-    def pull(self, client, ref_index, workdir, attempt=0):
+    def pull(self, client, ref_index, workdir, attempt=0, host=None):
         """One verified `skopeo copy --all` of self.refs[ref_index] by client
-        number `client` (half of them through the path prefix, so that each
-        repository is pulled both ways); returns the problems (empty = good)."""
+        number `client` from `host` (the balancer by default; half of the
+        clients through the path prefix, so that each repository is pulled
+        both ways); returns the problems (empty = good)."""
         path, img = self.refs[ref_index % len(self.refs)]
         prefix = f"{UPSTREAM_NAME}/" if (client + client // len(self.refs)) % 2 else ""
-        ref = f"docker://{self.lb.host}/{prefix}{path}"
+        ref = f"docker://{host or self.lb.host}/{prefix}{path}"
         dest = os.path.join(workdir, f"c{client}-{attempt}")
         try:
             skopeo.copy_to_dir(ref, dest, timeout=120, extra_args=["--retry-times", "3"])
@@ -105,19 +106,20 @@ class ShardedPullTests(unittest.TestCase):
         shutil.rmtree(dest, ignore_errors=True)
         return problems
 
-    def pull_concurrently(self):
-        """CLIENTS threads released together, client i pulling refs[i] (all
-        of them are pulled: CLIENTS > len(refs)); returns every problem."""
+    def pull_concurrently(self, host=None, clients=CLIENTS):
+        """`clients` threads released together, client i pulling refs[i] from
+        `host` (the balancer by default; every ref is pulled when clients >=
+        len(refs)); returns every problem."""
         workdir = tempfile.mkdtemp(prefix="regcache-it-shards-")
         self.addCleanup(shutil.rmtree, workdir, True)
-        barrier = threading.Barrier(CLIENTS)
+        barrier = threading.Barrier(clients)
         problems = []
 
         def client(i):
             barrier.wait(timeout=30)
-            problems.extend(self.pull(i, i, workdir))
+            problems.extend(self.pull(i, i, workdir, host=host))
 
-        threads = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(CLIENTS)]
+        threads = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(clients)]
         for t in threads:
             t.start()
         for t in threads:
@@ -200,12 +202,7 @@ class ShardedPullTests(unittest.TestCase):
         node.start()
         self.registry.reset_log_marker()
         since = self.lb.log_offset()
-        workdir = tempfile.mkdtemp(prefix="regcache-it-shards-")
-        self.addCleanup(shutil.rmtree, workdir, True)
-        for path, img in self.refs:
-            dest = os.path.join(workdir, path.replace("/", "_"))
-            skopeo.copy_to_dir(f"docker://{node.host}/{path}", dest)
-            self.assertEqual(skopeo.verify_dir_copy(dest, img), [], path)
+        self.assertEqual(self.pull_concurrently(node.host, len(self.refs)), [])
         self.assertEqual(self.upstream_blob_gets(), {})
         through = self.lb.requests(since)
         self.assertTrue(through, "the node cache asked the balancer")
