@@ -2,6 +2,7 @@
 
 #include "regcache/admin/handler.hpp"
 #include "regcache/app/flags.hpp"
+#include "regcache/app/readiness.hpp"
 #include "regcache/app/signature_policy.hpp"
 #include "regcache/app/upstreams.hpp"
 #include "regcache/auth/gate.hpp"
@@ -41,7 +42,6 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <map>
 #include <set>
@@ -325,7 +325,6 @@ struct app::parts {
   asio::awaitable<void> flush_access_times();
   asio::awaitable<void> watch_storage();
   asio::awaitable<void> drain();
-  bool ready() const { return !stopping.load() && storage_usable.load(); }
   // The registry API's listeners: plain, TLS, or both.
   std::vector<http::server*> registry_servers();
 
@@ -362,8 +361,8 @@ struct app::parts {
   trust::signature_gate signatures{signature_policy_of(cfg), ctx, manifest_cache, blob_cache, discovery};
   cache::prefetcher prefetcher{ctx, manifest_cache, fills, cfg.prefetch.parallelism};
   cache::evictor evictor{ctx, eviction_policy_of(cfg.storage)};
-  std::atomic<bool> storage_usable{true};
-  std::atomic<bool> stopping{false};
+  // What /readyz answers, published as regcache_ready.
+  readiness readyz{metrics};
   const registry::router router{sources, cfg.default_upstream};
   auth::gate gate = make_gate(cfg, metrics, clock);
   registry::handler handler{{cfg.metrics.enabled, cfg.metrics.path, &scanner},
@@ -372,7 +371,7 @@ struct app::parts {
                             blob_cache,
                             discovery,
                             cache_metrics,
-                            [this] { return ready(); },
+                            [this] { return readyz.ready(); },
                             gate,
                             signatures};
   // The operator's API: its own listener (loopback by default; a bearer
@@ -448,7 +447,7 @@ asio::awaitable<void> app::parts::watch_storage() {
     auto check = check_storage(blobs.get(), index.get());
     const auto ec = co_await asio::co_spawn(blocking.get_executor(), std::move(check), asio::use_awaitable);
     const bool ok = !ec;
-    if (ok != storage_usable.exchange(ok)) {
+    if (readyz.set_storage_usable(ok)) {
       if (ok) spdlog::info("storage {} is writable again: ready", blobs->root().string());
       else spdlog::error("storage {} is not writable ({}): not ready", blobs->root().string(), ec.message());
     }
@@ -501,7 +500,7 @@ std::optional<std::uint16_t> app::admin_port() const noexcept {
 }
 
 void app::stop() {
-  if (parts_->stopping.exchange(true)) return;
+  if (!parts_->readyz.start_draining()) return;
   asio::co_spawn(*parts_->contexts.front(), parts_->drain(), asio::detached);
 }
 

@@ -28,6 +28,9 @@ cache_metrics::cache_metrics(metrics::registry& r)
       quota_bytes(r.get_gauge("regcache_quota_bytes", "Bytes of blobs the cache may hold (0: no quota)")),
       pinned_bytes(r.get_gauge("regcache_pinned_bytes", "Bytes of cached blobs protected by pins, as of the last "
                                                         "eviction pass")),
-      pins(r.get_gauge("regcache_pins", "Pinned images, as of the last eviction pass")) {}
+      pins(r.get_gauge("regcache_pins", "Pinned images, as of the last eviction pass")),
+      eviction_shortfall_bytes(r.get_gauge("regcache_eviction_shortfall_bytes",
+                                           "Bytes the last eviction pass could not free to reach its target (low "
+                                           "watermark, min_free): pinned or used within min_age; 0 when reached")) {}
 
 }  // namespace regcache::cache

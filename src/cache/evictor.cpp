@@ -318,7 +318,9 @@ result<eviction_report> evictor::run_once(bool forced) {
   if (!blob_horizon) return blob_horizon.error();
   if (auto ec = evict_manifests(ctx_, *protect, *blob_horizon, h, report)) return ec;
 
-  report.reached_low_watermark = report.usage_before - report.usage_after >= to_free;
+  const auto freed = report.usage_before - report.usage_after;
+  report.reached_low_watermark = freed >= to_free;
+  ctx_.metrics->eviction_shortfall_bytes.set(static_cast<std::int64_t>(to_free - std::min(to_free, freed)));
   report.took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
   log_pass(report);
   std::lock_guard report_lock(report_mutex_);

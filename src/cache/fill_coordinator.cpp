@@ -4,6 +4,7 @@
 #include "regcache/cache/transfer_floor.hpp"
 #include "regcache/cache/upstream_source.hpp"
 #include "regcache/store/errc.hpp"
+#include "regcache/upstream/errc.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -149,6 +150,42 @@ asio::awaitable<fill::snapshot> fill::wait_ended() {
 
 // ---- coordinator -----------------------------------------------------------
 
+namespace {
+
+constexpr std::string_view fill_failure_reasons[] = {"upstream_unreachable", "upstream_error", "not_found",
+                                                     "digest_mismatch",      "too_slow",       "disk_full",
+                                                     "storage"};
+
+// The reason label of regcache_fill_failures_total for how a fill ended.
+std::string_view fill_failure_reason(const error_code& ec) {
+  if (ec == store::errc::no_space) return "disk_full";
+  if (ec.category() == upstream::upstream_category()) return "upstream_error";
+  if (ec.category() != cache_category()) return "storage";
+  switch (static_cast<errc>(ec.value())) {
+    case errc::upstream_unreachable: return "upstream_unreachable";
+    case errc::blob_unknown: return "not_found";
+    case errc::digest_mismatch: return "digest_mismatch";
+    case errc::upstream_too_slow: return "too_slow";
+    case errc::storage_failed: return "storage";
+    default: return "upstream_error";
+  }
+}
+
+}  // namespace
+
+fill_coordinator::fill_coordinator(context ctx)
+    : ctx_(std::move(ctx)),
+      disk_full_events_(ctx_.metrics->registry.get_counter(
+          "regcache_disk_full_total", "Downloads that found the cache's disk full (served uncached)")),
+      fills_started_(ctx_.metrics->registry.get_counter("regcache_fills_total",
+                                                        "Blob downloads from upstreams started (one per digest at "
+                                                        "a time, however many clients wait)")) {
+  for (const auto reason : fill_failure_reasons)
+    failures_[reason] = &ctx_.metrics->registry.get_counter(
+        "regcache_fill_failures_total", "Blob downloads that ended without a cached copy, by reason",
+        {{"reason", std::string(reason)}});
+}
+
 std::shared_ptr<fill> fill_coordinator::join(const core::digest& digest,
                                              std::shared_ptr<const upstream_source> source, std::string repository,
                                              asio::any_io_executor executor) {
@@ -160,6 +197,7 @@ std::shared_ptr<fill> fill_coordinator::join(const core::digest& digest,
     slot = f = std::make_shared<fill>(digest);
   }
   ctx_.metrics->fills_in_flight.add(1);
+  fills_started_.inc();
   asio::co_spawn(executor, run(f, std::move(source), std::move(repository)), asio::detached);
   return f;
 }
@@ -197,8 +235,10 @@ asio::awaitable<void> fill_coordinator::run(std::shared_ptr<fill> f, std::shared
     // Clients got (or are getting) the verified bytes from the temp file's
     // descriptor; only the cache copy is lost.
     spdlog::warn("fill digest={} verified but not cached: {}", f->digest().str(), ec.message());
+    failures_.at(fill_failure_reason(ec))->inc();
     f->end_uncached();
   } else if (ec) {
+    failures_.at(fill_failure_reason(ec))->inc();
     if (ec == errc::digest_mismatch) ctx_.metrics->digest_mismatches.inc();
     spdlog::warn("fill failed upstream={} repository={} digest={}: {}", source->name, repository,
                  f->digest().str(), ec.message());

@@ -165,9 +165,10 @@ bool registry_client::permits(std::string_view repository) const {
 
 client& registry_client::client_here() const { return *clients_[this_worker % clients_.size()]; }
 
-metrics::counter& registry_client::requests_by_status(unsigned status) {
-  return metrics_.get_counter("regcache_upstream_requests_total", "Requests sent to upstream registries, by status",
-                              {{"status", std::to_string(status)}});
+metrics::counter& registry_client::requests_by_status(std::string status) {
+  return metrics_.get_counter("regcache_upstream_requests_total",
+                              "Requests sent to upstream registries, by upstream and status (error: no answer)",
+                              {{"upstream", options_.name}, {"status", std::move(status)}});
 }
 
 // Docker Hub reports its pull quota on manifest responses; the gauges show
@@ -199,7 +200,7 @@ asio::awaitable<result<response>> registry_client::exchange(request req, std::st
   auto sent = co_await auth_->send(home_client, req, repository);
   const auto home = home_client.target();
   for (int hops = 0; sent && is_redirect(sent->status()); ++hops) {
-    requests_by_status(sent->status()).inc();
+    requests_by_status(std::to_string(sent->status())).inc();
     const auto location = sent->header("Location");
     const auto next = location ? resolve_location(*location, home) : std::nullopt;
     if (hops == max_redirects || !next) {
@@ -231,10 +232,12 @@ asio::awaitable<result<response>> registry_client::send(request req, std::string
   // Every request regcache sends upstream is a GET or HEAD: safe to repeat.
   for (int attempt = 1;; ++attempt) {
     auto sent = co_await exchange(req, repository);
+    // An attempt without an answer: refused, reset, timed out, TLS failed.
+    if (!sent) requests_by_status("error").inc();
     const bool refused = !sent && sent.error() == errc::connect_failed;
     const bool transient = sent && is_transient(sent->status());
     if (attempt < options_.max_attempts && (refused || transient)) {
-      if (transient) requests_by_status(sent->status()).inc();
+      if (transient) requests_by_status(std::to_string(sent->status())).inc();
       spdlog::info("upstream {}: {} for {}, retrying", options_.name,
                    refused ? sent.error().message() : "status " + std::to_string(sent->status()), req.target);
       co_await back_off(options_.first_retry_pause * (1 << (attempt - 1)));
@@ -244,7 +247,7 @@ asio::awaitable<result<response>> registry_client::send(request req, std::string
       spdlog::warn("upstream {} unreachable: {}", options_.name, sent.error().message());
       co_return sent.error();
     }
-    requests_by_status(sent->status()).inc();
+    requests_by_status(std::to_string(sent->status())).inc();
     record_rate_limit(*sent);
     if (sent->status() == 429)
       spdlog::warn("upstream {} rate-limits regcache (429) for {}; Retry-After: {}", options_.name, req.target,

@@ -35,6 +35,9 @@ struct cache_metrics {
   metrics::gauge& quota_bytes;
   metrics::gauge& pinned_bytes;
   metrics::gauge& pins;
+  // Bytes the last pass still had to free when it ended (pins, min_age), 0
+  // once it reached its target.
+  metrics::gauge& eviction_shortfall_bytes;
 };
 
 struct context {

@@ -17,6 +17,13 @@
 // upstream's transfer floor (transfer_floor.hpp) fails with
 // errc::upstream_too_slow: its readers are cut and nothing is cached.
 //
+// Every fill counts once in regcache_fills_total when it starts, and once
+// more if it ends without a cached blob, in
+// regcache_fill_failures_total{reason}: upstream_unreachable (no connection,
+// or a transfer cut that could not resume), upstream_error (another upstream
+// answer than the blob), not_found, digest_mismatch, too_slow, disk_full,
+// storage (the temp file, the commit or the index failed).
+//
 // Only the fill's own coroutine (run by the coordinator on the first asker's
 // I/O thread, but detached from every client) moves it forward. Readers only observe it.
 // In the coordinator's table an entry for a digest is
@@ -52,11 +59,13 @@
 #include <boost/asio/awaitable.hpp>
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -131,10 +140,10 @@ class fill {
 
 class fill_coordinator {
  public:
-  explicit fill_coordinator(context ctx)
-      : ctx_(std::move(ctx)),
-        disk_full_events_(ctx_.metrics->registry.get_counter(
-            "regcache_disk_full_total", "Downloads that found the cache's disk full (served uncached)")) {}
+  // Registers regcache_disk_full_total, regcache_fills_total and every reason
+  // of regcache_fill_failures_total (at 0, so a first failure shows as an
+  // increase).
+  explicit fill_coordinator(context ctx);
 
   // Called (from the fill's thread) when a download finds the disk full;
   // main points it at the evictor. Set before the first join().
@@ -174,6 +183,9 @@ class fill_coordinator {
   static constexpr std::size_t piece_bytes = 512 * 1024;
   core::buffer_pool pieces_{piece_bytes, 16, 12};
   metrics::counter& disk_full_events_;
+  metrics::counter& fills_started_;
+  // regcache_fill_failures_total by reason label.
+  std::map<std::string_view, metrics::counter*> failures_;
   std::function<void()> on_disk_full_;
   mutable std::mutex mutex_;
   std::unordered_map<core::digest, std::shared_ptr<fill>> fills_;

@@ -16,7 +16,8 @@
 //        status a typed error (errc::not_found, unauthorized, denied,
 //        rate_limited, rejected, server_error)
 //
-// Every answer counts in regcache_upstream_requests_total{status}, and
+// Every answer counts in regcache_upstream_requests_total{upstream,status},
+// every attempt that got none (refused, reset, timed out) as status "error"; and
 // Docker Hub's RateLimit headers set the regcache_upstream_ratelimit_* gauges.
 //
 // Thread-safe: the calls may run on any I/O thread at once; each uses the
@@ -183,7 +184,7 @@ class registry_client {
                                                           unsigned expected);
   client& client_here() const;
   void record_rate_limit(const response& r);
-  metrics::counter& requests_by_status(unsigned status);
+  metrics::counter& requests_by_status(std::string status);
 
   const registry_options options_;
   const std::vector<std::shared_ptr<client>> clients_;

@@ -93,6 +93,9 @@ TEST_F(app_test, starts_on_free_ports_answers_and_stops) {
   EXPECT_EQ(base["Docker-Distribution-API-Version"], "registry/2.0");
   EXPECT_EQ(get(*running.port(), "/readyz").result_int(), 200);
   EXPECT_EQ(get(*running.port(), "/healthz").result_int(), 200);
+  const auto exposed = get(*running.port(), "/metrics").body();
+  EXPECT_THAT(exposed, HasSubstr("\nregcache_ready 1\n"));
+  EXPECT_THAT(exposed, HasSubstr("\nregcache_readiness_changes_total 0\n"));
   const auto stats = get(*running.admin_port(), "/api/v1/stats");
   EXPECT_EQ(stats.result_int(), 200);
   EXPECT_THAT(stats.body(), HasSubstr("\"version\""));

@@ -212,12 +212,14 @@ TEST_F(evictor_test, content_used_within_min_age_stays) {
   EXPECT_EQ(report.usage_after, 600u);
   EXPECT_FALSE(report.reached_low_watermark);
   EXPECT_EQ(report.young_bytes_kept, 300u) << "only what min_age keeps from the low watermark";
+  EXPECT_EQ(metrics_.eviction_shortfall_bytes.value(), 100) << "600 left, the low watermark is 500";
 
   clock_.advance(10min);
   const auto later = run(e, true);
   EXPECT_EQ(later.blobs_evicted, 1u);
   EXPECT_FALSE(has_blob(young1));
   EXPECT_TRUE(later.reached_low_watermark);
+  EXPECT_EQ(metrics_.eviction_shortfall_bytes.value(), 0);
 }
 
 TEST_F(evictor_test, pinned_images_stay_with_their_manifests) {
@@ -237,6 +239,7 @@ TEST_F(evictor_test, pinned_images_stay_with_their_manifests) {
   EXPECT_FALSE(report.reached_low_watermark);
   EXPECT_EQ(metrics_.pinned_bytes.value(), 200);
   EXPECT_EQ(metrics_.pins.value(), 1);
+  EXPECT_EQ(metrics_.eviction_shortfall_bytes.value(), 100) << "200 left, the low watermark is 100";
 }
 
 TEST_F(evictor_test, a_pinned_index_protects_only_the_chosen_platforms) {
@@ -457,6 +460,7 @@ TEST_F(evictor_test, below_min_free_pinned_and_young_content_still_stays) {
   EXPECT_FALSE(report.reached_low_watermark) << "the cache cannot free what other files hold";
   EXPECT_EQ(report.pinned_bytes_kept, 300u);
   EXPECT_EQ(report.young_bytes_kept, 300u);
+  EXPECT_EQ(metrics_.eviction_shortfall_bytes.value(), 1'600) << "1900 to reach min_free, 300 freed";
 }
 
 TEST_F(evictor_test, min_free_off_or_unmeasurable_leaves_the_quota_in_charge) {

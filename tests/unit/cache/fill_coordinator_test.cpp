@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <map>
 #include <optional>
 
 namespace regcache::cache {
@@ -21,6 +22,29 @@ namespace asio = boost::asio;
 
 core::digest some_digest() {
   return core::digest::parse("sha256:2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824").value();
+}
+
+// The reasons of regcache_fill_failures_total (fill_coordinator.hpp).
+const std::vector<std::string> fill_failure_reasons{"upstream_unreachable", "upstream_error", "not_found",
+                                                    "digest_mismatch",      "too_slow",       "disk_full",
+                                                    "storage"};
+
+// regcache_fill_failures_total of `registry`, by reason.
+std::map<std::string, std::uint64_t> fill_failures(metrics::registry& registry) {
+  std::map<std::string, std::uint64_t> out;
+  for (const auto& reason : fill_failure_reasons)
+    out[reason] = registry
+                      .get_counter("regcache_fill_failures_total",
+                                   "Blob downloads that ended without a cached copy, by reason", {{"reason", reason}})
+                      .value();
+  return out;
+}
+
+// Every reason at 0 but `reason` at 1.
+std::map<std::string, std::uint64_t> one_failure(const std::string& reason) {
+  std::map<std::string, std::uint64_t> out;
+  for (const auto& r : fill_failure_reasons) out[r] = r == reason ? 1 : 0;
+  return out;
 }
 
 TEST(fill, starts_in_starting_with_nothing_servable) {
@@ -157,6 +181,8 @@ TEST_F(coordinator_test, joins_share_one_fill_and_a_failure_clears_the_entry) {
   ASSERT_TRUE(seen);
   EXPECT_EQ(seen->state, fill::phase::failed);
   EXPECT_EQ(seen->error, errc::upstream_unreachable);
+  EXPECT_EQ(fill_failures(registry_), one_failure("upstream_unreachable")) << "one fill, however many waited";
+  EXPECT_EQ(registry_.get_counter("regcache_fills_total", "").value(), 1u);
   EXPECT_EQ(fills.in_flight(), 0u);
   EXPECT_EQ(metrics_->fills_in_flight.value(), 0);
   EXPECT_FALSE(blobs_->exists(some_digest()));
@@ -193,6 +219,7 @@ TEST_F(trickling_upstream_test, a_fill_below_the_transfer_floor_is_aborted_and_c
   ASSERT_TRUE(run_until([&] { return f->observe().ended; }));
   EXPECT_EQ(f->observe().state, fill::phase::failed);
   EXPECT_EQ(f->observe().error, errc::upstream_too_slow);
+  EXPECT_EQ(fill_failures(registry_), one_failure("too_slow"));
   EXPECT_EQ(fills.in_flight(), 0u);
   EXPECT_FALSE(blobs_->exists(digest));
   EXPECT_FALSE(index_->get_blob(digest).value());
@@ -246,6 +273,15 @@ TEST_F(pipelined_fill_test, a_blob_of_several_pieces_is_verified_and_cached_byte
   std::string cached(content.size(), '\0');
   ASSERT_EQ(::pread(file->fd(), cached.data(), cached.size(), 0), static_cast<ssize_t>(content.size()));
   EXPECT_EQ(cached, content);
+  for (const auto& [reason, count] : fill_failures(registry_)) EXPECT_EQ(count, 0u) << reason;
+}
+
+TEST_F(pipelined_fill_test, a_blob_the_upstream_does_not_have_fails_as_not_found) {
+  fill_coordinator fills(pipelined_context());
+  auto f = fills.join(some_digest(), source_, "team/app", ioc_.get_executor());
+  ASSERT_TRUE(run_until([&] { return f->observe().ended; }));
+  EXPECT_EQ(f->observe().error, errc::blob_unknown);
+  EXPECT_EQ(fill_failures(registry_), one_failure("not_found"));
 }
 
 TEST_F(pipelined_fill_test, a_corrupt_last_byte_fails_the_fill_and_is_never_servable) {
@@ -261,6 +297,7 @@ TEST_F(pipelined_fill_test, a_corrupt_last_byte_fails_the_fill_and_is_never_serv
   EXPECT_EQ(f->observe().state, fill::phase::failed);
   EXPECT_EQ(f->observe().error, errc::digest_mismatch);
   EXPECT_EQ(metrics_->digest_mismatches.value(), 1u);
+  EXPECT_EQ(fill_failures(registry_), one_failure("digest_mismatch"));
   EXPECT_FALSE(blobs_->exists(digest));
   EXPECT_FALSE(index_->get_blob(digest).value());
 }

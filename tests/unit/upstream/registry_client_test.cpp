@@ -90,10 +90,11 @@ class registry_client_test : public ::testing::Test {
         options, std::vector{std::make_shared<client>(ioc.get_executor(), ep, opts)},
         std::make_shared<authenticator>(options.name, std::move(creds), opts), metrics);
   }
-  std::uint64_t requests_with_status(unsigned status) {
+  std::uint64_t requests_with_status(std::string status) {
     return metrics
-        .get_counter("regcache_upstream_requests_total", "Requests sent to upstream registries, by status",
-                     {{"status", std::to_string(status)}})
+        .get_counter("regcache_upstream_requests_total",
+                     "Requests sent to upstream registries, by upstream and status (error: no answer)",
+                     {{"upstream", "upstream.test"}, {"status", std::move(status)}})
         .value();
   }
 
@@ -124,7 +125,7 @@ TEST_F(registry_client_test, get_manifest_sends_accept_and_returns_typed_fields)
   EXPECT_EQ(seen[0].method, "GET");
   EXPECT_EQ(seen[0].target, "/v2/team/app/manifests/v1");
   EXPECT_EQ(seen[0].values("Accept"), std::vector<std::string>{"application/vnd.oci.image.manifest.v1+json"});
-  EXPECT_EQ(requests_with_status(200), 1u);
+  EXPECT_EQ(requests_with_status("200"), 1u);
   EXPECT_EQ(metrics
                 .get_gauge("regcache_upstream_ratelimit_remaining",
                            "Pull quota the upstream reported in its RateLimit headers (last value seen)",
@@ -151,7 +152,7 @@ TEST_F(registry_client_test, transient_statuses_are_retried_with_back_off) {
   auto got = run(ioc, c->head_blob("team/app", blob_digest));
   ASSERT_TRUE(got) << got.error().message();
   EXPECT_EQ(server.requests().size(), 3u);
-  EXPECT_EQ(requests_with_status(503), 2u);
+  EXPECT_EQ(requests_with_status("503"), 2u);
 }
 
 TEST_F(registry_client_test, retries_stop_after_max_attempts) {
@@ -191,6 +192,7 @@ TEST_F(registry_client_test, refused_connections_are_retried_then_reported) {
   ASSERT_FALSE(got);
   EXPECT_EQ(got.error(), errc::connect_failed);
   EXPECT_GE(std::chrono::steady_clock::now() - started, 3ms) << "two back-offs of 1 ms and 2 ms";
+  EXPECT_EQ(requests_with_status("error"), 3u) << "every attempt without an answer";
 }
 
 TEST_F(registry_client_test, offline_sends_nothing) {
@@ -366,7 +368,7 @@ TEST_F(registry_client_test, redirects_keep_range_and_carry_credentials_only_hom
   EXPECT_EQ(at_storage[0].target, "/object?sig=abc");
   EXPECT_TRUE(at_storage[0].values("Authorization").empty()) << "credentials never leave the upstream's host";
   EXPECT_EQ(at_storage[0].values("Range"), std::vector<std::string>{"bytes=10-"});
-  EXPECT_EQ(requests_with_status(307), 2u);
+  EXPECT_EQ(requests_with_status("307"), 2u);
 }
 
 asio::awaitable<result<std::string>> read_whole(blob_stream* stream) {
