@@ -25,6 +25,7 @@ build_pkgs=(
 test_pkgs=(
   docker-registry skopeo containerd apache2-utils openssl curl python3 python3-yaml
   clang libclang-rt-14-dev nghttp2-client haproxy
+  prometheus kubernetes-client
 )
 bench_pkgs=(nginx-light wrk)
 
@@ -45,6 +46,8 @@ declare -A command_of=(
   [ninja-build]=ninja
   [ccache]=ccache
   [haproxy]=haproxy
+  [prometheus]=promtool
+  [kubernetes-client]=kubectl
 )
 
 pkgs=("${build_pkgs[@]}")

@@ -120,6 +120,9 @@ class ScriptRunTests(unittest.TestCase):
         for command in SERVICE_COMMANDS:
             write_executable(os.path.join(stubs, command), RECORDER.format(name=command, tail="exit 0"))
         write_executable(os.path.join(stubs, "nginx"), "#!/bin/sh\nexit 0\n")
+        # A kubectl of another origin (Google Cloud SDK's package): Debian's
+        # kubernetes-client would conflict with it.
+        write_executable(os.path.join(stubs, "kubectl"), "#!/bin/sh\nexit 0\n")
         # The dummy containerd: a running process of that name, and the command.
         shutil.copy("/bin/sleep", os.path.join(stubs, "containerd"))
         env = dict(os.environ, PATH=stubs + os.pathsep + os.environ.get("PATH", ""), STUB_LOG=cls.log)
@@ -157,6 +160,7 @@ class ScriptRunTests(unittest.TestCase):
         args = self.install_args()
         self.assertNotIn("containerd", args)
         self.assertNotIn("nginx-light", args)
+        self.assertNotIn("kubernetes-client", args)
         # dpkg-query says nothing is installed: the packages wanted for no
         # particular command are installed, which shows the install path ran.
         self.assertIn("build-essential", args)
