@@ -30,12 +30,14 @@ import re
 import shutil
 import tempfile
 import time
+import uuid
 
 from . import http as h
 from . import ports
 from . import process
 
 HAPROXY_BIN = os.environ.get("HAPROXY_BIN", "/usr/sbin/haproxy")
+SENTINEL_PARAM = "regcache-test-sentinel"
 
 # redispatched: HAProxy retried the request on another server (a "+" before
 # the retry count, the last of the five connection counters).
@@ -187,12 +189,28 @@ class Haproxy:
         """Where the log ends now: requests(since=...) returns what follows."""
         return os.path.getsize(self.log_path)
 
-    def requests(self, since=0, frontend="registry"):
-        """Request lines of `frontend` logged after byte offset `since`. A line
-        is written once the response ended: read them after the clients finished."""
+    def _read_log(self, since):
         with open(self.log_path, "rb") as f:
             f.seek(since)
-            text = f.read().decode("utf-8", "replace")
+            return f.read().decode("utf-8", "replace")
+
+    def settle(self, since, timeout=10):
+        """Make sure every response sent so far is in the log: HAProxy writes a
+        request's line when its stream ends, a moment after the client may
+        have read the response. A sentinel request's line shows up after them."""
+        token = uuid.uuid4().hex
+        h.request(f"{self.monitoring_url}/healthz?{SENTINEL_PARAM}={token}", timeout=timeout)
+        deadline = time.monotonic() + timeout
+        while token not in self._read_log(since):
+            if time.monotonic() > deadline:
+                raise TimeoutError("haproxy's log never showed the sentinel request")
+            time.sleep(0.02)
+
+    def requests(self, since=0, frontend="registry"):
+        """Request lines of `frontend` logged after byte offset `since`, once
+        every response sent so far is logged (settle)."""
+        self.settle(since)
+        text = self._read_log(since)
         out = []
         for line in text.splitlines():
             entry = parse_request_line(line)
