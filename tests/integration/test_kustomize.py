@@ -85,11 +85,20 @@ def is_regcache(container):
 
 
 def selects(selector, labels):
-    """A label selector (matchLabels only, or a Service's plain map) matches `labels`."""
-    match = selector.get("matchLabels", selector) if "matchExpressions" not in selector else None
-    if match is None:
-        raise AssertionError(f"matchExpressions are not checked here: {selector}")
-    return bool(match) and all(labels.get(k) == v for k, v in match.items())
+    """A label selector (matchLabels and matchExpressions, or a Service's
+    plain map) matches `labels`; an empty one matches nothing here."""
+    if "matchLabels" not in selector and "matchExpressions" not in selector:
+        selector = {"matchLabels": selector}
+    match = selector.get("matchLabels", {})
+    expressions = selector.get("matchExpressions", [])
+    tests = {
+        "In": lambda e: labels.get(e["key"]) in e["values"],
+        "NotIn": lambda e: labels.get(e["key"]) not in e["values"],
+        "Exists": lambda e: e["key"] in labels,
+        "DoesNotExist": lambda e: e["key"] not in labels,
+    }
+    return bool(match or expressions) and all(labels.get(k) == v for k, v in match.items()) \
+        and all(tests[e["operator"]](e) for e in expressions)
 
 
 def default_shutdown_grace():

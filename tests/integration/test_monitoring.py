@@ -27,6 +27,7 @@ import subprocess
 import tempfile
 import unittest
 
+import test_kustomize as kustomize
 from support import skips
 
 try:
@@ -294,6 +295,32 @@ class AlertRulesTests(unittest.TestCase):
             self.assertEqual(json.loads(dashboard["data"]["regcache-dashboard.json"]), json.load(f))
         endpoint = objects["PodMonitor"]["spec"]["podMetricsEndpoints"][0]
         self.assertEqual((endpoint["port"], endpoint["path"]), ("http", "/metrics"))
+
+    def test_the_pod_monitor_scrapes_regcache_pods_and_nothing_else(self):
+        """Among the pods the Kubernetes shapes run in its namespace, the
+        PodMonitor picks exactly those whose port http is a regcache
+        container's (not the balancers', which would proxy /metrics)."""
+        if shutil.which("kubectl") is None:
+            skips.cannot_run(self, "kubectl (Debian package kubernetes-client)")
+        monitor = load_yaml(os.path.join(MONITORING, "podmonitor.yaml"))
+        namespace, selector = monitor["metadata"]["namespace"], monitor["spec"]["selector"]
+        port = monitor["spec"]["podMetricsEndpoints"][0]["port"]
+        picked, regcache_pods = set(), set()
+        for directory in kustomize.kustomizations():
+            if not directory.startswith("kubernetes"):
+                continue
+            for obj in kustomize.render(directory):
+                if obj["kind"] not in kustomize.WORKLOAD_KINDS or obj["metadata"].get("namespace") != namespace:
+                    continue
+                meta, pod = kustomize.pod_template(obj)
+                name = f"{directory} {obj['kind']} {obj['metadata']['name']}"
+                if kustomize.selects(selector, meta.get("labels", {})):
+                    picked.add(name)
+                if any(kustomize.is_regcache(c) and any(p.get("name") == port for p in c.get("ports", []))
+                       for c in pod["containers"]):
+                    regcache_pods.add(name)
+        self.assertTrue(regcache_pods)
+        self.assertEqual(picked, regcache_pods)
 
 
 class DashboardTests(unittest.TestCase):
