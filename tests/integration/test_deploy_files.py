@@ -266,6 +266,9 @@ class ShippedConfigsStartTests(unittest.TestCase):
                     status, _, body = h.request(url, timeout=30)
                     self.assertEqual(status, 503, body[:300])
                     self.assertIn(reg, body.decode())
+            # What RegcacheUpstreamUnreachable (deploy/monitoring) reads.
+            self.assertGreaterEqual(rc.metric("regcache_upstream_requests_total", upstream=reg, status="error"), 2,
+                                    f"{reg}: attempts without an answer, by upstream")
         status, _, body = h.request(f"{rc.url}/v2/library/x/manifests/1?ns=example.org")
         self.assertEqual(status, 404, body[:300])
         self.assertIn("NAME_UNKNOWN", body.decode())
