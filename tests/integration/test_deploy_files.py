@@ -428,6 +428,8 @@ class KubernetesManifestTests(unittest.TestCase):
         self.assertTrue(all(balancer_labels.get(k) == v for k, v in service["spec"]["selector"].items()))
         self.assertFalse(all(pod_labels.get(k) == v for k, v in service["spec"]["selector"].items()),
                          "clients reach the balancers, never a replica directly")
+        self.assertNotEqual(balancer_labels.get("app.kubernetes.io/name"), "regcache",
+                            "what selects regcache pods (deploy/monitoring's PodMonitor) must not find the balancers")
         self.assertEqual([(p["port"], container_ports[p["targetPort"]]) for p in service["spec"]["ports"]],
                          [(5000, 5000)])
 
