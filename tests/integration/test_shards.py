@@ -9,10 +9,11 @@ clients through the balancer, half of them through the registry's path prefix:
     upstream's access log), and every pull verifies;
   - a node's regcache (send_ns, h2c) in front of the balancer pulls them all
     over HTTP/2 with ?ns= on every request, from the shards' caches;
-  - the replica with the largest share is killed (SIGKILL) while pulls run:
-    pulls go on succeeding once HAProxy marks it down, and the upstream sees
-    exactly the blobs that replica held, each once: its share moved, nothing
-    else did;
+  - the replica holding a 24 MiB blob is killed (SIGKILL) while pulls run
+    and a client is in the middle of downloading that blob (it arrives cut):
+    pulls go on succeeding once HAProxy marks it down, the blob comes whole
+    from the next replica, and the upstream sees exactly the blobs the dead
+    replica held, each once: its share moved, nothing else did;
   - restarted on its data directory, it serves its old share from its cache:
     no upstream fetch;
   - another replica gets SIGTERM (a rolling update) while pulls run: it
@@ -24,7 +25,9 @@ Run:  REGCACHE_BIN=build/regcache python3 -m unittest -v test_shards
 """
 
 import collections
+import http.client
 import os
+import random
 import shutil
 import signal
 import tempfile
@@ -34,7 +37,7 @@ import unittest
 
 from support import fixtures, haproxy, images, skips, skopeo
 from support import http as h
-from support.images import KiB
+from support.images import KiB, MiB
 from support.regcache import Regcache, regcache_bin
 from support.registry import Registry
 
@@ -43,6 +46,10 @@ SHIPPED_HAPROXY_CFG = os.path.join(ROOT, "deploy", "kubernetes", "sharded", "hap
 
 REPLICAS = ["regcache-0", "regcache-1", "regcache-2"]
 CLIENTS = 10
+# A blob in no image, larger than what the sockets and HAProxy's buffers
+# between a replica and a client hold (7 MiB measured), so that killing its
+# replica cuts a download of it in the middle.
+BIG_BLOB_BYTES = 24 * MiB
 # The upstream's name in regcache's config, also its path prefix:
 # /v2/upstream.test/library/x/... is library/x of that upstream.
 UPSTREAM_NAME = "upstream.test"
@@ -77,6 +84,12 @@ class ShardedPullTests(unittest.TestCase):
             cls.all_blobs |= {b.digest for b in img.blobs}
             for repo in repos:
                 cls.refs.append((f"{repo}:v1", images.http_push(img, cls.registry.url, repo, "v1")))
+        scratch = tempfile.mkdtemp(prefix="regcache-it-shards-")
+        cls.addClassCleanup(shutil.rmtree, scratch, True)
+        cls.big_blob = images.blob_from_bytes(scratch, random.Random("shard-big").randbytes(BIG_BLOB_BYTES),
+                                              "application/octet-stream")
+        images.http_push_blob(cls.registry.url, "library/shard-a", cls.big_blob)
+        cls.all_blobs.add(cls.big_blob.digest)
         config = {"upstreams": [{"name": UPSTREAM_NAME, "url": cls.registry.url, "insecure_http": True}],
                   "default_upstream": UPSTREAM_NAME}
         cls.replicas = {}
@@ -142,6 +155,32 @@ class ShardedPullTests(unittest.TestCase):
                 out[entry.path.rsplit("/", 1)[1].split("?", 1)[0]].add(entry.server)
         return out
 
+    def big_blob_url(self):
+        return f"{self.lb.url}/v2/library/shard-a/blobs/{self.big_blob.digest}"
+
+    def get_big_blob(self):
+        """GET the big blob through the balancer: whole and verified."""
+        with h.stream(self.big_blob_url(), timeout=120) as s:
+            self.assertEqual(s.status, 200)
+            n, sha = s.drain_hash()
+        self.assertEqual((n, "sha256:" + sha.hexdigest()), (self.big_blob.size, self.big_blob.digest))
+
+    def kill_during_big_download(self, victim):
+        """Start downloading the big blob from `victim` (its owner), kill the
+        replica after the first 64 KiB; returns how many bytes arrived in all."""
+        with h.stream(self.big_blob_url(), timeout=120) as s:
+            received = len(s.read(64 * KiB))
+            self.replicas[victim].kill9()
+            try:
+                while True:
+                    chunk = s.read(1 << 20)
+                    if not chunk:
+                        break
+                    received += len(chunk)
+            except http.client.IncompleteRead as e:
+                received += len(e.partial)
+        return received
+
     def cached_blobs(self, name):
         rc = self.replicas[name]
         return {d for d in self.all_blobs if os.path.exists(rc.blob_file(d))}
@@ -153,9 +192,9 @@ class ShardedPullTests(unittest.TestCase):
     def test_each_blob_fetched_once_and_a_lost_replica_moves_only_its_share(self):
         share = self.cold_pulls_fetch_each_blob_once()
         self.node_cache_tier_pulls_through_the_balancer()
-        # The replica with the largest share crashes, then one with another
-        # share is stopped as a rolling update stops it.
-        victim = max(REPLICAS, key=lambda n: len(share[n]))
+        # The replica holding the big blob crashes while a client downloads
+        # it, then one with another share is stopped as a rolling update stops it.
+        (victim,) = [n for n in REPLICAS if self.big_blob.digest in share[n]]
         self.crash_moves_only_its_share_and_restart_serves_it(victim, share)
         drained = max((n for n in REPLICAS if n != victim), key=lambda n: len(share[n]))
         self.drain_drops_no_pull(drained, share)
@@ -167,9 +206,10 @@ class ShardedPullTests(unittest.TestCase):
         self.registry.reset_log_marker()
         since = self.lb.log_offset()
         self.assertEqual(self.pull_concurrently(), [])
+        self.get_big_blob()
         fetched = self.upstream_blob_gets()
         manifest_requests = self.registry.requests(path_contains="/manifests/", settle=False)
-        self.assertEqual(set(fetched), self.all_blobs, "the upstream saw blob GETs for exactly the images' blobs")
+        self.assertEqual(set(fetched), self.all_blobs, "the upstream saw blob GETs for exactly the blobs asked for")
         self.assertEqual({d: n for d, n in fetched.items() if n != 1}, {}, "each blob fetched once in total")
         servers = self.blob_servers(since)
         self.assertEqual({d: s for d, s in servers.items() if len(s) != 1}, {},
@@ -217,11 +257,17 @@ class ShardedPullTests(unittest.TestCase):
         self.assertTrue(share[victim])
         self.registry.reset_log_marker()
         since = self.lb.log_offset()
-        before_down, after_down = self.pull_while_losing(victim, self.replicas[victim].kill9)
+        cut = []
+        before_down, after_down = self.pull_while_losing(
+            victim, lambda: cut.append(self.kill_during_big_download(victim)))
+        self.assertLess(cut[0], self.big_blob.size, "the kill cut a download in the middle")
         self.assertEqual(after_down, [], "pulls that started after HAProxy marked the replica down")
+        self.get_big_blob()
         redispatched = self.assert_refetched_exactly(share[victim], since)
         self.report(f"{victim} killed (SIGKILL) while clients pull: {len(share[victim])} blobs refetched of "
                     f"{len(self.all_blobs)} ({len(share[victim]) / len(self.all_blobs):.0%}), exactly its share; "
+                    f"a download of its {self.big_blob.size >> 20} MiB blob cut at {cut[0] / MiB:.1f} MiB, "
+                    f"whole again after the DOWN; "
                     f"pulls failed before it was marked down: {len(before_down)}, "
                     f"requests HAProxy retried on the next replica: {redispatched}")
 
@@ -231,6 +277,7 @@ class ShardedPullTests(unittest.TestCase):
         self.registry.reset_log_marker()
         since = self.lb.log_offset()
         self.assertEqual(self.pull_concurrently(), [])
+        self.get_big_blob()
         after_restart = self.upstream_blob_gets()
         self.assertEqual(after_restart, {}, "no blob fetched from the upstream after the restart")
         served = self.blob_servers(since)
