@@ -8,7 +8,7 @@ CMAKE_GEN   := -G Ninja
 # reports, and a third less compile time than full debug info on 2 cores.
 TEST_FLAGS  := -DCMAKE_BUILD_TYPE=RelWithDebInfo -DREGCACHE_TESTS=ON -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG"
 
-.PHONY: run build test unit integration fuzz fuzz-long demo bench clean
+.PHONY: run build test unit integration fuzz fuzz-long demo bench image clean
 
 run: build
 	mkdir -p data
@@ -64,6 +64,12 @@ demo: build
 bench: build
 	scripts/install-deps.sh bench
 	python3 bench/bench.py --regcache $(RELEASE_DIR)/regcache
+
+# The container image from docker/Dockerfile, with buildah and no Docker daemon
+# (scripts/build-image.sh; README "Building the image").
+image:
+	scripts/install-deps.sh image
+	scripts/build-image.sh
 
 clean:
 	rm -rf build build-fuzz

@@ -3,6 +3,7 @@
 #   scripts/install-deps.sh build   what `make run` needs (compiler, libraries)
 #   scripts/install-deps.sh test    build + the real peers the tests start
 #   scripts/install-deps.sh bench   test + the peers the benchmark compares with
+#   scripts/install-deps.sh image   what `make image` needs (buildah, debootstrap); test includes it
 #
 # This runs on users' machines, Kubernetes nodes among them. It only ever
 # installs packages that are missing: it never stops, disables, restarts or
@@ -28,6 +29,7 @@ test_pkgs=(
   prometheus kubernetes-client
 )
 bench_pkgs=(nginx-light wrk)
+image_pkgs=(buildah debootstrap curl)
 
 # Packages that are wanted for a command: when the command is already on the
 # machine, whichever package brought it is used as it is.
@@ -42,6 +44,8 @@ declare -A command_of=(
   [wrk]=wrk
   [nghttp2-client]=h2load
   [clang]=clang
+  [buildah]=buildah
+  [debootstrap]=debootstrap
   [cmake]=cmake
   [ninja-build]=ninja
   [ccache]=ccache
@@ -50,12 +54,12 @@ declare -A command_of=(
   [kubernetes-client]=kubectl
 )
 
-pkgs=("${build_pkgs[@]}")
 case "$profile" in
-  build) ;;
-  test) pkgs+=("${test_pkgs[@]}") ;;
-  bench) pkgs+=("${test_pkgs[@]}" "${bench_pkgs[@]}") ;;
-  *) echo "usage: $0 build|test|bench" >&2; exit 2 ;;
+  build) pkgs=("${build_pkgs[@]}") ;;
+  test) pkgs=("${build_pkgs[@]}" "${test_pkgs[@]}" "${image_pkgs[@]}") ;;
+  bench) pkgs=("${build_pkgs[@]}" "${test_pkgs[@]}" "${image_pkgs[@]}" "${bench_pkgs[@]}") ;;
+  image) pkgs=("${image_pkgs[@]}") ;;
+  *) echo "usage: $0 build|test|bench|image" >&2; exit 2 ;;
 esac
 
 missing=()
