@@ -19,7 +19,7 @@ profile=${1:-build}
 build_pkgs=(
   build-essential cmake ninja-build ccache pkg-config
   libboost1.81-all-dev libboost-json1.81-dev
-  libssl-dev librocksdb-dev libspdlog-dev libfmt-dev libyaml-cpp-dev libnghttp2-dev
+  libssl-dev librocksdb-dev libspdlog-dev libfmt-dev libyaml-cpp-dev libyaml-dev libnghttp2-dev
   libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev
   libcrypt-dev
 )

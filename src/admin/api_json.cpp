@@ -18,6 +18,7 @@ json::object to_json(const cache::eviction_report& r) {
           {"tags_evicted", r.tags_evicted},
           {"pinned_bytes_kept", r.pinned_bytes_kept},
           {"young_bytes_kept", r.young_bytes_kept},
+          {"pins_expired", r.pins_expired},
           {"available_before", r.available_before},
           {"below_min_free", r.below_min_free},
           {"reached_low_watermark", r.reached_low_watermark},
@@ -68,6 +69,8 @@ json::object to_json(const image_entry& e) {
           {"complete", e.complete},
           {"last_used_ms", e.last_used_ms},
           {"pinned", e.pinned},
+          {"pin_expires_at_ms", e.pin_expires_at_ms ? json::value(e.pin_expires_at_ms) : json::value(nullptr)},
+          {"pin_label", e.pin_label},
           {"scan", e.scan}};
 }
 
@@ -91,7 +94,9 @@ json::object pin_json(std::string_view upstream, std::string_view repository, st
           {"reference", reference},
           {"digest", pin.digest.str()},
           {"platforms", std::move(platforms)},
-          {"pinned_at_ms", pin.pinned_at_ms}};
+          {"pinned_at_ms", pin.pinned_at_ms},
+          {"expires_at_ms", pin.expires_at_ms ? json::value(pin.expires_at_ms) : json::value(nullptr)},
+          {"label", pin.label}};
 }
 
 void add_progress(json::object& o, const cache::prefetch_progress& p) {

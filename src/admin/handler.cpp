@@ -184,6 +184,31 @@ asio::awaitable<error_code> remove_pin_task(store::index* index, std::string ups
   co_return index->remove_pin(upstream, repository, reference);
 }
 
+// Removes every pin carrying `label`; the images unpinned, as pin_json names them.
+asio::awaitable<result<std::vector<std::string>>> remove_labelled_pins_task(store::index* index, std::string label) {
+  struct pin_key {
+    std::string upstream, repository, reference, image;
+  };
+  std::vector<pin_key> labelled;
+  auto ec = index->for_each_pin(
+      [&](std::string_view up, std::string_view repo, std::string_view ref, const store::pin_record& pin) {
+        if (pin.label == label)
+          labelled.push_back({std::string(up), std::string(repo), std::string(ref),
+                              std::string(pin_json(up, repo, ref, pin).at("image").as_string())});
+        return true;
+      });
+  if (ec) co_return ec;
+  std::vector<std::string> unpinned;
+  for (auto& pin : labelled) {
+    ec = index->remove_pin(pin.upstream, pin.repository, pin.reference);
+    // Removed meanwhile (an unpin, an expiry): what was asked for is done.
+    if (ec == store::errc::not_found) continue;
+    if (ec) co_return ec;
+    unpinned.push_back(std::move(pin.image));
+  }
+  co_return unpinned;
+}
+
 // purge_report holds no digest type, so the result is default-constructible as co_spawn needs.
 asio::awaitable<boost::system::result<purge_report, purge_failure>> purge_task(store::remover* remover,
                                                                                std::string upstream,
@@ -322,7 +347,10 @@ asio::awaitable<void> handler::serve(exchange& ex) {
   if (path == "/api/v1/pins" && post) co_return co_await pin(ex);
   if (path == "/api/v1/pins" && m == http::method::delete_) {
     const auto image = target->query_value("image");
-    if (!image) co_return co_await send_error(ex, 400, "DELETE /api/v1/pins needs ?image=<image>");
+    const auto label = target->query_value("label");
+    if (image.has_value() == label.has_value())
+      co_return co_await send_error(ex, 400, "DELETE /api/v1/pins needs ?image=<image> or ?label=<key=value>");
+    if (label) co_return co_await unpin_label(ex, std::string(*label));
     co_return co_await unpin(ex, std::string(*image));
   }
   if (path == "/api/v1/prefetch" && post) co_return co_await prefetch(ex);
@@ -403,12 +431,16 @@ asio::awaitable<void> handler::pin(exchange& ex) {
   auto top = co_await resolve_top(&s_.manifests, *routed, ref);
   if (!top) co_return co_await send_failure(ex, top.error(), image);
   // The pin first, so eviction cannot take what the fetch below brings in.
-  store::pin_record record{top->digest, request->platforms, core::to_unix_ms(s_.clock.now())};
+  const auto now_ms = core::to_unix_ms(s_.clock.now());
+  const auto expires_at_ms = request->lasts ? now_ms + request->lasts->count() : 0;
+  store::pin_record record{top->digest, request->platforms, now_ms, expires_at_ms, request->label};
   auto ec = co_await asio::co_spawn(s_.blocking,
                                     put_pin_task(&s_.index, routed->source->name, routed->repository, ref.text, record),
                                     asio::use_awaitable);
   if (ec) co_return co_await send_failure(ex, ec, "storing the pin");
-  spdlog::info("admin: pinned {} ({})", image, top->digest.str());
+  spdlog::info("admin: pinned {} ({}){}{}", image, top->digest.str(),
+               request->lasts ? " for " + std::to_string(request->lasts->count()) + " ms" : std::string(),
+               request->label.empty() ? std::string() : " labelled " + request->label);
 
   // A pinned image is one the cache keeps whole: fetch what is missing of it.
   auto fetched = co_await s_.prefetcher.prefetch(routed->source, routed->repository, ref.text, *filter);
@@ -434,6 +466,21 @@ asio::awaitable<void> handler::unpin(exchange& ex, std::string text) {
   if (ec) co_return co_await send_failure(ex, ec, "removing the pin");
   spdlog::info("admin: unpinned {}", image);
   json::object o{{"unpinned", image}};
+  co_await send_object(ex, 200, std::move(o));
+}
+
+asio::awaitable<void> handler::unpin_label(exchange& ex, std::string text) {
+  auto label = parse_pin_label(text);
+  if (!label) co_return co_await send_error(ex, 400, label.error().message);
+  auto unpinned = co_await asio::co_spawn(s_.blocking, remove_labelled_pins_task(&s_.index, *label),
+                                          asio::use_awaitable);
+  if (!unpinned) co_return co_await send_failure(ex, unpinned.error(), "removing the pins");
+  if (unpinned->empty())
+    co_return co_await send_error(ex, 404, "no pin has the label " + *label + " (pins are listed by GET /api/v1/pins)");
+  spdlog::info("admin: unpinned {} images labelled {}", unpinned->size(), *label);
+  json::array images;
+  for (const auto& image : *unpinned) images.emplace_back(image);
+  json::object o{{"label", *label}, {"unpinned", std::move(images)}};
   co_await send_object(ex, 200, std::move(o));
 }
 

@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <map>
-#include <set>
 #include <tuple>
 #include <unordered_set>
 
@@ -22,13 +21,16 @@ std::string platform_text(const oci::platform& p) {
 using repo_key = std::pair<std::string, std::string>;
 
 struct pins_index {
-  std::set<std::tuple<std::string, std::string, std::string>> references;
-  std::map<repo_key, std::unordered_set<std::string>> digests;
+  std::map<std::tuple<std::string, std::string, std::string>, store::pin_record> references;
+  std::map<repo_key, std::map<std::string, store::pin_record>> digests;
 
-  bool covers(const image_entry& e) const {
-    if (references.contains({e.upstream, e.repository, e.tag})) return true;
-    const auto it = digests.find({e.upstream, e.repository});
-    return it != digests.end() && it->second.contains(e.digest);
+  // The pin that covers the image: the one naming its tag, else one naming its digest.
+  const store::pin_record* covering(const image_entry& e) const {
+    if (const auto it = references.find({e.upstream, e.repository, e.tag}); it != references.end()) return &it->second;
+    const auto repo = digests.find({e.upstream, e.repository});
+    if (repo == digests.end()) return nullptr;
+    const auto it = repo->second.find(e.digest);
+    return it == repo->second.end() ? nullptr : &it->second;
   }
 };
 
@@ -63,8 +65,8 @@ result<inventory> take_inventory(const store::index& index) {
   pins_index pins;
   auto ec = index.for_each_pin(
       [&](std::string_view up, std::string_view repo, std::string_view ref, const store::pin_record& pin) {
-        pins.references.emplace(std::string(up), std::string(repo), std::string(ref));
-        pins.digests[{std::string(up), std::string(repo)}].insert(pin.digest.str());
+        pins.references.emplace(std::tuple{std::string(up), std::string(repo), std::string(ref)}, pin);
+        pins.digests[{std::string(up), std::string(repo)}].emplace(pin.digest.str(), pin);
         return true;
       });
   if (ec) return ec;
@@ -90,7 +92,11 @@ result<inventory> take_inventory(const store::index& index) {
   inventory out;
   std::map<repo_key, repository_totals> repositories;
   for (auto& [e, digest] : rows) {
-    e.pinned = pins.covers(e);
+    if (const auto* pin = pins.covering(e)) {
+      e.pinned = true;
+      e.pin_expires_at_ms = pin->expires_at_ms;
+      e.pin_label = pin->label;
+    }
     auto& totals = repositories[{e.upstream, e.repository}];
     ++totals.tags;
     auto top = index.get_manifest(digest);

@@ -65,15 +65,51 @@ parsed<image_ref> image_field(const json::object& o) {
 
 }  // namespace
 
+parsed<std::string> parse_pin_label(std::string_view text) {
+  const auto usage = [&](std::string_view why) {
+    return input_error{"invalid label \"" + std::string(text.substr(0, 100)) + "\": " + std::string(why) +
+                       " (use key=value, e.g. app=shop)"};
+  };
+  if (text.size() > max_pin_label_length) return usage("too long");
+  const auto equals = text.find('=');
+  if (equals == std::string_view::npos) return usage("no '='");
+  const auto key = text.substr(0, equals);
+  const auto value = text.substr(equals + 1);
+  if (key.empty() || value.empty()) return usage("empty key or value");
+  const auto word = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+           c == '.';
+  };
+  for (char c : key)
+    if (!word(c) && c != '/') return usage("the key may hold letters, digits and -_./");
+  for (char c : value)
+    if (!word(c)) return usage("the value may hold letters, digits and -_.");
+  return parsed<std::string>(boost::system::in_place_value, text);
+}
+
 parsed<pin_request> parse_pin_request(std::string_view body) {
   auto o = parse_object(body, false);
   if (!o) return o.error();
-  if (auto k = only_keys(*o, {"image", "platforms"}); !k) return k.error();
+  if (auto k = only_keys(*o, {"image", "platforms", "for_ms", "label"}); !k) return k.error();
   auto image = image_field(*o);
   if (!image) return image.error();
   auto platforms = string_list(*o, "platforms");
   if (!platforms) return platforms.error();
-  return pin_request{std::move(*image), std::move(*platforms)};
+  pin_request request{std::move(*image), std::move(*platforms), std::nullopt, {}};
+  if (const auto* v = o->if_contains("for_ms"); v && !v->is_null()) {
+    const auto* n = v->if_int64();
+    if (!n || *n <= 0 || *n > max_pin_duration.count())
+      return input_error{"\"for_ms\" must be a whole number of milliseconds from 1 to " +
+                         std::to_string(max_pin_duration.count())};
+    request.lasts = std::chrono::milliseconds(*n);
+  }
+  if (const auto* v = o->if_contains("label"); v && !v->is_null()) {
+    if (!v->is_string()) return input_error{"\"label\" must be a string"};
+    auto label = parse_pin_label(std::string_view(v->as_string().data(), v->as_string().size()));
+    if (!label) return label.error();
+    request.label = std::move(*label);
+  }
+  return request;
 }
 
 parsed<prefetch_request> parse_prefetch_request(std::string_view body) {

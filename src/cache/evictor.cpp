@@ -86,6 +86,28 @@ error_code protect_pinned_image(const store::index& index, const store::pin_reco
   return {};
 }
 
+// Lifts the pins whose expiry has come (regcache pin --for), as an unpin
+// would: the row goes, and with it all the pin protected.
+result<std::size_t> lift_expired(store::index& index, std::int64_t now_ms) {
+  std::vector<std::tuple<std::string, std::string, std::string, store::pin_record>> expired;
+  auto ec = index.for_each_pin([&](std::string_view upstream, std::string_view repository,
+                                   std::string_view reference, const store::pin_record& pin) {
+    if (pin.expired(now_ms)) expired.emplace_back(upstream, repository, reference, pin);
+    return true;
+  });
+  if (ec) return ec;
+  std::size_t lifted = 0;
+  for (const auto& [upstream, repository, reference, pin] : expired) {
+    ec = index.remove_pin(upstream, repository, reference);
+    if (ec == store::errc::not_found) continue;  // unpinned meanwhile
+    if (ec) return ec;
+    ++lifted;
+    spdlog::info("pin of {}/{} {} ({}{}) expired: lifted", upstream, repository, reference, pin.digest.str(),
+                 pin.label.empty() ? std::string() : ", label " + pin.label);
+  }
+  return lifted;
+}
+
 result<protection> collect_pins(const store::index& index) {
   std::vector<store::pin_record> pins;
   protection out;
@@ -294,6 +316,9 @@ result<eviction_report> evictor::run_once(bool forced) {
   if (auto ec = ctx_.index->flush_access_times())
     spdlog::warn("eviction: flushing access times failed ({}): LRU order may lag", ec.message());
 
+  const auto now_ms = core::to_unix_ms(ctx_.clock->now());
+  auto lifted = lift_expired(*ctx_.index, now_ms);
+  if (!lifted) return lifted.error();
   auto protect = collect_pins(*ctx_.index);
   if (!protect) return protect.error();
   auto blobs = measure_blobs(*ctx_.index, *protect);
@@ -303,9 +328,10 @@ result<eviction_report> evictor::run_once(bool forced) {
   ctx_.metrics->pins.set(static_cast<std::int64_t>(protect->pins));
 
   eviction_report report;
+  report.pins_expired = *lifted;
   report.usage_before = blobs->total;
   report.usage_after = blobs->total;
-  const auto h = horizons_at(core::to_unix_ms(ctx_.clock->now()), policy_);
+  const auto h = horizons_at(now_ms, policy_);
   const auto low = share_of(policy_.quota_bytes, policy_.low_watermark);
   const bool over_quota = policy_.quota_bytes > 0 &&
                           (forced || blobs->total > share_of(policy_.quota_bytes, policy_.high_watermark));
@@ -358,6 +384,13 @@ void evictor::log_pass(const eviction_report& report) {
   }
 }
 
+result<std::size_t> evictor::lift_expired_pins() {
+  std::lock_guard lock(pass_mutex_);
+  auto lifted = lift_expired(*ctx_.index, core::to_unix_ms(ctx_.clock->now()));
+  if (lifted && *lifted) ctx_.metrics->pins.add(-static_cast<std::int64_t>(*lifted));
+  return lifted;
+}
+
 bool evictor::pass_due(bool forced, bool interval_elapsed) const {
   if (forced) return true;
   const bool pressed =
@@ -375,6 +408,12 @@ bool evictor::pass_due(bool forced, bool interval_elapsed) const {
 asio::awaitable<void> evictor::pass_on_blocking(bool forced) {
   auto report = run_once(forced);
   if (!report) spdlog::error("eviction pass failed: {}", report.error().message());
+  co_return;
+}
+
+asio::awaitable<void> evictor::lift_on_blocking() {
+  auto lifted = lift_expired_pins();
+  if (!lifted) spdlog::error("lifting expired pins failed: {}", lifted.error().message());
   co_return;
 }
 
@@ -400,7 +439,15 @@ asio::awaitable<void> evictor::run_forever(std::chrono::milliseconds interval) {
     const auto now = std::chrono::steady_clock::now();
     const bool interval_elapsed = now >= next_interval;
     const bool forced = requested_.exchange(false);
-    if (!pass_due(forced, interval_elapsed)) continue;
+    if (!pass_due(forced, interval_elapsed)) {
+      if (!interval_elapsed) continue;
+      // No pass is due, but an expired pin must not outstay its time by
+      // more than an interval: `regcache ls` shows what is pinned.
+      next_interval = now + interval;
+      auto lift = lift_on_blocking();
+      co_await asio::co_spawn(ctx_.blocking, std::move(lift), asio::use_awaitable);
+      continue;
+    }
     next_interval = now + interval;
     auto pass = pass_on_blocking(forced);
     co_await asio::co_spawn(ctx_.blocking, std::move(pass), asio::use_awaitable);

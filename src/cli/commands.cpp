@@ -3,6 +3,8 @@
 #include "regcache/core/text.hpp"
 
 #include "regcache/admin/api_json.hpp"
+#include "regcache/admin/image_ref.hpp"
+#include "regcache/admin/requests.hpp"
 #include "regcache/cli/admin_address.hpp"
 #include "regcache/cli/admin_client.hpp"
 #include "regcache/cli/admin_token.hpp"
@@ -10,6 +12,7 @@
 #include "regcache/cli/progress.hpp"
 #include "regcache/core/clock.hpp"
 #include "regcache/core/units.hpp"
+#include "regcache/kube/workload_images.hpp"
 #include "regcache/store/blob_store.hpp"
 #include "regcache/store/fsck.hpp"
 #include "regcache/store/index.hpp"
@@ -20,9 +23,15 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -63,6 +72,21 @@ const json::array& list(const json::object& o, std::string_view key) {
   static const json::array empty;
   const auto* v = o.if_contains(key);
   return v && v->is_array() ? v->as_array() : empty;
+}
+
+// The PINNED column of `regcache ls`: "yes", or when the pin expires, and its label.
+std::string pin_summary(std::int64_t now, std::int64_t expires_at_ms, const std::string& label) {
+  std::string text = expires_at_ms ? format_expiry(now, expires_at_ms) : "yes";
+  if (!label.empty()) text += " (" + label + ")";
+  return text;
+}
+
+// The strings of a reply's array (platforms), joined.
+std::string joined(const json::array& items, std::string_view separator) {
+  std::string out;
+  for (const auto& item : items)
+    if (item.is_string()) out += (out.empty() ? "" : std::string(separator)) + std::string(item.as_string());
+  return out;
 }
 
 std::string short_digest(std::string_view digest) {
@@ -140,6 +164,44 @@ json::array string_array(const std::vector<std::string>& items) {
   return a;
 }
 
+// The text of a manifest file ("-": standard input), at most one byte more
+// than kube::max_manifest_bytes (which the parser then refuses).
+std::string read_manifests(const std::string& file) {
+  std::ifstream opened;
+  if (file != "-") {
+    opened.open(file, std::ios::binary);
+    if (!opened) throw usage_error(file + ": " + std::strerror(errno));
+  }
+  std::istream& in = file == "-" ? std::cin : opened;
+  std::string text(kube::max_manifest_bytes + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  if (in.bad()) throw usage_error(file + ": reading failed");
+  text.resize(static_cast<std::size_t>(in.gcount()));
+  return text;
+}
+
+// `images` and those the Kubernetes manifests in `files` run (-f), each once,
+// in order; every image checked, so a typo stops the command before the
+// server is asked anything.
+std::vector<std::string> images_with_manifests(std::vector<std::string> images, const std::vector<std::string>& files) {
+  for (const auto& file : files) {
+    const auto name = file == "-" ? std::string("standard input") : file;
+    auto uses = kube::workload_images(read_manifests(file));
+    if (!uses) throw usage_error(name + ": " + uses.error().message);
+    if (uses->empty()) throw usage_error(name + ": no container image in these manifests");
+    for (auto& use : *uses) {
+      if (auto ref = admin::parse_image_ref(use.image); !ref)
+        throw usage_error(name + ": " + use.where + ": " + ref.error().message);
+      images.push_back(std::move(use.image));
+    }
+  }
+  std::vector<std::string> unique;
+  for (auto& image : images)
+    if (std::find(unique.begin(), unique.end(), image) == unique.end()) unique.push_back(std::move(image));
+  if (unique.empty()) throw usage_error("name an image, or manifests with -f FILE (- for standard input)");
+  return unique;
+}
+
 // ---- output of each command ----
 
 void print_images(const json::object& reply) {
@@ -148,9 +210,7 @@ void print_images(const json::object& reply) {
   for (const auto& item : list(reply, "images")) {
     if (!item.is_object()) continue;
     const auto& i = item.as_object();
-    std::string platforms;
-    for (const auto& p : list(i, "platforms"))
-      if (p.is_string()) platforms += (platforms.empty() ? "" : ",") + std::string(p.as_string());
+    const auto platforms = joined(list(i, "platforms"), ",");
     const auto cached = num(i, "cached_bytes");
     const auto total = num(i, "total_bytes");
     // An image fetched for some platforms only has manifests the cache lacks: its total is unknown.
@@ -161,7 +221,8 @@ void print_images(const json::object& reply) {
       size += " of " + core::format_bytes(total);
     const auto scan = str(i, "scan");
     rows.push_back({str(i, "image"), short_digest(str(i, "digest")), platforms.empty() ? "-" : platforms, size,
-                    format_age(now, signed_num(i, "last_used_ms")), flag(i, "pinned") ? "yes" : "",
+                    format_age(now, signed_num(i, "last_used_ms")),
+                    flag(i, "pinned") ? pin_summary(now, signed_num(i, "pin_expires_at_ms"), str(i, "pin_label")) : "",
                     scan.empty() ? "-" : scan});
   }
   if (rows.empty()) {
@@ -172,6 +233,24 @@ void print_images(const json::object& reply) {
       render_table({{"IMAGE"}, {"DIGEST"}, {"PLATFORMS"}, {"SIZE", true}, {"LAST USED"}, {"PINNED"}, {"SCAN"}}, rows)
           .c_str(),
       stdout);
+}
+
+// Every pin (GET /api/v1/pins): pins by digest name images no tag row shows.
+void print_pins(const json::object& reply) {
+  std::vector<std::vector<std::string>> rows;
+  const auto now = now_ms();
+  for (const auto& item : list(reply, "pins")) {
+    if (!item.is_object()) continue;
+    const auto& p = item.as_object();
+    const auto platforms = joined(list(p, "platforms"), ",");
+    const auto label = str(p, "label");
+    rows.push_back({str(p, "image"), short_digest(str(p, "digest")), platforms.empty() ? "all" : platforms,
+                    format_age(now, signed_num(p, "pinned_at_ms")),
+                    format_expiry(now, signed_num(p, "expires_at_ms")), label.empty() ? "-" : label});
+  }
+  if (rows.empty()) return;
+  std::fputs(render_table({{"PIN"}, {"DIGEST"}, {"PLATFORMS"}, {"PINNED"}, {"EXPIRES"}, {"LABEL"}}, rows).c_str(),
+             stdout);
 }
 
 void print_repositories(const json::object& reply) {
@@ -259,7 +338,10 @@ struct operator_commands::state {
   common_flags common_ls, common_stats, common_pin, common_unpin, common_prefetch, common_purge, common_gc, common_fsck,
       common_scan;
   bool repositories = false;
-  std::string pin_image, unpin_image, purge_image, scan_image;
+  bool only_pins = false;
+  std::string unpin_image, purge_image, scan_image;
+  std::vector<std::string> pin_images, pin_files, prefetch_files;
+  std::string pin_for, pin_label, unpin_label;
   std::vector<std::string> pin_platforms, prefetch_images, prefetch_platforms;
   std::string fsck_data;
   bool fsck_dry_run = false;
@@ -286,13 +368,25 @@ struct operator_commands::state {
   static admin_client client_for(const common_flags& f) { return client_for(f, settings_for(f)); }
 
   int run_ls() const {
+    if (repositories && only_pins) throw usage_error("ls takes --repositories or --pins, not both");
     const auto client = client_for(common_ls);
-    auto r = call(client, "GET", repositories ? "/api/v1/repositories" : "/api/v1/images", {}, common_ls.json);
+    const auto* path = only_pins ? "/api/v1/pins" : repositories ? "/api/v1/repositories" : "/api/v1/images";
+    auto r = call(client, "GET", path, {}, common_ls.json);
     if (!r.reply || common_ls.json) return r.exit_code;
-    if (repositories)
+    if (only_pins) {
+      print_pins(*r.reply);
+      return exit_ok;
+    }
+    if (repositories) {
       print_repositories(*r.reply);
-    else
-      print_images(*r.reply);
+      return exit_ok;
+    }
+    print_images(*r.reply);
+    // Pins with their expiry and label, below the images they keep.
+    auto pins = call(client, "GET", "/api/v1/pins", {}, false);
+    if (!pins.reply) return pins.exit_code;
+    if (!list(*pins.reply, "pins").empty()) std::printf("\n");
+    print_pins(*pins.reply);
     return exit_ok;
   }
 
@@ -303,29 +397,72 @@ struct operator_commands::state {
     return r.exit_code;
   }
 
+  // The body of POST /api/v1/pins but the image: --platform, --for and --label.
+  json::object pin_options() const {
+    json::object body{{"platforms", string_array(pin_platforms)}};
+    if (!pin_for.empty()) {
+      auto lasts = core::parse_duration(pin_for);
+      if (!lasts || lasts->count() <= 0)
+        throw usage_error("--for " + pin_for + ": not a duration (e.g. 7d, 12h, 1h30m)");
+      body["for_ms"] = lasts->count();
+    }
+    if (!pin_label.empty()) {
+      if (auto label = admin::parse_pin_label(pin_label); !label) throw usage_error("--label: " + label.error().message);
+      body["label"] = pin_label;
+    }
+    return body;
+  }
+
+  // Pins each image in turn; a failure does not stop the others. Exit code
+  // of the worst.
   int run_pin() const {
+    const auto images = images_with_manifests(pin_images, pin_files);
+    const auto options = pin_options();
     const auto client = client_for(common_pin);
-    json::object body{{"image", pin_image}, {"platforms", string_array(pin_platforms)}};
+    int worst = exit_ok;
+    for (const auto& image : images) {
+      auto body = options;
+      body["image"] = image;
+      worst = std::max(worst, pin_one(client, body));
+    }
+    return worst;
+  }
+
+  int pin_one(const admin_client& client, const json::object& body) const {
     auto r = call(client, "POST", "/api/v1/pins", json::serialize(body), common_pin.json);
     if (r.reply && !common_pin.json) {
-      std::string platforms;
-      for (const auto& p : list(*r.reply, "platforms"))
-        if (p.is_string()) platforms += (platforms.empty() ? "" : ", ") + std::string(p.as_string());
-      std::printf("pinned %s (%s), platforms: %s\n", str(*r.reply, "image").c_str(), str(*r.reply, "digest").c_str(),
-                  platforms.empty() ? "all" : platforms.c_str());
+      const auto platforms = joined(list(*r.reply, "platforms"), ", ");
+      std::string lasting;
+      if (const auto expires = signed_num(*r.reply, "expires_at_ms"))
+        lasting = ", expires " + format_expiry(now_ms(), expires);
+      if (const auto label = str(*r.reply, "label"); !label.empty()) lasting += ", label " + label;
+      std::printf("pinned %s (%s), platforms: %s%s\n", str(*r.reply, "image").c_str(),
+                  str(*r.reply, "digest").c_str(), platforms.empty() ? "all" : platforms.c_str(), lasting.c_str());
     }
     if (!r.reply) return r.exit_code;
     const auto* fetch = r.reply->if_contains("fetch");
     if (fetch && fetch->is_object() && !str(fetch->as_object(), "error").empty()) {
-      std::fprintf(stderr, "regcache: pinned, but fetching its content failed: %s (retry with `regcache prefetch`)\n",
-                   str(fetch->as_object(), "error").c_str());
+      std::fprintf(stderr,
+                   "regcache: pinned %s, but fetching its content failed: %s (retry with `regcache prefetch`)\n",
+                   str(*r.reply, "image").c_str(), str(fetch->as_object(), "error").c_str());
       return exit_failed;
     }
     return r.exit_code;
   }
 
   int run_unpin() const {
+    if (unpin_image.empty() == unpin_label.empty()) throw usage_error("unpin takes an image or --label key=value");
     const auto client = client_for(common_unpin);
+    if (!unpin_label.empty()) {
+      if (auto label = admin::parse_pin_label(unpin_label); !label)
+        throw usage_error("--label: " + label.error().message);
+      auto r = call(client, "DELETE", "/api/v1/pins?label=" + core::percent_encode(unpin_label), {},
+                    common_unpin.json);
+      if (r.reply && !common_unpin.json)
+        for (const auto& image : list(*r.reply, "unpinned"))
+          if (image.is_string()) std::printf("unpinned %s\n", std::string(image.as_string()).c_str());
+      return r.exit_code;
+    }
     auto r = call(client, "DELETE", "/api/v1/pins?image=" + core::percent_encode(unpin_image), {}, common_unpin.json);
     if (r.reply && !common_unpin.json) std::printf("unpinned %s\n", str(*r.reply, "unpinned").c_str());
     return r.exit_code;
@@ -381,7 +518,8 @@ struct operator_commands::state {
 
   int run_prefetch() const {
     const auto client = client_for(common_prefetch);
-    json::object body{{"images", string_array(prefetch_images)}, {"platforms", string_array(prefetch_platforms)}};
+    const auto images = images_with_manifests(prefetch_images, prefetch_files);
+    json::object body{{"images", string_array(images)}, {"platforms", string_array(prefetch_platforms)}};
     const bool as_json = common_prefetch.json;
     const bool terminal = stdout_is_terminal();
     std::optional<progress_reporter> progress;
@@ -538,23 +676,33 @@ operator_commands::operator_commands(CLI::App& app) : state_(std::make_unique<st
   s.ls = app.add_subcommand("ls", "List the cached images (tags) with their sizes and last use");
   add_common(s.ls, s.common_ls);
   s.ls->add_flag("-r,--repositories", s.repositories, "One line per repository instead of per tag");
+  s.ls->add_flag("--pins", s.only_pins, "Only the pins, with their expiry and label");
 
   s.stats = app.add_subcommand("stats", "Show cache usage, quota, pins and the last eviction");
   add_common(s.stats, s.common_stats);
 
-  s.pin = app.add_subcommand("pin", "Pin an image: eviction never removes it (fetches what is not cached yet)");
+  s.pin = app.add_subcommand("pin", "Pin images: eviction never removes them (fetches what is not cached yet)");
   add_common(s.pin, s.common_pin);
-  s.pin->add_option("image", s.pin_image, "Image, e.g. alpine:3.20 or ghcr.io/owner/app@sha256:...")->required();
+  s.pin->add_option("images", s.pin_images, "Images, e.g. alpine:3.20 or ghcr.io/owner/app@sha256:...");
+  s.pin->add_option("-f,--filename", s.pin_files,
+                    "Kubernetes manifests (YAML, - for standard input) whose images to pin (repeatable)")
+      ->allow_extra_args(false);
   s.pin->add_option("--platform", s.pin_platforms, "os/arch[/variant] to protect (repeatable; default all)")
       ->allow_extra_args(false);
+  s.pin->add_option("--for", s.pin_for, "Lift the pin after this long, e.g. 7d, 12h (default: never)");
+  s.pin->add_option("--label", s.pin_label, "Label the pin key=value, e.g. app=shop (for unpin --label)");
 
-  s.unpin = app.add_subcommand("unpin", "Remove a pin");
+  s.unpin = app.add_subcommand("unpin", "Remove a pin, or every pin with a label");
   add_common(s.unpin, s.common_unpin);
-  s.unpin->add_option("image", s.unpin_image, "Image as it was pinned")->required();
+  s.unpin->add_option("image", s.unpin_image, "Image as it was pinned");
+  s.unpin->add_option("--label", s.unpin_label, "Remove every pin with this label, e.g. app=shop");
 
   s.prefetch = app.add_subcommand("prefetch", "Fetch images into the cache before they are pulled");
   add_common(s.prefetch, s.common_prefetch);
-  s.prefetch->add_option("images", s.prefetch_images, "Images, e.g. alpine:3.20 nginx")->required();
+  s.prefetch->add_option("images", s.prefetch_images, "Images, e.g. alpine:3.20 nginx");
+  s.prefetch->add_option("-f,--filename", s.prefetch_files,
+                         "Kubernetes manifests (YAML, - for standard input) whose images to fetch (repeatable)")
+      ->allow_extra_args(false);
   s.prefetch->add_option("--platform", s.prefetch_platforms, "os/arch[/variant] to fetch (repeatable; default all)")
       ->allow_extra_args(false);
 

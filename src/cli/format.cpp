@@ -56,6 +56,18 @@ std::string format_eta(std::chrono::seconds left) {
   return buf;
 }
 
+std::string format_expiry(std::int64_t now_ms, std::int64_t expires_at_ms) {
+  if (expires_at_ms == 0) return "never";
+  if (expires_at_ms <= now_ms) return "expired";
+  // Rounded up: a pin shown "in 1s" has not expired yet.
+  const auto seconds = (expires_at_ms - now_ms + 999) / 1000;
+  if (seconds < 86400) return "in " + format_eta(std::chrono::seconds(seconds));
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "in %lldd%02lldh", static_cast<long long>(seconds / 86400),
+                static_cast<long long>(seconds % 86400 / 3600));
+  return buf;
+}
+
 std::string format_rate(double bytes_per_second) {
   return core::format_bytes(static_cast<std::uint64_t>(std::max(0.0, bytes_per_second))) + "/s";
 }

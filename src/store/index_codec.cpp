@@ -67,6 +67,7 @@ class decoder {
     std::uint8_t v = 0;
     return u8(v) && v == format_version;
   }
+  bool empty() const { return data_.empty(); }
   std::string_view rest() {
     auto r = data_;
     data_ = {};
@@ -160,6 +161,8 @@ std::string encode(const pin_record& r) {
   put_str(out, r.digest.str());
   put_i64(out, r.pinned_at_ms);
   put_strings(out, r.platforms);
+  put_i64(out, r.expires_at_ms);
+  put_str(out, r.label);
   return out;
 }
 
@@ -171,8 +174,13 @@ std::optional<pin_record> decode_pin(std::string_view value) {
   if (!in.version() || !in.str(digest_text) || !in.i64(pinned_at_ms) || !in.strings(platforms)) return std::nullopt;
   auto d = core::digest::parse(digest_text);
   if (!d) return std::nullopt;
-  if (!in.rest().empty()) return std::nullopt;
-  return pin_record{std::move(*d), std::move(platforms), pinned_at_ms};
+  pin_record pin{std::move(*d), std::move(platforms), pinned_at_ms, 0, {}};
+  // Rows written before pins could expire end here.
+  if (in.empty()) return pin;
+  std::string_view label;
+  if (!in.i64(pin.expires_at_ms) || !in.str(label) || !in.empty()) return std::nullopt;
+  pin.label = label;
+  return pin;
 }
 
 std::string encode(const scan_record& r) {

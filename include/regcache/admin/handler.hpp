@@ -14,9 +14,11 @@
 //   GET    /api/v1/stats          cache usage, quota, pins, last eviction, version
 //   GET    /api/v1/images         every cached tag with sizes, last use, pinned
 //   GET    /api/v1/repositories   the same per upstream + repository
-//   GET    /api/v1/pins           every pin
-//   POST   /api/v1/pins           {"image", "platforms"?}: pins, then fetches what the cache lacks of it
+//   GET    /api/v1/pins           every pin, with its expiry and label
+//   POST   /api/v1/pins           {"image", "platforms"?, "for_ms"?, "label"?}: pins (for for_ms, under the
+//                                 label), then fetches what the cache lacks of it
 //   DELETE /api/v1/pins?image=…   404 when not pinned
+//   DELETE /api/v1/pins?label=k=v every pin with that label; 404 when none has it
 //   POST   /api/v1/prefetch       {"images", "platforms"?} → NDJSON stream of progress
 //   POST   /api/v1/purge          {"image"}: removes it and what nothing else uses; 409 if pinned
 //   POST   /api/v1/gc             a forced eviction pass → its report
@@ -93,6 +95,7 @@ class handler {
   boost::asio::awaitable<void> list_pins(http::exchange& ex);
   boost::asio::awaitable<void> pin(http::exchange& ex);
   boost::asio::awaitable<void> unpin(http::exchange& ex, std::string image);
+  boost::asio::awaitable<void> unpin_label(http::exchange& ex, std::string label);
   boost::asio::awaitable<void> prefetch(http::exchange& ex);
   boost::asio::awaitable<void> purge(http::exchange& ex);
   boost::asio::awaitable<void> gc(http::exchange& ex);

@@ -32,6 +32,9 @@ struct image_entry {
   bool complete = true;
   std::int64_t last_used_ms = 0;  // newest access of its manifests and cached blobs
   bool pinned = false;
+  // Of the pin that covers it (the one naming its tag, else its digest).
+  std::int64_t pin_expires_at_ms = 0;  // 0: never
+  std::string pin_label;
   // The scan gate's verdicts on its cached image manifests (an index's are
   // its platform manifests'), worst first: "fail", "error", "pending" (some
   // have none yet), "pass"; empty when none was scanned.

@@ -36,7 +36,10 @@
 //
 // Pins protect, at each pass, the closure (image_closure.hpp) of every pin's
 // manifest for its platforms, blobs whose row is flagged pinned, and the tags
-// the pins name.
+// the pins name. A pin whose expiry has come (store::pin_record::expired) is
+// lifted first, its row removed as an unpin does, so the same pass may evict
+// what it held; run_forever() also lifts expired pins every `interval` when
+// no pass is due.
 //
 // Thread-safety: request(), last_report() and usage() from any thread; one
 // pass at a time (run_once serialises on an internal mutex).
@@ -83,6 +86,8 @@ struct eviction_report {
   // Content that would have gone but stayed: pinned, or younger than min_age.
   std::uint64_t pinned_bytes_kept = 0;
   std::uint64_t young_bytes_kept = 0;
+  // Pins whose expiry had come, lifted at the start of the pass.
+  std::uint64_t pins_expired = 0;
   // Free space when the pass began (0 when min_free is off or it could not be
   // measured), and whether it was below min_free.
   std::uint64_t available_before = 0;
@@ -108,6 +113,10 @@ class evictor {
   // (cached bytes, evictions, evicted bytes, pinned bytes).
   [[nodiscard]] result<eviction_report> run_once(bool forced);
 
+  // Removes the pins whose expiry has come; how many. Blocking, like a pass
+  // (and serialised with passes).
+  [[nodiscard]] result<std::size_t> lift_expired_pins();
+
   // Asks run_forever() for a forced pass now (a download hit ENOSPC or
   // min_free): wakes its timer. Cheap; coalesces.
   void request();
@@ -128,6 +137,7 @@ class evictor {
   // 0 when not needed. Fills the report's disk fields.
   std::uint64_t to_free_for_disk(bool forced, eviction_report& report) const;
   boost::asio::awaitable<void> pass_on_blocking(bool forced);
+  boost::asio::awaitable<void> lift_on_blocking();
   void log_pass(const eviction_report& report);
 
   context ctx_;

@@ -23,6 +23,9 @@ struct column {
 [[nodiscard]] std::string format_age(std::int64_t now_ms, std::int64_t then_ms);
 // "12s", "3m05s", "2h04m".
 [[nodiscard]] std::string format_eta(std::chrono::seconds left);
+// When a pin expires: "never" for 0, "expired" once passed, else "in 45s",
+// "in 2h04m", "in 6d23h".
+[[nodiscard]] std::string format_expiry(std::int64_t now_ms, std::int64_t expires_at_ms);
 // "12.5 MiB/s".
 [[nodiscard]] std::string format_rate(double bytes_per_second);
 

@@ -20,7 +20,8 @@
 //                                                         str(media_type) │ etag (rest)
 //   links      str(upstream) │ str(repository) │ digest   seen_ms i64
 //   pins       str(upstream) │ str(repository) │ ref      str(digest text) │ pinned_at_ms i64 │
-//                                                         u32 count │ str(platform)*
+//                                                         u32 count │ str(platform)* │
+//                                                         [expires_at_ms i64 │ str(label)]
 //   scans      digest text                                verdict u8 (0 pass, 1 fail, 2 error) │
 //                                                         scanned_ms i64 │ str(image) │ str(summary) │
 //                                                         report (rest)
@@ -29,6 +30,9 @@
 //              str(subject digest text) │ artifactType    index body (rest)
 //   verdicts   digest text │ str(upstream) │ str(repository)  u32 failure (0 = passed) │ checked_ms i64 │
 //                                                         str(key_set) │ str(verified_by) │ reason (rest)
+//
+// A pins row written before pins could expire ends after the platforms; it
+// reads as a pin that never expires and has no label.
 //
 // The sign bit of the lru time is flipped so that byte order is the order of
 // signed times. Every blobs row has exactly one lru row, written in the same
@@ -104,10 +108,17 @@ struct manifest_record {
 // An operator's pin (regcache pin IMAGE): the image's top manifest and the
 // platforms chosen (empty: all). What it protects is computed from the
 // manifests at each eviction pass, so content fetched later is covered too.
+// A pin with expires_at_ms lifts itself at the first eviction pass after that
+// moment (regcache pin --for); label groups the pins one release set
+// (regcache pin --label app=shop, unpin --label).
 struct pin_record {
   core::digest digest;
   std::vector<std::string> platforms;
   std::int64_t pinned_at_ms = 0;
+  std::int64_t expires_at_ms = 0;  // Unix ms; 0 = never
+  std::string label;               // "key=value", or empty
+
+  bool expired(std::int64_t now_ms) const { return expires_at_ms != 0 && expires_at_ms <= now_ms; }
 
   friend bool operator==(const pin_record&, const pin_record&) = default;
 };

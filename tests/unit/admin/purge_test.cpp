@@ -116,7 +116,7 @@ TEST_F(purge_test, pinned_image_is_refused) {
   blob("c");
   const auto m = image("c", {});
   tag("library/app", "v1", m);
-  ASSERT_FALSE(idx_->put_pin("docker.io", "library/app", "v1", {m, {}, 5}));
+  ASSERT_FALSE(idx_->put_pin("docker.io", "library/app", "v1", {m, {}, 5, 0, ""}));
   auto report = purge("library/app", "v1");
   ASSERT_FALSE(report.has_value());
   EXPECT_EQ(report.error().what, purge_failure::kind::pinned);
@@ -151,7 +151,7 @@ TEST_F(purge_test, inventory_sizes_platforms_last_use_and_pins) {
   const auto a = index_of(image("config-a", {"base-layer", "layer-a"}), image("config-a", {"base-layer"}));
   tag("library/app", "a", a);
   tag("library/app", "same", a);
-  ASSERT_FALSE(idx_->put_pin("docker.io", "library/app", "a", {a, {}, 5}));
+  ASSERT_FALSE(idx_->put_pin("docker.io", "library/app", "a", {a, {}, 5, 0, ""}));
 
   auto inv = take_inventory(*idx_);
   ASSERT_TRUE(inv.has_value()) << inv.error().message();

@@ -23,6 +23,31 @@ TEST(requests, pin_errors_name_the_problem) {
   EXPECT_NE(parse_pin_request(R"({"image":"UPPER"})").error().message.find("repository name"), std::string::npos);
 }
 
+TEST(requests, pin_with_expiry_and_label) {
+  auto r = parse_pin_request(R"({"image":"alpine:3.20","for_ms":604800000,"label":"app.kubernetes.io/name=shop"})");
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  EXPECT_EQ(r->lasts, std::chrono::milliseconds(604800000));
+  EXPECT_EQ(r->label, "app.kubernetes.io/name=shop");
+  auto plain = parse_pin_request(R"({"image":"alpine"})");
+  ASSERT_TRUE(plain.has_value());
+  EXPECT_FALSE(plain->lasts);
+  EXPECT_EQ(plain->label, "");
+
+  for (const auto* body : {R"({"image":"a","for_ms":0})", R"({"image":"a","for_ms":-5})", R"({"image":"a","for_ms":1.5})",
+                           R"({"image":"a","for_ms":"7d"})", R"({"image":"a","for_ms":315360000001})"})
+    EXPECT_NE(parse_pin_request(body).error().message.find("\"for_ms\" must be"), std::string::npos) << body;
+  EXPECT_EQ(parse_pin_request(R"({"image":"a","label":3})").error().message, R"("label" must be a string)");
+  EXPECT_NE(parse_pin_request(R"({"image":"a","label":"app"})").error().message.find("no '='"), std::string::npos);
+}
+
+TEST(requests, pin_labels) {
+  EXPECT_EQ(*parse_pin_label("app=shop"), "app=shop");
+  EXPECT_EQ(*parse_pin_label("release=v1.2.3_rc-1"), "release=v1.2.3_rc-1");
+  for (const auto* bad : {"", "=x", "app=", "app", "a b=c", "app=sh/op", "app=x=y", "app=\n"})
+    EXPECT_FALSE(parse_pin_label(bad).has_value()) << bad;
+  EXPECT_FALSE(parse_pin_label("k=" + std::string(400, 'v')).has_value());
+}
+
 TEST(requests, prefetch) {
   auto r = parse_prefetch_request(R"({"images":["alpine","ghcr.io/o/a:v1"]})");
   ASSERT_TRUE(r.has_value()) << r.error().message;

@@ -227,7 +227,7 @@ TEST_F(evictor_test, pinned_images_stay_with_their_manifests) {
   const auto layer = add_blob(100, 9h, 2);
   const auto other = add_blob(100, 8h, 3);
   const auto image = add_image(config, layer, 9h);
-  ASSERT_FALSE(index_->put_pin("docker.io", "library/alpine", "3.19", {image, {}, now_ms()}));
+  ASSERT_FALSE(index_->put_pin("docker.io", "library/alpine", "3.19", {image, {}, now_ms(), 0, ""}));
   evictor e(ctx_, quota_policy(200));
 
   const auto report = run(e, true);
@@ -242,6 +242,46 @@ TEST_F(evictor_test, pinned_images_stay_with_their_manifests) {
   EXPECT_EQ(metrics_.eviction_shortfall_bytes.value(), 100) << "200 left, the low watermark is 100";
 }
 
+TEST_F(evictor_test, a_pin_keeps_its_image_until_it_expires_then_lifts_itself) {
+  const auto config = add_blob(100, 9h, 1);
+  const auto layer = add_blob(100, 9h, 2);
+  const auto image = add_image(config, layer, 9h);
+  const auto forever = add_blob(100, 9h, 3);
+  ASSERT_FALSE(index_->put_pin("docker.io", "shop", "v1", {image, {}, now_ms(), now_ms() + 60'000, "app=shop"}));
+  ASSERT_FALSE(index_->put_pin("docker.io", "base", "1", {forever, {}, now_ms(), 0, "app=shop"}));
+  evictor e(ctx_, quota_policy(100));
+
+  const auto valid = run(e, true);
+  EXPECT_EQ(valid.pins_expired, 0u);
+  EXPECT_EQ(valid.pinned_bytes_kept, 300u);
+  EXPECT_TRUE(has_blob(config) && has_blob(layer) && has_manifest(image));
+
+  clock_.advance(60s);
+  const auto expired = run(e, true);
+  EXPECT_EQ(expired.pins_expired, 1u);
+  EXPECT_FALSE(index_->get_pin("docker.io", "shop", "v1")->has_value());
+  EXPECT_FALSE(has_blob(config));
+  EXPECT_FALSE(has_blob(layer));
+  EXPECT_FALSE(has_manifest(image));
+  // A pin without expiry stays, whatever its label.
+  EXPECT_TRUE(index_->get_pin("docker.io", "base", "1")->has_value());
+  EXPECT_TRUE(has_blob(forever));
+  EXPECT_EQ(metrics_.pins.value(), 1);
+}
+
+TEST_F(evictor_test, expired_pins_lift_without_a_pass) {
+  const auto blob = add_blob(100, 1h, 1);
+  ASSERT_FALSE(index_->put_pin("docker.io", "a", "1", {blob, {}, now_ms(), now_ms() + 1000, ""}));
+  ASSERT_FALSE(index_->put_pin("docker.io", "b", "1", {blob, {}, now_ms(), now_ms() + 5000, ""}));
+  evictor e(ctx_, quota_policy(0));
+  clock_.advance(1s);
+  EXPECT_EQ(e.lift_expired_pins().value(), 1u);
+  EXPECT_FALSE(index_->get_pin("docker.io", "a", "1")->has_value());
+  EXPECT_TRUE(index_->get_pin("docker.io", "b", "1")->has_value());
+  EXPECT_EQ(e.lift_expired_pins().value(), 0u);
+  EXPECT_TRUE(has_blob(blob));
+}
+
 TEST_F(evictor_test, a_pinned_index_protects_only_the_chosen_platforms) {
   const auto amd_config = add_blob(100, 9h, 1);
   const auto amd_layer = add_blob(100, 9h, 2);
@@ -251,7 +291,7 @@ TEST_F(evictor_test, a_pinned_index_protects_only_the_chosen_platforms) {
   const auto amd = add_image(amd_config, amd_layer, 9h + 5min);
   const auto arm = add_image(arm_config, arm_layer, 9h + 5min);
   const auto top = add_index(amd, arm, 9h + 5min);
-  ASSERT_FALSE(index_->put_pin("docker.io", "library/alpine", "3.19", {top, {"linux/amd64"}, now_ms()}));
+  ASSERT_FALSE(index_->put_pin("docker.io", "library/alpine", "3.19", {top, {"linux/amd64"}, now_ms(), 0, ""}));
   ASSERT_FALSE(index_->put_tag("docker.io", "library/alpine", "3.19", {top, std::string(image_index_type), 1, ""}));
   evictor e(ctx_, quota_policy(400));
 
@@ -337,7 +377,7 @@ TEST_F(evictor_test, content_unused_for_max_unused_age_goes_even_without_a_quota
   const auto pinned_blob = add_blob(100, 8 * 24h, 3);
   const auto stale_image = add_image(stale_blob, stale_blob, 8 * 24h);
   const auto fresh_image = add_image(fresh_blob, fresh_blob, 1h);
-  ASSERT_FALSE(index_->put_pin("docker.io", "p", "1", {pinned_blob, {}, now_ms()}));
+  ASSERT_FALSE(index_->put_pin("docker.io", "p", "1", {pinned_blob, {}, now_ms(), 0, ""}));
   evictor e(ctx_, {.quota_bytes = 0, .min_age = 10min, .max_unused_age = 7 * 24h});
 
   const auto report = run(e);
@@ -447,7 +487,7 @@ TEST_F(evictor_test, below_min_free_pinned_and_young_content_still_stays) {
   const auto young = add_blob(300, 1min, 2);
   const auto pinned_config = add_blob(300, 5h, 3);
   const auto pinned_image = add_image(pinned_config, pinned_config, 5h);
-  ASSERT_FALSE(index_->put_pin("docker.io", "library/app", "v1", {pinned_image, {}, 1}));
+  ASSERT_FALSE(index_->put_pin("docker.io", "library/app", "v1", {pinned_image, {}, 1, 0, ""}));
   other_bytes_ = 9'000;  // other files took the disk: 100 bytes left
   evictor e(ctx_, {.quota_bytes = 0, .min_age = 10min, .min_free_bytes = 2'000}, fake_disk());
 

@@ -29,6 +29,17 @@ TEST(format, age) {
   EXPECT_EQ(format_age(now, now - 12 * 86'400'000LL), "12d ago");
 }
 
+TEST(format, expiry) {
+  const std::int64_t now = 1'700'000'000'000;
+  EXPECT_EQ(format_expiry(now, 0), "never");
+  EXPECT_EQ(format_expiry(now, now), "expired");
+  EXPECT_EQ(format_expiry(now, now - 5'000), "expired");
+  EXPECT_EQ(format_expiry(now, now + 1), "in 1s");
+  EXPECT_EQ(format_expiry(now, now + 45'000), "in 45s");
+  EXPECT_EQ(format_expiry(now, now + (2 * 3600 + 4 * 60) * 1000LL), "in 2h04m");
+  EXPECT_EQ(format_expiry(now, now + 7 * 86'400'000LL - 3'600'000), "in 6d23h");
+}
+
 TEST(format, eta_and_rate) {
   EXPECT_EQ(format_eta(12s), "12s");
   EXPECT_EQ(format_eta(185s), "3m05s");

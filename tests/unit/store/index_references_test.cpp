@@ -2,6 +2,7 @@
 #include "unit/store/index_fixture.hpp"
 
 #include <gtest/gtest.h>
+#include <limits>
 #include <map>
 
 namespace regcache::store {
@@ -11,12 +12,12 @@ using testing::index_test;
 
 TEST_F(index_test, pin_rows_round_trip_overwrite_and_remove) {
   EXPECT_FALSE(idx_->get_pin("docker.io", "library/alpine", "3.19")->has_value());
-  const pin_record record{.digest = a_, .platforms = {"linux/amd64", "linux/arm64/v8"}, .pinned_at_ms = -5};
+  const pin_record record{.digest = a_, .platforms = {"linux/amd64", "linux/arm64/v8"}, .pinned_at_ms = -5, .expires_at_ms = 0, .label = ""};
   ASSERT_FALSE(idx_->put_pin("docker.io", "library/alpine", "3.19", record));
   EXPECT_EQ(**idx_->get_pin("docker.io", "library/alpine", "3.19"), record);
   EXPECT_FALSE(idx_->get_pin("docker.io", "library/alpine", "3.20")->has_value());
 
-  const pin_record all_platforms{.digest = b_, .platforms = {}, .pinned_at_ms = 7};
+  const pin_record all_platforms{.digest = b_, .platforms = {}, .pinned_at_ms = 7, .expires_at_ms = 0, .label = ""};
   ASSERT_FALSE(idx_->put_pin("docker.io", "library/alpine", "3.19", all_platforms));
   EXPECT_EQ(**idx_->get_pin("docker.io", "library/alpine", "3.19"), all_platforms);
 
@@ -26,8 +27,8 @@ TEST_F(index_test, pin_rows_round_trip_overwrite_and_remove) {
 }
 
 TEST_F(index_test, for_each_pin_decodes_every_row_and_pins_persist) {
-  ASSERT_FALSE(idx_->put_pin("docker.io", "library/alpine", "3.19", {a_, {"linux/amd64"}, 1}));
-  ASSERT_FALSE(idx_->put_pin("ghcr.io", "org/app", b_.str(), {b_, {}, 2}));
+  ASSERT_FALSE(idx_->put_pin("docker.io", "library/alpine", "3.19", {a_, {"linux/amd64"}, 1, 0, ""}));
+  ASSERT_FALSE(idx_->put_pin("ghcr.io", "org/app", b_.str(), {b_, {}, 2, 0, ""}));
   reopen();
   std::map<std::string, pin_record> seen;
   ASSERT_FALSE(idx_->for_each_pin(
@@ -36,24 +37,60 @@ TEST_F(index_test, for_each_pin_decodes_every_row_and_pins_persist) {
         return true;
       }));
   ASSERT_EQ(seen.size(), 2u);
-  EXPECT_EQ(seen.at("docker.io|library/alpine|3.19"), (pin_record{a_, {"linux/amd64"}, 1}));
-  EXPECT_EQ(seen.at("ghcr.io|org/app|" + b_.str()), (pin_record{b_, {}, 2}));
+  EXPECT_EQ(seen.at("docker.io|library/alpine|3.19"), (pin_record{a_, {"linux/amd64"}, 1, 0, ""}));
+  EXPECT_EQ(seen.at("ghcr.io|org/app|" + b_.str()), (pin_record{b_, {}, 2, 0, ""}));
 }
 
-TEST_F(index_test, undecodable_pin_rows_are_reported) {
-  ASSERT_FALSE(idx_->put_pin("docker.io", "r", "t", {a_, {"linux/amd64"}, 1}));
+TEST_F(index_test, pin_expiry_and_label_round_trip) {
+  const pin_record record{.digest = a_,
+                          .platforms = {"linux/amd64"},
+                          .pinned_at_ms = 1000,
+                          .expires_at_ms = 605'001'000,
+                          .label = "app=shop"};
+  ASSERT_FALSE(idx_->put_pin("docker.io", "library/alpine", "3.19", record));
+  reopen();
+  const auto read = **idx_->get_pin("docker.io", "library/alpine", "3.19");
+  EXPECT_EQ(read, record);
+  EXPECT_FALSE(read.expired(605'000'999));
+  EXPECT_TRUE(read.expired(605'001'000));
+  EXPECT_FALSE((pin_record{a_, {}, 1, 0, ""}).expired(std::numeric_limits<std::int64_t>::max()));
+}
+
+// The key of a pins row: str(upstream) │ str(repository) │ reference.
+std::string pin_key(std::string_view upstream, std::string_view repository, std::string_view reference) {
   std::string key;
-  for (const std::string_view part : {"docker.io", "r"}) {
+  for (const std::string_view part : {upstream, repository}) {
     key += std::string{'\0', '\0', '\0', static_cast<char>(part.size())};
     key += part;
   }
-  key += "bad";
+  key += reference;
+  return key;
+}
+
+TEST_F(index_test, pin_rows_written_before_expiry_read_as_permanent_and_unlabelled) {
+  // version │ str(digest) │ pinned_at_ms │ u32 count │ str(platform): the format before expiry and label.
+  const auto digest = a_.str();
+  std::string old_value("\x01", 1);
+  old_value += std::string{'\0', '\0', '\0', static_cast<char>(digest.size())} + digest;
+  old_value += std::string(7, '\0') + "\x2a";
+  old_value += std::string("\0\0\0\x01", 4) + std::string("\0\0\0\x0b", 4) + "linux/amd64";
+  put_raw("pins", pin_key("docker.io", "r", "old"), old_value);
+  reopen();
+  EXPECT_EQ(**idx_->get_pin("docker.io", "r", "old"), (pin_record{a_, {"linux/amd64"}, 42, 0, ""}));
+  // Half of the new fields is a corrupt row, not an old one.
+  put_raw("pins", pin_key("docker.io", "r", "cut"), old_value + std::string(8, '\0') + std::string("\0\0", 2));
+  reopen();
+  EXPECT_EQ(idx_->get_pin("docker.io", "r", "cut").error(), errc::corrupt_record);
+}
+
+TEST_F(index_test, undecodable_pin_rows_are_reported) {
+  ASSERT_FALSE(idx_->put_pin("docker.io", "r", "t", {a_, {"linux/amd64"}, 1, 0, ""}));
   // A platform count far beyond the bytes that follow.
-  put_raw("pins", key, std::string("\x01\0\0\0\x01x", 6) + std::string(8, '\0') + "\xff\xff\xff\xff");
+  put_raw("pins", pin_key("docker.io", "r", "bad"), std::string("\x01\0\0\0\x01x", 6) + std::string(8, '\0') + "\xff\xff\xff\xff");
   reopen();
   EXPECT_EQ(idx_->get_pin("docker.io", "r", "bad").error(), errc::corrupt_record);
   EXPECT_EQ(idx_->for_each_pin([](auto, auto, auto, const auto&) { return true; }), errc::corrupt_record);
-  EXPECT_EQ(**idx_->get_pin("docker.io", "r", "t"), (pin_record{a_, {"linux/amd64"}, 1}));
+  EXPECT_EQ(**idx_->get_pin("docker.io", "r", "t"), (pin_record{a_, {"linux/amd64"}, 1, 0, ""}));
 }
 
 TEST_F(index_test, tag_rows_round_trip_and_overwrite) {

@@ -80,7 +80,7 @@ TEST_F(index_test, an_index_from_before_pins_opens_and_gains_them) {
   auto opened = index::open(path);
   ASSERT_TRUE(opened.has_value()) << opened.error().message();
   EXPECT_FALSE((*opened)->get_pin("docker.io", "r", "t")->has_value());
-  ASSERT_FALSE((*opened)->put_pin("docker.io", "r", "t", {a_, {}, 1}));
+  ASSERT_FALSE((*opened)->put_pin("docker.io", "r", "t", {a_, {}, 1, 0, ""}));
   EXPECT_EQ((*(*opened)->get_pin("docker.io", "r", "t"))->digest, a_);
 }
 
