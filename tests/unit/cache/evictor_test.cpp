@@ -245,7 +245,8 @@ TEST_F(evictor_test, pinned_images_stay_with_their_manifests) {
 TEST_F(evictor_test, a_pin_keeps_its_image_until_it_expires_then_lifts_itself) {
   const auto config = add_blob(100, 9h, 1);
   const auto layer = add_blob(100, 9h, 2);
-  const auto image = add_image(config, layer, 9h);
+  // Used before its blobs, so it goes with them once they go.
+  const auto image = add_image(config, layer, 10h);
   const auto forever = add_blob(100, 9h, 3);
   ASSERT_FALSE(index_->put_pin("docker.io", "shop", "v1", {image, {}, now_ms(), now_ms() + 60'000, "app=shop"}));
   ASSERT_FALSE(index_->put_pin("docker.io", "base", "1", {forever, {}, now_ms(), 0, "app=shop"}));
@@ -361,7 +362,7 @@ TEST_F(evictor_test, a_tag_a_pin_names_stays_even_when_its_manifest_goes) {
   const auto pinned = add_image(pinned_config, pinned_layer, 9h + 5min);
   const auto moved = add_image(moved_config, moved_layer, 8h + 5min);
   // Pinned at `pinned`; the tag moved on to `moved` since.
-  ASSERT_FALSE(index_->put_pin("docker.io", "app", "latest", {pinned, {}, now_ms()}));
+  ASSERT_FALSE(index_->put_pin("docker.io", "app", "latest", {pinned, {}, now_ms(), 0, ""}));
   ASSERT_FALSE(index_->put_tag("docker.io", "app", "latest", {moved, std::string(image_manifest_type), 1, ""}));
   evictor e(ctx_, quota_policy(400));
 
