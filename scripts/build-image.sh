@@ -14,8 +14,10 @@
 # FROM debian:12 and debian:12-slim come from Docker Hub when it answers.
 # Where it does not (a closed network), both are made here from Debian
 # packages with debootstrap, the way Debian's official images are (minbase
-# bookworm, apt set up for containers; -slim without documentation, manuals
-# and translations), and stored under the names FROM resolves to, so the
+# bookworm with its point release and security updates, apt set up for
+# containers; -slim without documentation, manuals and translations), and
+# stored under the names FROM resolves to (with the label
+# org.regcache.base=debootstrap, which images built on them inherit), so the
 # Dockerfile users build with docker is built unchanged. They stay in the
 # storage: a second build reuses them. The mirror is $DEBIAN_MIRROR
 # (http://deb.debian.org/debian) and $DEBIAN_SECURITY_MIRROR
