@@ -83,7 +83,7 @@ def parse_request_line(line):
                     m.group("method"), m.group("path"), m.group("counters").split("/")[-1].startswith("+"), line)
 
 
-class Haproxy:
+class Haproxy(ports.LoopbackServer):
     REGISTRY_PORT = 5000    # `frontend registry` in the shipped config
     MONITORING_PORT = 8404  # `frontend monitoring`: /healthz, /readyz, /stats
 
@@ -96,14 +96,6 @@ class Haproxy:
         self.monitoring_port = None
         self.workdir = None
         self.proc = None
-
-    @property
-    def host(self):
-        return f"{ports.LOOPBACK}:{self.port}"
-
-    @property
-    def url(self):
-        return f"http://{self.host}"
 
     @property
     def monitoring_url(self):

@@ -12,6 +12,18 @@ LOOPBACK = "127.0.0.1"
 _handed_out = set()
 
 
+class LoopbackServer:
+    """What a fixture of a server on loopback port `self.port` is reached at."""
+
+    @property
+    def host(self):
+        return f"{LOOPBACK}:{self.port}"
+
+    @property
+    def url(self):
+        return f"http://{self.host}"
+
+
 def free_port(host=LOOPBACK):
     """Return a TCP port that was free on `host` a moment ago (bind to port 0),
     and that this process has not been given before.

@@ -96,7 +96,7 @@ def metric_sum(parsed, name, **labels):
     return total
 
 
-class Regcache:
+class Regcache(ports.LoopbackServer):
     def __init__(self, upstream_url=None, config=None, extra_args=(), port=None,
                  workdir=None, start_timeout=30, env=None, binary=None,
                  pass_upstream_flag=None, ready_status=200):
@@ -117,15 +117,7 @@ class Regcache:
         self.starts = 0
         self.clock_offset_ms = 0
 
-    # -- addresses / paths ----------------------------------------------
-    @property
-    def host(self):
-        return f"{ports.LOOPBACK}:{self.port}"
-
-    @property
-    def url(self):
-        return f"http://{self.host}"
-
+    # -- addresses (host, url: ports.LoopbackServer) and paths ----------
     @property
     def admin_url(self):
         return f"http://{ports.LOOPBACK}:{self.admin_port}"

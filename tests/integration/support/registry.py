@@ -69,7 +69,7 @@ def make_htpasswd(users, path):
         f.write("\n".join(lines) + "\n")
 
 
-class Registry:
+class Registry(ports.LoopbackServer):
     def __init__(self, htpasswd_users=None, proxy_remote_url=None,
                  proxy_username=None, proxy_password=None, port=None,
                  extra_config=None, start_timeout=20, keep_dir=False):
@@ -85,15 +85,7 @@ class Registry:
         self.proc = None
         self._marker = 0
 
-    # -- addresses -------------------------------------------------------
-    @property
-    def host(self):
-        return f"{ports.LOOPBACK}:{self.port}"
-
-    @property
-    def url(self):
-        return f"http://{self.host}"
-
+    # -- paths -----------------------------------------------------------
     @property
     def storage_dir(self):
         return os.path.join(self.workdir, "storage")
