@@ -54,11 +54,13 @@ trust::signature_policy signature_policy_of(const config::config& cfg) {
     if (!r.notation_trust_store.empty())
       rule.notation_trust_store = read_trust_store(r.notation_trust_store, path + ".notation_trust_store");
     rule.check_identity = r.check_identity;
+    rule.gate_blobs = r.gate_blobs;
     if (rule.mode != trust::mode::off)
-      spdlog::info("signature policy {}: {} repositories {} of upstream {} with {} cosign key(s){}{}", path, r.mode,
+      spdlog::info("signature policy {}: {} repositories {} of upstream {} with {} cosign key(s){}{}{}", path, r.mode,
                    r.repositories.size(), r.upstream, rule.cosign_keys.size(),
                    rule.notation_trust_store ? " and a notation trust store" : "",
-                   rule.check_identity ? ", identity checked" : "");
+                   rule.check_identity ? ", identity checked" : "",
+                   rule.mode == trust::mode::enforce && !rule.gate_blobs ? ", blobs not gated" : "");
     rules.push_back(std::move(rule));
   }
   return trust::signature_policy(std::move(rules));

@@ -596,8 +596,9 @@ void read_access(const YAML::Node& n, const std::string& path, std::vector<acces
 }
 
 void read_verify_rule(const YAML::Node& n, const std::string& path, verify_rule_config& r) {
-  static constexpr std::array<std::string_view, 6> keys{"upstream",    "repositories",         "mode",
-                                                        "cosign_keys", "notation_trust_store", "check_identity"};
+  static constexpr std::array<std::string_view, 7> keys{"upstream",       "repositories",         "mode",
+                                                        "cosign_keys",    "notation_trust_store", "check_identity",
+                                                        "gate_blobs"};
   if (n.IsNull()) fail_at(path, "expected a mapping (" + join(keys) + "), got nothing", n);
   for_each_key(n, path, keys, [&](std::string_view key, const YAML::Node& v, const std::string& p) {
     if (key == "upstream") r.upstream = read_string(v, p);
@@ -605,7 +606,8 @@ void read_verify_rule(const YAML::Node& n, const std::string& path, verify_rule_
     else if (key == "mode") r.mode = read_string(v, p);
     else if (key == "cosign_keys") r.cosign_keys = read_string_list(v, p);
     else if (key == "notation_trust_store") r.notation_trust_store = read_string(v, p);
-    else r.check_identity = read_bool(v, p);
+    else if (key == "check_identity") r.check_identity = read_bool(v, p);
+    else r.gate_blobs = read_bool(v, p);
   });
 }
 

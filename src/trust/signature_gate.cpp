@@ -174,7 +174,7 @@ asio::awaitable<error_code> signature_gate::admit_manifest(std::shared_ptr<const
 error_code signature_gate::admit_blob(const cache::upstream_source& source, std::string_view repository,
                                       const core::digest& digest) {
   const auto* rule = policy_.rule_for(source.name, repository);
-  if (!rule || rule->mode != mode::enforce) return {};
+  if (!rule || rule->mode != mode::enforce || !rule->gate_blobs) return {};
   thread_local std::string key;
   build_key(key, source.name, repository, digest.str());
   std::lock_guard lock(mutex_);

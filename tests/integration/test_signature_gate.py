@@ -9,9 +9,10 @@ payload's bytes, Base64 in the layer annotation
 HTTP as the tag `sha256-<hex>.sig` next to the image (docker-registry 2.8
 has no referrers API).
 
-One upstream and one regcache for the class (tag_ttl 1s), two rules:
-enforce for signed/**, warn for warned/**. Each case has an image of its
-own (verdicts are kept per digest):
+One upstream and one regcache for the class (tag_ttl 1s), three rules:
+enforce for signed/**, warn for warned/**, and enforce without the blob
+check (gate_blobs: false, as shards run it) for shard/**. Each case has an
+image of its own (verdicts are kept per digest):
 
     signed     signed with the trusted key           served
     unsigned   no signature                          403 in enforce, served in warn
@@ -44,6 +45,7 @@ from test_containerd import access_entries
 
 ENFORCED = "signed/app"
 WARNED = "warned/app"
+UNGATED_BLOBS = "shard/app"
 CASES = ("signed", "unsigned", "tampered", "wrongkey", "later")
 
 
@@ -107,6 +109,8 @@ class SignatureGateTests(fixtures.RegcacheTestCase):
         for repo in (ENFORCED, WARNED):
             for case in CASES:
                 cls.pushed[repo, case] = cls.upstream.push(fixtures.small_image("sig-" + case), repo, case)
+        cls.pushed[UNGATED_BLOBS, "unsigned"] = cls.upstream.push(fixtures.small_image("sig-shard"), UNGATED_BLOBS,
+                                                                  "unsigned")
         for repo in (ENFORCED, WARNED):
             digest = cls.pushed[repo, "signed"].top_digest
             push_cosign_signature(cls.registry, repo, digest, digest, cls.trusted_key, d)
@@ -121,6 +125,8 @@ class SignatureGateTests(fixtures.RegcacheTestCase):
             {"upstream": "*", "repositories": ["signed/**"], "mode": "enforce", "cosign_keys": [cls.trusted_pub]},
             {"upstream": cls.registry.host, "repositories": ["warned/**"], "mode": "warn",
              "cosign_keys": [cls.trusted_pub]},
+            {"upstream": "*", "repositories": ["shard/**"], "mode": "enforce", "cosign_keys": [cls.trusted_pub],
+             "gate_blobs": False},
         ]
         cls.rc = fixtures.Regcache(config=config)
         cls.addClassCleanup(cls.rc.close)
@@ -181,6 +187,13 @@ class SignatureGateTests(fixtures.RegcacheTestCase):
         status, _, body = h.request(self.rc.blob_url(ENFORCED, layer))
         self.assertOciError(status, body, 403, "DENIED")
         self.assertGreater(self.verdicts("fail", "enforce"), 0)
+
+    def test_without_the_blob_check_enforce_refuses_the_manifest_but_serves_its_blobs(self):
+        self.assertRefused(UNGATED_BLOBS, "unsigned", "no signature found")
+        layer = self.pushed[UNGATED_BLOBS, "unsigned"].layers[0]
+        status, _, body = h.request(self.rc.blob_url(UNGATED_BLOBS, layer.digest))
+        self.assertEqual(status, 200, body[:300])
+        self.assertBody(body, layer.digest)
 
     def test_warn_serves_unsigned_and_wrong_key_images_and_counts_them(self):
         before = self.verdicts("fail", "warn")

@@ -196,6 +196,7 @@ struct verify_rule_config {
   std::vector<std::string> cosign_keys;   // PEM public key files (cosign.pub)
   std::string notation_trust_store;       // PEM file of the Notary Project root certificates
   bool check_identity = false;            // the cosign payload's docker-reference must name the repository
+  bool gate_blobs = true;                 // enforce: a blob only under a manifest that passed on this node
 };
 
 struct log_config {

@@ -8,7 +8,8 @@
 // match. No rule applies, or the deciding rule's mode is off: no checks.
 //
 //   enforce  a manifest is served only when a signature verifies; blobs only
-//            under manifests that passed
+//            under manifests that passed on this node (unless gate_blobs is
+//            off)
 //   warn     served either way; a failure is logged and counted
 //   off      no checks
 //
@@ -40,6 +41,11 @@ struct signature_rule {
   std::optional<verify::trust_store> notation_trust_store;
   // The cosign payload's docker-reference must name the repository.
   bool check_identity = false;
+  // enforce: a blob is served only when a manifest that passed here
+  // references it. Off for shards: a blob's replica (chosen by its digest)
+  // need not have seen its manifest; manifests stay gated, so no runtime
+  // pulls an unsigned image, but a client that knows a layer's digest gets it.
+  bool gate_blobs = true;
   // What a verdict under this rule depends on (key_set_of()); a stored
   // verdict made with another key set is judged again.
   std::string key_set;

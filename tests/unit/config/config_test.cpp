@@ -1233,6 +1233,7 @@ verify:
     mode: enforce
     cosign_keys: [/etc/regcache/keys/team-cosign.pub, /etc/regcache/keys/ci.pub]
     check_identity: true
+    gate_blobs: false
   - upstream: ghcr.io
     repositories: ["**"]
     mode: warn
@@ -1247,6 +1248,8 @@ verify:
   EXPECT_EQ(cfg.verify[0].cosign_keys,
             (std::vector<std::string>{"/etc/regcache/keys/team-cosign.pub", "/etc/regcache/keys/ci.pub"}));
   EXPECT_TRUE(cfg.verify[0].check_identity);
+  EXPECT_FALSE(cfg.verify[0].gate_blobs);
+  EXPECT_TRUE(cfg.verify[1].gate_blobs);
   EXPECT_EQ(cfg.verify[1].upstream, "ghcr.io");
   EXPECT_EQ(cfg.verify[1].mode, "warn");
   EXPECT_EQ(cfg.verify[1].notation_trust_store, "/etc/regcache/notation/roots.pem");
@@ -1263,10 +1266,12 @@ TEST(config, verify_shape_errors_name_the_key) {
   EXPECT_THAT(parse_error("verify: {mode: enforce}"), StartsWith("verify: expected a list of rules"));
   EXPECT_THAT(parse_error("verify: [{keys: [k]}]"),
               StartsWith("verify[0].keys: unknown key (allowed: upstream, repositories, mode, cosign_keys, "
-                         "notation_trust_store, check_identity)"));
+                         "notation_trust_store, check_identity, gate_blobs)"));
   EXPECT_THAT(parse_error("verify: [{cosign_keys: k.pub}]"), StartsWith("verify[0].cosign_keys: expected a list of strings"));
   EXPECT_THAT(parse_error("verify: [{check_identity: maybe}]"),
               StartsWith("verify[0].check_identity: \"maybe\" is not a boolean"));
+  EXPECT_THAT(parse_error("verify: [{gate_blobs: sometimes}]"),
+              StartsWith("verify[0].gate_blobs: \"sometimes\" is not a boolean"));
   EXPECT_THAT(parse_error("verify: [~]"), StartsWith("verify[0]: expected a mapping"));
 }
 

@@ -220,6 +220,17 @@ TEST_F(signature_gate_test, warn_serves_what_fails_and_counts_it) {
   EXPECT_FALSE(gate.admit_blob(*source_, repo_, core::hasher::of("any")));
 }
 
+TEST_F(signature_gate_test, with_gate_blobs_off_enforce_gates_manifests_only) {
+  auto rule = rule_with(mode::enforce, {key("cosign.pub")});
+  rule.gate_blobs = false;
+  auto& gate = use(std::move(rule));
+  const auto unsigned_manifest = read("modified-manifest.json");
+  push(repo_, "v2", unsigned_manifest);
+  EXPECT_EQ(admit(repo_, unsigned_manifest), errc::not_signed);
+  // A shard's blob, whose manifest another replica verified.
+  EXPECT_FALSE(gate.admit_blob(*source_, repo_, core::hasher::of("any")));
+}
+
 TEST_F(signature_gate_test, an_unsigned_manifest_passes_once_a_signature_is_pushed_and_tag_ttl_passed) {
   auto& gate = use(rule_with(mode::enforce, {key("cosign.pub")}));
   push(repo_, "v1", signed_);
