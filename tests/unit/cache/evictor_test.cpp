@@ -35,6 +35,14 @@ class evictor_test : public ::testing::Test {
   }
   void TearDown() override { pool_.join(); }
 
+  // Stops a run_forever loop: its io_context, then the blocking pool, whose
+  // pass may still be completing onto that io_context and the evictor, both
+  // locals of the test that must outlive it (ASan saw one use after free).
+  void stop_loop(asio::io_context& io) {
+    io.stop();
+    pool_.join();
+  }
+
   std::int64_t now_ms() const { return core::to_unix_ms(clock_.now()); }
 
   // A committed blob of `size` bytes last used `age` ago; counted in the gauge
@@ -530,7 +538,7 @@ TEST_F(evictor_test, run_forever_starts_a_pass_when_free_space_falls_below_min_f
   other_bytes_ = 7'000;  // 1800 free now
   const auto deadline = std::chrono::steady_clock::now() + 5s;
   while (!e.last_report() && std::chrono::steady_clock::now() < deadline) io.run_for(10ms);
-  io.stop();
+  stop_loop(io);
   ASSERT_TRUE(e.last_report());
   EXPECT_EQ(e.last_report()->blobs_evicted, 1u);
   EXPECT_GE(fake_disk()()->available, 2'000u);
@@ -555,7 +563,7 @@ TEST_F(evictor_test, run_forever_answers_a_request_with_a_forced_pass_on_the_blo
   e.request();
   const auto deadline = std::chrono::steady_clock::now() + 5s;
   while (!e.last_report() && std::chrono::steady_clock::now() < deadline) io.run_for(10ms);
-  io.stop();
+  stop_loop(io);
   ASSERT_TRUE(e.last_report());
   EXPECT_EQ(e.last_report()->blobs_evicted, 1u) << "forced: down to the low watermark";
 }
@@ -571,7 +579,7 @@ TEST_F(evictor_test, a_request_wakes_run_forever_before_its_next_poll) {
   // The loop's own timer fires only a second from now: a pass before that
   // was started by the request.
   while (!e.last_report() && std::chrono::steady_clock::now() < requested_at + 900ms) io.run_for(5ms);
-  io.stop();
+  stop_loop(io);
   ASSERT_TRUE(e.last_report()) << "the request had to wait for the next poll";
   EXPECT_EQ(e.last_report()->blobs_evicted, 1u);
 }
@@ -582,7 +590,7 @@ TEST_F(evictor_test, run_forever_stays_idle_under_the_high_watermark) {
   asio::io_context io;
   asio::co_spawn(io, e.run_forever(20ms), asio::detached);
   io.run_for(100ms);
-  io.stop();
+  stop_loop(io);
   EXPECT_FALSE(e.last_report());
   EXPECT_EQ(metrics_.eviction_runs.value(), 0u);
 }
