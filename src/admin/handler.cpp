@@ -13,6 +13,7 @@
 #include "regcache/scan/webhook.hpp"
 #include "regcache/store/errc.hpp"
 #include "regcache/store/fsck.hpp"
+#include "regcache/store/pins.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -186,26 +187,11 @@ asio::awaitable<error_code> remove_pin_task(store::index* index, std::string ups
 
 // Removes every pin carrying `label`; the images unpinned, as pin_json names them.
 asio::awaitable<result<std::vector<std::string>>> remove_labelled_pins_task(store::index* index, std::string label) {
-  struct pin_key {
-    std::string upstream, repository, reference, image;
-  };
-  std::vector<pin_key> labelled;
-  auto ec = index->for_each_pin(
-      [&](std::string_view up, std::string_view repo, std::string_view ref, const store::pin_record& pin) {
-        if (pin.label == label)
-          labelled.push_back({std::string(up), std::string(repo), std::string(ref),
-                              std::string(pin_json(up, repo, ref, pin).at("image").as_string())});
-        return true;
-      });
-  if (ec) co_return ec;
+  auto removed = store::remove_pins_where(*index, [&label](const store::pin_record& pin) { return pin.label == label; });
+  if (!removed) co_return removed.error();
   std::vector<std::string> unpinned;
-  for (auto& pin : labelled) {
-    ec = index->remove_pin(pin.upstream, pin.repository, pin.reference);
-    // Removed meanwhile (an unpin, an expiry): what was asked for is done.
-    if (ec == store::errc::not_found) continue;
-    if (ec) co_return ec;
-    unpinned.push_back(std::move(pin.image));
-  }
+  for (const auto& pin : *removed)
+    unpinned.emplace_back(pin_json(pin.upstream, pin.repository, pin.reference, pin.record).at("image").as_string());
   co_return unpinned;
 }
 

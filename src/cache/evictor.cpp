@@ -4,6 +4,7 @@
 #include "regcache/cache/image_closure.hpp"
 #include "regcache/core/units.hpp"
 #include "regcache/store/errc.hpp"
+#include "regcache/store/pins.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -89,23 +90,12 @@ error_code protect_pinned_image(const store::index& index, const store::pin_reco
 // Lifts the pins whose expiry has come (regcache pin --for), as an unpin
 // would: the row goes, and with it all the pin protected.
 result<std::size_t> lift_expired(store::index& index, std::int64_t now_ms) {
-  std::vector<std::tuple<std::string, std::string, std::string, store::pin_record>> expired;
-  auto ec = index.for_each_pin([&](std::string_view upstream, std::string_view repository,
-                                   std::string_view reference, const store::pin_record& pin) {
-    if (pin.expired(now_ms)) expired.emplace_back(upstream, repository, reference, pin);
-    return true;
-  });
-  if (ec) return ec;
-  std::size_t lifted = 0;
-  for (const auto& [upstream, repository, reference, pin] : expired) {
-    ec = index.remove_pin(upstream, repository, reference);
-    if (ec == store::errc::not_found) continue;  // unpinned meanwhile
-    if (ec) return ec;
-    ++lifted;
-    spdlog::info("pin of {}/{} {} ({}{}) expired: lifted", upstream, repository, reference, pin.digest.str(),
-                 pin.label.empty() ? std::string() : ", label " + pin.label);
-  }
-  return lifted;
+  auto lifted = store::remove_pins_where(index, [now_ms](const store::pin_record& pin) { return pin.expired(now_ms); });
+  if (!lifted) return lifted.error();
+  for (const auto& pin : *lifted)
+    spdlog::info("pin of {}/{} {} ({}{}) expired: lifted", pin.upstream, pin.repository, pin.reference,
+                 pin.record.digest.str(), pin.record.label.empty() ? std::string() : ", label " + pin.record.label);
+  return lifted->size();
 }
 
 result<protection> collect_pins(const store::index& index) {
